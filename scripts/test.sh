@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds with warnings as errors, runs every
+# test; then builds the tests again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them
+# again. Exits non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build (warnings are errors)"
+bash scripts/build.sh build -DMQTTSN_WERROR=ON
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
+BUILD_TYPE=Debug bash scripts/build.sh build-asan -DMQTTSN_WERROR=ON -DMQTTSN_SANITIZE=ON
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
