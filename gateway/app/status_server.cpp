@@ -1,0 +1,150 @@
+#include "gateway/app/status_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "gateway/core/log.hpp"
+
+namespace mqttsn::app {
+
+struct StatusServer::Connection {
+  uv_pipe_t pipe{};
+  StatusServer* server = nullptr;
+  std::string inbox;
+  std::size_t pending_bytes = 0;
+  bool closing = false;
+
+  void close() {
+    if (closing) return;
+    closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&pipe), [](uv_handle_t* h) {
+      auto* c = static_cast<Connection*>(h->data);
+      c->server->connections_--;
+      delete c;
+    });
+  }
+};
+
+namespace {
+struct WriteRequest {
+  uv_write_t req{};
+  std::string data;
+};
+}  // namespace
+
+StatusServer::StatusServer(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
+
+StatusServer::~StatusServer() = default;
+
+int StatusServer::listen(const std::string& path, unsigned mode, std::string& error) {
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  // A socket file left by a previous run (crash, SIGKILL) would make bind fail with EADDRINUSE.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+
+  uv_pipe_init(loop_, &pipe_, 0);
+  pipe_.data = this;
+  int rc = uv_pipe_bind(&pipe_, path.c_str());
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&pipe_), 16, on_connection);
+  if (rc != 0) {
+    error = "status socket " + path + ": " + uv_strerror(rc);
+    uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
+    return rc;
+  }
+  if (::chmod(path.c_str(), mode) != 0) {
+    MQTTSN_LOG(warning, "status socket %s: chmod %o failed: %s", path.c_str(), mode, std::strerror(errno));
+  }
+  listening_ = true;
+  path_ = path;
+  return 0;
+}
+
+void StatusServer::close() {
+  if (!listening_) return;
+  listening_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&pipe_), nullptr);
+  ::unlink(path_.c_str());
+}
+
+void StatusServer::on_connection(uv_stream_t* server_stream, int status) {
+  auto* self = static_cast<StatusServer*>(server_stream->data);
+  if (status < 0) return;
+  auto* c = new Connection;
+  c->server = self;
+  uv_pipe_init(self->loop_, &c->pipe, 0);
+  c->pipe.data = c;
+  if (uv_accept(server_stream, reinterpret_cast<uv_stream_t*>(&c->pipe)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  self->connections_++;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->pipe),
+      [](uv_handle_t*, size_t, uv_buf_t* buf) {
+        static char slab[4096];  // one loop thread, and the data is copied out at once
+        *buf = uv_buf_init(slab, sizeof slab);
+      },
+      [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+        auto* conn = static_cast<Connection*>(stream->data);
+        if (n < 0) {
+          conn->close();
+          return;
+        }
+        conn->inbox.append(buf->base, static_cast<std::size_t>(n));
+        std::size_t nl;
+        while (!conn->closing && (nl = conn->inbox.find('\n')) != std::string::npos) {
+          std::string line = conn->inbox.substr(0, nl);
+          conn->inbox.erase(0, nl + 1);
+          if (!line.empty() && line.back() == '\r') line.pop_back();
+          conn->server->handle_line(*conn, line);
+        }
+        if (!conn->closing && conn->inbox.size() > kMaxRequestLine) {
+          conn->server->handle_line(*conn, std::string_view("\x01oversized"));
+          conn->close();
+        }
+      });
+}
+
+void StatusServer::handle_line(Connection& c, std::string_view line) {
+  std::string reply;
+  if (line == "\x01oversized") {
+    reply = R"({"error":"request line too long"})";
+  } else if (line.empty()) {
+    return;
+  } else {
+    reply = handler_(line);
+  }
+  reply.push_back('\n');
+  if (c.pending_bytes + reply.size() > kMaxPendingReply) {
+    MQTTSN_LOG(warning, "status socket: client not reading its replies; disconnecting it");
+    c.close();
+    return;
+  }
+  auto* w = new WriteRequest;
+  w->data = std::move(reply);
+  w->req.data = &c;
+  c.pending_bytes += w->data.size();
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c.pipe), &buf, 1, [](uv_write_t* req, int) {
+    auto* wr = reinterpret_cast<WriteRequest*>(req);
+    // The connection outlives its write requests: libuv cancels them (status UV_ECANCELED) before
+    // the close callback that frees the connection runs.
+    auto* conn = static_cast<Connection*>(req->data);
+    conn->pending_bytes -= wr->data.size();
+    delete wr;
+  });
+  if (rc != 0) {
+    c.pending_bytes -= w->data.size();
+    delete w;
+    c.close();
+  }
+}
+
+}  // namespace mqttsn::app
