@@ -20,7 +20,7 @@ enum class DecodeErrorKind : std::uint8_t {
   bad_protocol_id,      // CONNECT ProtocolId other than 0x01
   qos_minus1_topic_type,// QoS -1 PUBLISH with a normal topic id
   reserved_topic_type,  // TopicIdType 0b11
-  field_out_of_range,   // e.g. ClientId empty or longer than 23, QoS -1 outside PUBLISH, reserved topic id
+  field_out_of_range,   // e.g. ClientId empty or longer than 23, QoS -1 outside PUBLISH
   bad_encapsulation,    // 0xFE header shorter than 3, no inner message, or nested encapsulation
 };
 
@@ -55,6 +55,8 @@ enum class EncodeError : std::uint8_t {
   buffer_too_small,
   field_out_of_range,  // e.g. a message over 65535 octets, a node id over 252 octets
 };
+
+const char* to_string(EncodeError e);  // "buffer-too-small", "field-out-of-range"
 
 struct EncodeResult {
   std::size_t size = 0;  // octets written when error == none
