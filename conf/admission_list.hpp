@@ -1,0 +1,58 @@
+#pragma once
+// The admission list: which MQTT-SN client ids may connect, optionally pinned to radio addresses.
+// One client per line, '#' starts a comment line:
+//
+//   sensor1 xbee:0013A20040522BAA   <- only from this XBee (64-bit address, hex)
+//   sensor2 udp:192.168.1.20        <- only from this host, any port
+//   sensor3 udp:[fd00::7]:10000     <- only from this address and port
+//   sensor4 serial                  <- only over a plain serial line
+//   tester                          <- from anywhere
+//
+// A client may be listed on several lines to allow several addresses. Listing one both with and
+// without an address is an error (the unpinned line would silently cancel the pinning).
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "conf/error.hpp"
+#include "gateway/core/link_address.hpp"
+
+namespace mqttsn::conf {
+
+struct AddressPin {
+  AddressKind kind = AddressKind::none;  // xbee, udp4, udp6 or serial
+  std::array<std::uint8_t, 16> bytes{};  // 8 for xbee, 4 or 16 for udp
+  std::uint8_t size = 0;
+  std::optional<std::uint16_t> port;  // udp only; nullopt: any port
+
+  bool matches(const LinkAddress& address) const;
+  static std::optional<AddressPin> parse(std::string_view text);
+};
+
+class AdmissionList {
+ public:
+  enum class Verdict { admitted, not_listed, wrong_address };
+
+  struct Result;
+  static Result parse(std::string_view text, const std::string& file_name);
+  static Result load(const std::filesystem::path& file);
+
+  Verdict check(std::string_view client_id, const LinkAddress& from) const;
+  std::size_t size() const { return clients_.size(); }
+
+ private:
+  // An empty pin list means "from any address".
+  std::unordered_map<std::string, std::vector<AddressPin>> clients_;
+};
+
+struct AdmissionList::Result {
+  std::optional<AdmissionList> list;  // set when there were no errors
+  ConfigErrors errors;
+};
+
+}  // namespace mqttsn::conf

@@ -1,0 +1,159 @@
+#pragma once
+// The gateway's configuration as plain data: what conf/gateway.toml says, with every default filled
+// in and every relative path already resolved against the configuration file's directory. The
+// daemon maps these onto the option structs of the core, the radio links and the bridge; conf/
+// deliberately does not depend on those components. Defaults here are the documented defaults.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "conf/duration.hpp"
+#include "gateway/core/log.hpp"
+
+namespace mqttsn::conf {
+
+using namespace std::chrono_literals;
+
+struct GatewayLimits {
+  std::uint32_t max_clients = 256;
+  std::uint32_t topic_ids_per_client = 64;  // registered (normal) topic ids per client
+  std::uint32_t subscriptions_per_client = 32;
+  std::uint32_t sleep_buffer_per_client = 32;  // messages kept for a sleeping client
+  std::uint32_t inflight_per_client = 1;       // unacknowledged QoS 1/2 messages towards a client
+  std::uint32_t max_payload = 4096;            // bytes in one PUBLISH payload
+  std::uint8_t max_qos = 2;                    // highest QoS granted to a SUBSCRIBE
+  friend bool operator==(const GatewayLimits&, const GatewayLimits&) = default;
+};
+
+struct GatewaySection {
+  std::uint8_t id = 1;                           // GwId in ADVERTISE / GWINFO
+  Duration advertise_interval = 15min;           // T_ADV; "0s" disables ADVERTISE
+  Duration retry_interval = 10s;                 // T_RETRY
+  std::uint32_t retry_count = 5;                 // N_RETRY
+  double keepalive_factor = 1.5;                 // a client is lost after factor x its keep-alive
+  std::filesystem::path predefined_topics_file;  // empty: no predefined topics
+  GatewayLimits limits;
+  friend bool operator==(const GatewaySection&, const GatewaySection&) = default;
+};
+
+enum class Parity : std::uint8_t { none, even, odd };
+enum class FlowControl : std::uint8_t { none, rtscts, xonxoff };
+
+struct SerialPortSettings {
+  std::string device;  // required: /dev/... (xbee also accepts tcp://host:port)
+  std::uint32_t baud = 9600;
+  std::uint8_t data_bits = 8;
+  Parity parity = Parity::none;
+  std::uint8_t stop_bits = 1;
+  FlowControl flow_control = FlowControl::none;
+  friend bool operator==(const SerialPortSettings&, const SerialPortSettings&) = default;
+};
+
+struct XbeeLinkConfig {
+  SerialPortSettings port;
+  std::uint8_t api_mode = 2;  // 1: plain API frames, 2: escaped (AP=2)
+  std::uint32_t mtu = 84;     // largest MQTT-SN datagram in one RF frame (ATNP)
+  friend bool operator==(const XbeeLinkConfig&, const XbeeLinkConfig&) = default;
+};
+
+struct SerialLinkConfig {
+  SerialPortSettings port;
+  Duration idle_gap = 20ms;  // silence that ends a datagram
+  bool strict_njh = false;   // refuse frames whose length byte disagrees with the bytes received
+  friend bool operator==(const SerialLinkConfig&, const SerialLinkConfig&) = default;
+};
+
+struct UdpLinkConfig {
+  std::string bind_address = "0.0.0.0";
+  std::uint16_t port = 10000;
+  std::string broadcast_address = "255.255.255.255";  // or a multicast group such as 225.1.1.1
+  std::uint16_t broadcast_port = 10000;
+  std::uint32_t max_datagram = 1500;
+  std::uint32_t receive_buffer = 0;  // bytes; 0 keeps the kernel's default
+  friend bool operator==(const UdpLinkConfig&, const UdpLinkConfig&) = default;
+};
+
+enum class LinkKind : std::uint8_t { xbee, serial, udp };
+
+struct LinkConfig {
+  std::string name;  // unique; defaults to "<kind><index>", e.g. "xbee0"
+  bool enabled = true;
+  std::variant<XbeeLinkConfig, SerialLinkConfig, UdpLinkConfig> settings;
+  LinkKind kind() const { return static_cast<LinkKind>(settings.index()); }
+  friend bool operator==(const LinkConfig&, const LinkConfig&) = default;
+};
+
+struct TlsSettings {
+  std::filesystem::path ca_file, ca_dir, cert_file, key_file;
+  bool verify_hostname = true;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
+};
+
+struct UpstreamConfig {
+  std::vector<std::string> servers{"tcp://localhost:1883"};  // tried in order
+  std::string client_id = "mqttsn-gw-%h";                    // %h host name, %g gateway id, %% a percent sign
+  Duration keepalive = 60s;
+  bool clean_session = true;
+  std::string username;                                // empty: none
+  std::filesystem::path password_file;                 // first line is the password; empty: none
+  std::string password_env;                            // environment variable holding it; empty: none
+  TlsSettings tls;                                     // used for ssl:// and mqtts:// servers
+  std::string presence_topic = "mqttsn-gw/%h/status";  // retained "online"/"offline"; "" disables
+  std::string topic_prefix;                            // prepended as is to every upstream topic
+  std::uint8_t qos_minus1 = 0;                         // upstream QoS for MQTT-SN QoS -1 publishes
+  std::uint8_t qos_floor = 0;                          // uplink publishes go up with at least this QoS
+  std::uint8_t max_qos = 2;                            // highest QoS used upstream
+  std::uint32_t queue_max_messages = 1000;             // offline queue while the broker is away
+  std::uint64_t queue_max_bytes = 1048576;
+  bool queue_qos0 = false;  // also queue QoS 0 while offline
+  Duration reconnect_min = 1s;
+  Duration reconnect_max = 60s;
+  Duration shutdown_grace = 5s;  // drain time on SIGTERM
+  friend bool operator==(const UpstreamConfig&, const UpstreamConfig&) = default;
+};
+
+struct AccessConfig {
+  bool allow_anonymous = true;         // false: only client ids in clients_file may connect
+  std::filesystem::path clients_file;  // admission list; empty: none
+  std::filesystem::path acl_file;      // mosquitto-style ACL; empty: everything allowed
+  friend bool operator==(const AccessConfig&, const AccessConfig&) = default;
+};
+
+struct StatusConfig {
+  std::filesystem::path socket = "/run/mqttsn-gw/status.sock";
+  std::uint32_t mode = 0660;
+  friend bool operator==(const StatusConfig&, const StatusConfig&) = default;
+};
+
+struct StoreConfig {
+  bool enabled = true;
+  std::filesystem::path path = "/var/lib/mqttsn-gw/state.db";
+  friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
+};
+
+struct LoggingConfig {
+  log::Level level = log::Level::notice;
+  bool packet_trace = false;
+  friend bool operator==(const LoggingConfig&, const LoggingConfig&) = default;
+};
+
+struct GatewayConfig {
+  std::filesystem::path source;  // the file this came from (absolute)
+  GatewaySection gateway;
+  std::vector<LinkConfig> links;
+  UpstreamConfig upstream;
+  AccessConfig access;
+  StatusConfig status;
+  StoreConfig store;
+  LoggingConfig logging;
+};
+
+const char* to_string(LinkKind kind);
+const char* to_string(Parity parity);
+const char* to_string(FlowControl flow);
+
+}  // namespace mqttsn::conf
