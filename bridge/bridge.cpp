@@ -1,0 +1,384 @@
+// Bridge lifecycle: creating the Paho client, connecting with back-off, classifying failures,
+// dispatching Paho's events on the loop, and the clean shutdown.
+#include "bridge/bridge.hpp"
+
+#include <MQTTAsync.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "bridge/credentials.hpp"
+#include "bridge/paho_callbacks.hpp"
+#include "bridge/paho_mailbox.hpp"
+#include "gateway/core/log.hpp"
+
+namespace mqttsn::bridge {
+
+namespace {
+
+bool is_tls_uri(const std::string& uri) {
+  return uri.starts_with("ssl://") || uri.starts_with("mqtts://") || uri.starts_with("wss://");
+}
+
+uv_timer_t* new_timer(uv_loop_t* loop, void* owner) {
+  auto* t = new uv_timer_t{};
+  uv_timer_init(loop, t);
+  t->data = owner;
+  return t;
+}
+
+void close_and_delete(uv_timer_t* t) {
+  if (t == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(t),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+}
+
+// Calls `done` once every handle closed with it has run its close callback.
+struct CloseJoin {
+  int pending = 0;
+  std::function<void()> done;
+};
+
+void close_joined(uv_timer_t* t, CloseJoin* join) {
+  t->data = join;
+  uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) {
+    auto* j = static_cast<CloseJoin*>(h->data);
+    delete reinterpret_cast<uv_timer_t*>(h);
+    if (--j->pending == 0) {
+      auto done = std::move(j->done);
+      delete j;
+      if (done) done();
+    }
+  });
+}
+
+}  // namespace
+
+Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, BridgeEvents& events)
+    : loop_(loop),
+      options_(std::move(options)),
+      events_(events),
+      mount_(options_.topic_prefix),
+      backoff_(options_.reconnect_min),
+      queue_(options_.queue_max_messages, options_.queue_max_bytes) {
+  options_.max_inflight = std::clamp(options_.max_inflight, 1, 65000);
+  if (options_.reconnect_min.count() < 1) options_.reconnect_min = Millis{1};
+  if (options_.reconnect_max < options_.reconnect_min) options_.reconnect_max = options_.reconnect_min;
+  backoff_ = options_.reconnect_min;
+  client_id_ = expand_client_id(options_.client_id, local_host_name(), options_.gateway_id);
+  presence_topic_ = !options_.presence_topic.empty()
+                        ? options_.presence_topic
+                        : options_.topic_prefix + "gateway/" + options_.gateway_id + "/state";
+  servers_ = options_.servers;
+  for (auto& s : servers_) server_ptrs_.push_back(s.data());
+  mailbox_ = std::make_unique<detail::Mailbox>(loop_, this, &Bridge::on_mailbox);
+  reconnect_timer_ = new_timer(loop_, this);
+  grace_timer_ = new_timer(loop_, this);
+}
+
+Bridge::~Bridge() {
+  if (client_ != nullptr) {
+    // No callback runs after destroy returns; the mailbox (their context) is still alive here.
+    MQTTAsync c = client_;
+    MQTTAsync_destroy(&c);
+    client_ = nullptr;
+  }
+  close_and_delete(reconnect_timer_);
+  close_and_delete(grace_timer_);
+  mailbox_.reset();
+}
+
+bool Bridge::create_client() {
+  if (servers_.empty()) {
+    MQTTSN_LOG(error, "upstream: no server configured");
+    return false;
+  }
+  auto pw = resolve_password(options_);
+  if (!pw.error.empty()) {
+    MQTTSN_LOG(error, "upstream: %s", pw.error.c_str());
+    return false;
+  }
+  password_ = pw.password;
+
+  MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+  co.MQTTVersion = MQTTVERSION_3_1_1;
+  co.sendWhileDisconnected = 0;  // the bridge keeps its own, bounded and ordered, offline queue
+  MQTTAsync c = nullptr;
+  int rc = MQTTAsync_createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(),
+                                       MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+  if (rc != MQTTASYNC_SUCCESS) {
+    MQTTSN_LOG(error, "upstream: cannot create the MQTT client for %s (Paho error %d)",
+               servers_.front().c_str(), rc);
+    return false;
+  }
+  client_ = c;
+  MQTTAsync_setCallbacks(c, mailbox_.get(), detail::paho_connection_lost, detail::paho_message_arrived,
+                         nullptr);
+  return true;
+}
+
+bool Bridge::start() {
+  if (phase_ != Phase::idle) return phase_ == Phase::running;
+  if (!create_client()) return false;
+  phase_ = Phase::running;
+  set_state(UpstreamState::connecting, "");
+  connect_now();
+  return true;
+}
+
+void Bridge::connect_now() {
+  if (phase_ != Phase::running || connected_ || connect_in_progress_) return;
+  MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+  o.keepAliveInterval = static_cast<int>(options_.keep_alive.count());
+  o.cleansession = options_.clean_session ? 1 : 0;
+  o.maxInflight = options_.max_inflight + 16;  // room for the presence messages
+  o.connectTimeout = std::max(1, static_cast<int>((options_.connect_timeout.count() + 999) / 1000));
+  o.MQTTVersion = MQTTVERSION_3_1_1;
+  o.automaticReconnect = 0;
+  o.serverURIs = server_ptrs_.data();
+  o.serverURIcount = static_cast<int>(server_ptrs_.size());
+  o.onSuccess = detail::paho_connect_ok;
+  o.onFailure = detail::paho_connect_failed;
+  o.context = mailbox_.get();
+
+  MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+  if (options_.presence) {
+    will.topicName = presence_topic_.c_str();
+    will.message = options_.presence_offline.c_str();
+    will.retained = 1;
+    will.qos = 1;
+    o.will = &will;
+  }
+  if (!options_.username.empty()) o.username = options_.username.c_str();
+  if (password_) o.password = password_->c_str();
+
+  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  const auto& t = options_.tls;
+  bool use_tls = std::any_of(servers_.begin(), servers_.end(), is_tls_uri) || !t.ca_file.empty() ||
+                 !t.ca_dir.empty() || !t.cert_file.empty();
+  if (use_tls) {
+    ssl.trustStore = t.ca_file.empty() ? nullptr : t.ca_file.c_str();
+    ssl.CApath = t.ca_dir.empty() ? nullptr : t.ca_dir.c_str();
+    ssl.keyStore = t.cert_file.empty() ? nullptr : t.cert_file.c_str();
+    ssl.privateKey = t.key_file.empty() ? nullptr : t.key_file.c_str();
+    ssl.enableServerCertAuth = 1;
+    ssl.verify = t.verify_host_name ? 1 : 0;
+    ssl.sslVersion = static_cast<int>(t.min_version);
+    ssl.ssl_error_cb = detail::paho_ssl_error;
+    ssl.ssl_error_context = mailbox_.get();
+    o.ssl = &ssl;
+  }
+
+  tls_error_.clear();
+  connect_in_progress_ = true;
+  // Paho copies every string and the server list during this call.
+  int rc = MQTTAsync_connect(client_, &o);
+  if (rc != MQTTASYNC_SUCCESS) {
+    connect_in_progress_ = false;
+    detail::ConnectFailed e{rc, "MQTTAsync_connect refused to start"};
+    handle(e);
+  }
+}
+
+void Bridge::schedule_reconnect() {
+  MQTTSN_LOG(debug, "upstream: next connection attempt in %lld ms", static_cast<long long>(backoff_.count()));
+  uv_timer_start(
+      reconnect_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Bridge*>(t->data);
+        self->connect_now();
+      },
+      static_cast<std::uint64_t>(backoff_.count()), 0);
+  backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+}
+
+void Bridge::set_state(UpstreamState s, const std::string& reason) {
+  if (!reason.empty()) last_error_ = reason;
+  if (s == state_) {
+    MQTTSN_LOG(debug, "upstream: still %s: %s", to_string(s), reason.c_str());
+    return;
+  }
+  state_ = s;
+  // One line per state change, never one per retry.
+  switch (s) {
+    case UpstreamState::connected:
+      MQTTSN_LOG(notice, "upstream: connected to %s as '%s'", server_.c_str(), client_id_.c_str());
+      break;
+    case UpstreamState::connecting:
+      if (reason.empty())
+        MQTTSN_LOG(notice, "upstream: connecting to %s", servers_.front().c_str());
+      else
+        MQTTSN_LOG(warning, "upstream: %s; reconnecting (back-off %lld..%lld ms)", reason.c_str(),
+                   static_cast<long long>(options_.reconnect_min.count()),
+                   static_cast<long long>(options_.reconnect_max.count()));
+      break;
+    case UpstreamState::auth_refused:
+      MQTTSN_LOG(error, "upstream: authentication refused: %s; retrying with back-off", reason.c_str());
+      break;
+    case UpstreamState::refused:
+      MQTTSN_LOG(error, "upstream: connection refused by the broker: %s; retrying with back-off",
+                 reason.c_str());
+      break;
+    case UpstreamState::tls_failed:
+      MQTTSN_LOG(error, "upstream: TLS failed: %s; retrying with back-off", reason.c_str());
+      break;
+    case UpstreamState::unreachable:
+      MQTTSN_LOG(warning, "upstream: broker unreachable: %s; retrying with back-off", reason.c_str());
+      break;
+    case UpstreamState::disconnecting:
+      MQTTSN_LOG(notice, "upstream: shutting down");
+      break;
+    case UpstreamState::stopped:
+      MQTTSN_LOG(notice, "upstream: stopped");
+      break;
+  }
+  events_.on_state(s);
+}
+
+void Bridge::on_mailbox(uv_async_t* handle) {
+  static_cast<Bridge*>(handle->data)->drain_mailbox();
+}
+
+void Bridge::drain_mailbox() {
+  if (!mailbox_) return;
+  auto events = mailbox_->take();
+  for (auto& e : events) {
+    if (phase_ == Phase::closed) break;
+    std::visit([this](auto& ev) { handle(ev); }, e);
+  }
+}
+
+void Bridge::handle(detail::TlsError& e) {
+  MQTTSN_LOG(debug, "upstream: OpenSSL: %s", e.text.c_str());
+  if (tls_error_.empty()) tls_error_ = e.text;
+}
+
+void Bridge::handle(detail::ConnectOk& e) {
+  connect_in_progress_ = false;
+  if (phase_ != Phase::running) return;
+  connected_ = true;
+  backoff_ = options_.reconnect_min;
+  server_ = e.server.empty() ? servers_.front() : e.server;
+  ++counters_.connects;
+  set_state(UpstreamState::connected, "");
+  if (options_.presence) publish_presence(options_.presence_online);
+  // Every active subscription again (a clean session forgot them; a kept one does no harm).
+  for (auto& [filter, sub] : subscriptions_) send_subscribe(filter, sub.qos);
+  pump();
+}
+
+void Bridge::handle(detail::ConnectFailed& e) {
+  connect_in_progress_ = false;
+  ++counters_.connect_failures;
+  if (phase_ != Phase::running) return;
+  UpstreamState s = UpstreamState::unreachable;
+  std::string reason;
+  const std::string& server =
+      servers_.size() == 1 ? servers_.front() : std::string("every configured server");
+  if (e.code == 4 || e.code == 5) {
+    s = UpstreamState::auth_refused;
+    reason = server + " refused user '" + options_.username + "' (CONNACK " + std::to_string(e.code) +
+             (e.code == 4 ? ": bad user name or password)" : ": not authorised)");
+  } else if (e.code >= 1 && e.code <= 3) {
+    s = UpstreamState::refused;
+    static const char* const kWhy[] = {"", "unacceptable protocol version", "client identifier rejected",
+                                       "server unavailable"};
+    reason =
+        server + " refused the connection (CONNACK " + std::to_string(e.code) + ": " + kWhy[e.code] + ")";
+  } else if (!tls_error_.empty()) {
+    s = UpstreamState::tls_failed;
+    reason = "handshake with " + server + " failed: " + tls_error_;
+  } else {
+    reason = server + ": " + (e.message.empty() ? "connect failed" : e.message) + " (Paho " +
+             std::to_string(e.code) + ")";
+  }
+  set_state(s, reason);
+  schedule_reconnect();
+}
+
+void Bridge::handle(detail::ConnectionLost& e) {
+  if (!connected_) return;
+  connected_ = false;
+  ++counters_.connections_lost;
+  take_back_inflight();
+  subscribe_tokens_.clear();
+  if (phase_ != Phase::running) {
+    finish_shutdown();
+    return;
+  }
+  backoff_ = options_.reconnect_min;
+  set_state(UpstreamState::connecting, "connection to " + server_ + " lost (" + e.cause + ")");
+  schedule_reconnect();
+}
+
+void Bridge::handle(detail::DisconnectDone&) {
+  if (phase_ == Phase::closing) finish_shutdown();
+}
+
+void Bridge::shutdown(Millis grace, std::function<void()> done) {
+  if (phase_ == Phase::closed || phase_ == Phase::closing || phase_ == Phase::draining) {
+    if (done) done();
+    return;
+  }
+  shutdown_done_ = std::move(done);
+  uv_timer_stop(reconnect_timer_);
+  if (!connected_) {
+    finish_shutdown();
+    return;
+  }
+  phase_ = Phase::draining;
+  set_state(UpstreamState::disconnecting, "");
+  if (options_.presence) publish_presence(options_.presence_offline);
+  uv_timer_start(
+      grace_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Bridge*>(t->data);
+        if (self->phase_ == Phase::draining) self->disconnect_now();
+      },
+      static_cast<std::uint64_t>(std::max<Millis::rep>(grace.count(), 0)), 0);
+  maybe_finish_drain();
+}
+
+void Bridge::maybe_finish_drain() {
+  if (phase_ == Phase::draining && inflight_.empty() && queue_.empty()) disconnect_now();
+}
+
+void Bridge::disconnect_now() {
+  phase_ = Phase::closing;
+  uv_timer_stop(grace_timer_);
+  MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+  d.timeout = 1000;
+  d.onSuccess = detail::paho_disconnected;
+  d.onFailure = detail::paho_disconnect_failed;
+  d.context = mailbox_.get();
+  if (MQTTAsync_disconnect(client_, &d) != MQTTASYNC_SUCCESS) finish_shutdown();
+}
+
+void Bridge::finish_shutdown() {
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
+  connected_ = false;
+  fail_remaining();
+  set_state(UpstreamState::stopped, "");
+  // The Paho client itself is destroyed with the Bridge: destroying it here could race with the
+  // Paho thread that is still returning from the callback which brought us here.
+  auto* join = new CloseJoin{2, std::move(shutdown_done_)};
+  close_joined(std::exchange(reconnect_timer_, nullptr), join);
+  close_joined(std::exchange(grace_timer_, nullptr), join);
+  if (mailbox_) mailbox_->close();
+}
+
+UpstreamStatus Bridge::status() const {
+  UpstreamStatus s;
+  s.state = state_;
+  s.server = server_.empty() && !servers_.empty() ? servers_.front() : server_;
+  s.last_error = last_error_;
+  s.queue_messages = queue_.size();
+  s.queue_bytes = queue_.bytes();
+  s.inflight = inflight_.size();
+  s.subscriptions = subscriptions_.size();
+  s.counters = counters_;
+  return s;
+}
+
+}  // namespace mqttsn::bridge

@@ -1,0 +1,148 @@
+#pragma once
+// The gateway's single upstream MQTT 3.1.1 connection (Paho MQTTAsync, SSL-capable library).
+//
+// Threads: Paho calls back on its own threads; those callbacks only post to a Mailbox, which wakes
+// the libuv loop. Every other member runs on the loop thread, and BridgeEvents are called there.
+//
+// Reconnect: done by the bridge, not by Paho's automaticReconnect, so that each failure can be
+// classified (auth refused / TLS / unreachable), logged once per state change, and so that the
+// upstream subscriptions and the queue are restored in our order after every reconnect.
+//
+// "Nothing acknowledged is lost": a QoS 1/2 publish is either `accepted` (it sits in the queue
+// while the broker is away; the node is acknowledged now) or `pending` (handed to Paho while
+// connected; on_publish_result(token, true) follows the broker's PUBACK/PUBCOMP). Messages in flight
+// when the connection fails are taken back from flight and put at the front of the queue, in their
+// original order, and sent again after the reconnect (a duplicate is possible, a loss is not).
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bridge/bridge_events.hpp"
+#include "bridge/bridge_options.hpp"
+#include "bridge/outbound_queue.hpp"
+#include "bridge/topic_mount.hpp"
+#include "bridge/upstream_status.hpp"
+#include "gateway/core/outputs.hpp"
+
+namespace mqttsn::bridge {
+
+namespace detail {
+class Mailbox;
+struct ConnectOk;
+struct ConnectFailed;
+struct ConnectionLost;
+struct MessageArrived;
+struct PublishDone;
+struct SubscribeDone;
+struct DisconnectDone;
+struct TlsError;
+struct DeferredSuback;
+}  // namespace detail
+
+class Bridge {
+ public:
+  Bridge(uv_loop_t* loop, BridgeOptions options, BridgeEvents& events);
+  // Closes the libuv handles (the loop must run once more to free them) and destroys the Paho client.
+  // Call shutdown() first for a clean disconnect.
+  ~Bridge();
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+
+  // Creates the Paho client and starts connecting. Invalid options (e.g. an unreadable password
+  // file) are logged; the bridge then stays `stopped` and start() returns false.
+  bool start();
+  // Clean shutdown: publishes the retained `offline`, waits up to `grace` for messages in flight,
+  // disconnects, closes its handles, then calls `done` (on the loop). Messages not delivered by then
+  // are reported on_publish_result(token, false) when the node was still waiting for them.
+  void shutdown(Millis grace, std::function<void()> done);
+
+  // `qos` is the MQTT-SN QoS (-1..2). See UpstreamAccept for the results.
+  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain);
+  // Once per distinct filter (the core counts references). The result comes via on_suback: while
+  // disconnected, at once with the requested QoS (the subscription is made on connect; a later
+  // refusal by the broker is reported as on_suback(filter, nullopt)); while connected, after SUBACK.
+  void subscribe(std::string_view filter, QoS qos);
+  void unsubscribe(std::string_view filter);
+
+  UpstreamStatus status() const;
+  const BridgeOptions& options() const { return options_; }
+
+ private:
+  struct Subscription {
+    int qos = 0;            // requested upstream QoS (after the ceiling)
+    bool reported = false;  // on_suback already called
+  };
+  enum class Phase { idle, running, draining, closing, closed };
+
+  static void on_mailbox(uv_async_t* handle);
+  void drain_mailbox();
+  void handle(detail::ConnectOk& e);
+  void handle(detail::ConnectFailed& e);
+  void handle(detail::ConnectionLost& e);
+  void handle(detail::MessageArrived& e);
+  void handle(detail::PublishDone& e);
+  void handle(detail::SubscribeDone& e);
+  void handle(detail::DisconnectDone& e);
+  void handle(detail::TlsError& e);
+  void handle(detail::DeferredSuback& e);
+
+  bool create_client();
+  void connect_now();
+  void schedule_reconnect();
+  void set_state(UpstreamState s, const std::string& reason);
+  void pump();  // hands queued messages to Paho while connected and the window allows
+  enum class SendResult { sent, retry_later, failed };
+  SendResult send(OutboundMessage& m);
+  void take_back_inflight();
+  void send_subscribe(const std::string& filter, int qos);
+  void publish_presence(const std::string& payload);
+  void maybe_finish_drain();
+  void disconnect_now();
+  void finish_shutdown();
+  void fail_remaining();
+  int upstream_qos(QoS sn_qos) const;
+
+  uv_loop_t* loop_;
+  BridgeOptions options_;
+  BridgeEvents& events_;
+  TopicMount mount_;
+  std::string client_id_;
+  std::string presence_topic_;
+  std::optional<std::string> password_;
+  std::vector<std::string> servers_;
+  std::vector<char*> server_ptrs_;
+
+  std::unique_ptr<detail::Mailbox> mailbox_;
+  void* client_ = nullptr;  // MQTTAsync
+  uv_timer_t* reconnect_timer_ = nullptr;
+  uv_timer_t* grace_timer_ = nullptr;
+
+  Phase phase_ = Phase::idle;
+  UpstreamState state_ = UpstreamState::stopped;
+  bool connected_ = false;
+  bool connect_in_progress_ = false;
+  Millis backoff_;
+  std::string server_;
+  std::string last_error_;
+  std::string tls_error_;  // OpenSSL text seen during the current connection attempt
+
+  OutboundQueue queue_;
+  std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
+  std::uint64_t next_seq_ = 1;
+  UpstreamToken next_token_ = 1;
+
+  std::map<std::string, Subscription, std::less<>> subscriptions_;  // by core filter
+  std::unordered_map<int, std::string> subscribe_tokens_;           // Paho token -> core filter
+
+  std::function<void()> shutdown_done_;
+  UpstreamCounters counters_;
+};
+
+}  // namespace mqttsn::bridge

@@ -1,0 +1,86 @@
+#include "bridge/paho_callbacks.hpp"
+
+#include <string>
+#include <utility>
+
+#include "bridge/paho_mailbox.hpp"
+
+namespace mqttsn::bridge::detail {
+
+namespace {
+Mailbox& box(void* context) {
+  return *static_cast<Mailbox*>(context);
+}
+}  // namespace
+
+void paho_connection_lost(void* context, char* cause) {
+  box(context).post(ConnectionLost{cause != nullptr ? cause : "no reason given"});
+}
+
+int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message) {
+  MessageArrived e;
+  // topic_len is 0 when the topic is NUL-terminated (and may contain no NUL otherwise).
+  e.topic = topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len)) : std::string(topic);
+  if (message->payloadlen > 0) {
+    const auto* p = static_cast<const std::uint8_t*>(message->payload);
+    e.payload.assign(p, p + message->payloadlen);
+  }
+  e.qos = message->qos;
+  e.retained = message->retained != 0;
+  MQTTAsync_freeMessage(&message);
+  MQTTAsync_free(topic);
+  box(context).post(std::move(e));
+  return 1;  // we own it now
+}
+
+void paho_connect_ok(void* context, MQTTAsync_successData* data) {
+  ConnectOk e;
+  if (data != nullptr) {
+    if (data->alt.connect.serverURI != nullptr) e.server = data->alt.connect.serverURI;
+    e.session_present = data->alt.connect.sessionPresent != 0;
+  }
+  box(context).post(std::move(e));
+}
+
+void paho_connect_failed(void* context, MQTTAsync_failureData* data) {
+  ConnectFailed e;
+  if (data != nullptr) {
+    e.code = data->code;
+    if (data->message != nullptr) e.message = data->message;
+  }
+  box(context).post(std::move(e));
+}
+
+void paho_publish_ok(void* context, MQTTAsync_successData* data) {
+  box(context).post(PublishDone{data != nullptr ? data->token : 0, true, 0});
+}
+
+void paho_publish_failed(void* context, MQTTAsync_failureData* data) {
+  box(context).post(PublishDone{data != nullptr ? data->token : 0, false, data != nullptr ? data->code : -1});
+}
+
+void paho_subscribe_ok(void* context, MQTTAsync_successData* data) {
+  box(context).post(
+      SubscribeDone{data != nullptr ? data->token : 0, true, data != nullptr ? data->alt.qos : 0x80});
+}
+
+void paho_subscribe_failed(void* context, MQTTAsync_failureData* data) {
+  box(context).post(SubscribeDone{data != nullptr ? data->token : 0, false, 0x80});
+}
+
+void paho_disconnected(void* context, MQTTAsync_successData*) {
+  box(context).post(DisconnectDone{});
+}
+
+void paho_disconnect_failed(void* context, MQTTAsync_failureData*) {
+  box(context).post(DisconnectDone{});
+}
+
+int paho_ssl_error(const char* text, std::size_t len, void* context) {
+  std::string s(text, len);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  box(context).post(TlsError{std::move(s)});
+  return 0;
+}
+
+}  // namespace mqttsn::bridge::detail
