@@ -129,7 +129,8 @@ TEST_CASE("boundaries: ClientId length 1..23, topic names may be empty") {
     CHECK(std::get<Register>(decode(hex("06 0A 00 00 00 01")).message()).topic_name.empty());
     CHECK(std::get<Subscribe>(decode(hex("05 12 00 00 01")).message()).topic_name.empty());
     CHECK(std::get<Unsubscribe>(decode(hex("05 14 00 00 01")).message()).topic_name.empty());
-    const auto wt = std::get<WillTopic>(decode(hex("03 07 00")).message());
+    const Octets will_wire = hex("03 07 00");  // the decoded views point into it
+    const auto wt = std::get<WillTopic>(decode(will_wire).message());
     CHECK_FALSE(wt.empty);
     CHECK(wt.topic.empty());
     CHECK(std::get<Publish>(decode(hex("07 0C 00 00 01 00 00")).message()).data.empty());

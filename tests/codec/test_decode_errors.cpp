@@ -141,10 +141,11 @@ TEST_CASE("decode errors: forwarder encapsulation") {
     CHECK(encode_error(Encapsulated{0, {}, {}}) == EncodeError::field_out_of_range);
   }
   SUBCASE("the inner message's own errors are the caller's decode() to find") {
-    const DecodeResult r = decode(hex("03 FE 00 05 0C"));
+    const Octets wire = hex("03 FE 00 05 0C");  // the views below point into it
+    const DecodeResult r = decode(wire);
     REQUIRE(r.ok());
-    CHECK(decode_reason(Octets(std::get<Encapsulated>(r.message()).inner.begin(),
-                               std::get<Encapsulated>(r.message()).inner.end())) == "truncated");
+    const Bytes inner = std::get<Encapsulated>(r.message()).inner;
+    CHECK(decode_reason(Octets(inner.begin(), inner.end())) == "truncated");
   }
 }
 
