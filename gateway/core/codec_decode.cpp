@@ -35,7 +35,9 @@ namespace {
 
 using namespace wire;
 
-DecodeResult ok(const Message& m) { return DecodeResult(m); }
+DecodeResult ok(const Message& m) {
+  return DecodeResult(m);
+}
 
 DecodeError fail(DecodeErrorKind kind, std::size_t offset, const char* detail) {
   return DecodeError{kind, offset, detail};
