@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/describe.hpp"
+#include "gateway/core/describe.hpp"
 #include "codec/vector_file.hpp"
 #include "gateway/core/codec.hpp"
 

@@ -1,4 +1,4 @@
-#include "codec/describe.hpp"
+#include "gateway/core/describe.hpp"
 
 #include <cstdio>
 #include <string_view>
@@ -7,7 +7,7 @@
 #include "gateway/core/codec.hpp"
 #include "gateway/core/codec_wire.hpp"
 
-namespace mqttsn::test {
+namespace mqttsn {
 namespace {
 
 std::string hex2(unsigned v) {
@@ -209,4 +209,4 @@ std::string describe(std::span<const std::uint8_t> datagram) {
   return out;
 }
 
-}  // namespace mqttsn::test
+}  // namespace mqttsn
