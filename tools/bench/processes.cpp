@@ -1,0 +1,137 @@
+#include "tools/bench/processes.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+namespace mqttsn::bench {
+
+Child::~Child() {
+  stop();
+}
+
+std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, int stderr_fd) {
+  if (argv.empty()) return "empty command";
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
+    if (stdout_fd >= 0) dup2(stdout_fd, 1);
+    if (stderr_fd >= 0) dup2(stderr_fd, 2);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  pid_ = pid;
+  return {};
+}
+
+bool Child::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int Child::wait(double timeout_s) {
+  if (pid_ <= 0) return -1;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (r < 0 || std::chrono::steady_clock::now() >= end) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void Child::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  if (wait(2.0) == -1 && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    wait(2.0);
+  }
+  pid_ = -1;
+}
+
+int free_tcp_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+bool wait_tcp_port(int port, double timeout_s) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < end) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::string start_mosquitto(Child& child, const std::string& binary, const std::string& dir,
+                            std::string& host_port) {
+  const int port = free_tcp_port();
+  if (port <= 0) return "no free TCP port";
+  const std::string conf = dir + "/mosquitto.conf";
+  {
+    std::ofstream f(conf);
+    // max_queued_messages / max_inflight_messages 0 = no limit: a subscriber that falls behind gets
+    // its messages late rather than never, so a loss is the gateway's and not the meter's.
+    f << "listener " << port << " 127.0.0.1\n"
+      << "allow_anonymous true\n"
+      << "max_queued_messages 0\n"
+      << "max_inflight_messages 0\n"
+      << "persistence false\n"
+      << "log_dest stderr\n"
+      << "log_type error\n";
+    if (!f) return "cannot write " + conf;
+  }
+  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  auto err = child.spawn({binary, "-c", conf}, devnull, -1);
+  if (devnull >= 0) close(devnull);
+  if (!err.empty()) return err;
+  if (!wait_tcp_port(port, 5)) return "mosquitto did not listen on port " + std::to_string(port);
+  host_port = "127.0.0.1:" + std::to_string(port);
+  return {};
+}
+
+}  // namespace mqttsn::bench

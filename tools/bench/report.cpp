@@ -1,0 +1,130 @@
+#include "tools/bench/report.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <fstream>
+#include <string>
+
+namespace mqttsn::bench {
+namespace {
+
+using nlohmann::json;
+
+std::string num(const json& j, int decimals = 1) {
+  if (!j.is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, j.get<double>());
+  return buf;
+}
+
+std::string get(const json& j, const char* a, const char* b = nullptr, int decimals = 1) {
+  if (!j.is_object() || !j.contains(a)) return "-";
+  if (!b) return num(j[a], decimals);
+  return j[a].is_object() && j[a].contains(b) ? num(j[a][b], decimals) : "-";
+}
+
+void print_phase(const char* name, const json& p, std::FILE* out) {
+  if (!p.is_object()) return;
+  if (p.contains("error")) {
+    std::fprintf(out, "  %-8s ERROR: %s\n", name, p["error"].get<std::string>().c_str());
+    return;
+  }
+  std::fprintf(out, "  %-8s delivered %s/%s  lost %s  dup %s  rate %s msg/s\n", name,
+               get(p, "delivered", nullptr, 0).c_str(), get(p, "published", nullptr, 0).c_str(),
+               get(p, "lost", nullptr, 0).c_str(), get(p, "duplicates", nullptr, 0).c_str(),
+               get(p, "rate", nullptr, 0).c_str());
+  std::fprintf(out, "           e2e us p50 %s p99 %s p99.9 %s max %s\n",
+               get(p, "e2e_latency_us", "p50").c_str(), get(p, "e2e_latency_us", "p99").c_str(),
+               get(p, "e2e_latency_us", "p999").c_str(), get(p, "e2e_latency_us", "max").c_str());
+  if (p.contains("ack_latency_us"))
+    std::fprintf(out, "           ack us p50 %s p99 %s p99.9 %s max %s\n",
+                 get(p, "ack_latency_us", "p50").c_str(), get(p, "ack_latency_us", "p99").c_str(),
+                 get(p, "ack_latency_us", "p999").c_str(), get(p, "ack_latency_us", "max").c_str());
+  std::fprintf(out, "           cpu %s us total, %s us/msg; rss %s kB, peak %s kB\n",
+               get(p, "proc", "cpu_us", 0).c_str(), get(p, "cpu_us_per_msg", nullptr, 2).c_str(),
+               get(p, "proc", "rss_kb", 0).c_str(), get(p, "proc", "hwm_kb", 0).c_str());
+  if (p.contains("client")) {
+    const auto& c = p["client"];
+    std::fprintf(out,
+                 "           retransmissions %s, EAGAIN %s, socket errors %s, gave up %s, kernel UDP rcvbuf "
+                 "drops %s\n",
+                 num(c["retransmissions"], 0).c_str(), num(c["send_eagain"], 0).c_str(),
+                 num(c["socket_errors"], 0).c_str(), num(c["gave_up"], 0).c_str(),
+                 get(p, "udp_rcvbuf_errors", nullptr, 0).c_str());
+  }
+}
+
+}  // namespace
+
+void print_summary(const json& r, std::FILE* out) {
+  const auto& o = r["options"];
+  std::fprintf(out, "== %s: QoS %d, %d clients, window %d, %s msgs, rate %s, payload %d\n",
+               r["scenario"].get<std::string>().c_str(), o["qos"].get<int>(), o["clients"].get<int>(),
+               o["window"].get<int>(), num(o["count"], 0).c_str(),
+               o["rate"].get<double>() > 0 ? (num(o["rate"], 0) + "/s").c_str() : "flat out",
+               o["payload"].get<int>());
+  const auto& g = r.value("gateway", json());
+  if (r.contains("direct") || g.contains("published")) {
+    print_phase("gateway", g, out);
+    print_phase("direct", r.value("direct", json()), out);
+    if (r.contains("ratio")) {
+      const auto& q = r["ratio"];
+      std::fprintf(out,
+                   "  ratio    gateway/direct: rate %s, cpu/msg %s, e2e p50 %s p99 %s, ack p50 %s p99 %s\n",
+                   num(q["rate"], 2).c_str(), num(q["cpu_us_per_msg"], 2).c_str(),
+                   num(q["e2e_p50"], 2).c_str(), num(q["e2e_p99"], 2).c_str(),
+                   num(q.value("ack_p50", json()), 2).c_str(), num(q.value("ack_p99", json()), 2).c_str());
+    }
+    return;
+  }
+  if (g.contains("error")) {
+    std::fprintf(out, "  ERROR: %s\n", g["error"].get<std::string>().c_str());
+    return;
+  }
+  if (g.contains("connack_us")) {
+    std::fprintf(out, "  connected %s, registered %s; all CONNACKs in %s ms, all REGACKs in %s ms\n",
+                 get(g, "connected", nullptr, 0).c_str(), get(g, "registered", nullptr, 0).c_str(),
+                 get(g, "all_connacks_ms").c_str(), get(g, "all_ready_ms").c_str());
+    std::fprintf(out, "  CONNACK us p50 %s p99 %s max %s; retransmissions %s\n",
+                 get(g, "connack_us", "p50").c_str(), get(g, "connack_us", "p99").c_str(),
+                 get(g, "connack_us", "max").c_str(), get(g, "retransmissions", nullptr, 0).c_str());
+  }
+  if (g.contains("rss_kb_empty") || g.contains("connect_all_ms") || g.contains("proc")) {
+    std::fprintf(out,
+                 "  idle window %s s: rss %s kB (empty gateway %s kB, %s B/client), peak %s kB, cpu %s us, "
+                 "%s wake-ups/s\n",
+                 get(g, "proc", "window_s").c_str(), get(g, "proc", "rss_kb", 0).c_str(),
+                 get(g, "rss_kb_empty", nullptr, 0).c_str(),
+                 get(g, "rss_bytes_per_client", nullptr, 0).c_str(), get(g, "proc", "hwm_kb", 0).c_str(),
+                 get(g, "proc", "cpu_us", 0).c_str(), get(g, "proc", "wakeups_per_s").c_str());
+  }
+}
+
+json machine_json() {
+  json m;
+  m["nproc"] = sysconf(_SC_NPROCESSORS_ONLN);
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      m["cpu"] = colon == std::string::npos ? line : line.substr(colon + 2);
+      break;
+    }
+  }
+  utsname u{};
+  if (uname(&u) == 0) m["kernel"] = u.release;
+  return m;
+}
+
+std::string utc_timestamp() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace mqttsn::bench

@@ -1,0 +1,17 @@
+#pragma once
+// The human summary of one scenario's JSON report, and the machine description added to it.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace mqttsn::bench {
+
+void print_summary(const nlohmann::json& report, std::FILE* out);
+
+// {"nproc": N, "cpu": "model name", "kernel": "uname -r"}
+nlohmann::json machine_json();
+
+// "2026-11-25T21:40:00Z"
+std::string utc_timestamp();
+
+}  // namespace mqttsn::bench

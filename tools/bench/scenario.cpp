@@ -1,0 +1,374 @@
+#include "tools/bench/scenario.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "gateway/core/codec.hpp"
+#include "tools/bench/payload.hpp"
+#include "tools/bench/proc_stats.hpp"
+#include "tools/bench/stats.hpp"
+#include "tools/bench/subscriber.hpp"
+#include "tools/bench/udp_load.hpp"
+
+namespace mqttsn::bench {
+namespace {
+
+using nlohmann::json;
+
+json latency_json(const LatencySummary& s) {
+  return {{"count", s.count},  {"p50", s.p50_us}, {"p99", s.p99_us},
+          {"p999", s.p999_us}, {"max", s.max_us}, {"mean", s.mean_us}};
+}
+
+json proc_json(const std::optional<ProcSample>& before, const std::optional<ProcSample>& after) {
+  if (!before || !after) return nullptr;
+  const double secs = static_cast<double>(after->taken_ns - before->taken_ns) / 1e9;
+  return {{"cpu_us", after->cpu_us - before->cpu_us},
+          {"rss_kb_before", before->rss_kb},
+          {"rss_kb", after->rss_kb},
+          {"hwm_kb", after->hwm_kb},
+          {"threads", after->threads},
+          {"ctx_switches", after->ctx_switches - before->ctx_switches},
+          {"wakeups_per_s",
+           secs > 0 ? static_cast<double>(after->ctx_switches - before->ctx_switches) / secs : 0.0},
+          {"window_s", secs}};
+}
+
+std::optional<ProcSample> sample(pid_t pid) {
+  return pid > 0 ? sample_process(pid) : std::nullopt;
+}
+
+// x / y, or null when either side is missing or y is zero.
+json ratio(const json& x, const json& y) {
+  if (!x.is_number() || !y.is_number()) return nullptr;
+  const double d = y.get<double>();
+  if (d == 0) return nullptr;
+  return x.get<double>() / d;
+}
+
+json options_json(const Options& o) {
+  return {{"qos", o.qos},
+          {"clients", o.clients},
+          {"topics_per_client", o.topics_per_client},
+          {"window", o.window},
+          {"count", o.count},
+          {"duration_s", o.duration_s},
+          {"rate", o.rate},
+          {"payload", o.payload},
+          {"retry_ms", o.retry_ms},
+          {"topic_mode", o.topic_mode == TopicMode::normal       ? "normal"
+                         : o.topic_mode == TopicMode::short_name ? "short"
+                                                                 : "predefined"}};
+}
+
+// Delivered-side figures shared by both phases.
+void delivery_json(json& j, std::uint64_t published, std::uint64_t first_send, const SubscriberStats& st,
+                   std::vector<std::uint64_t> e2e) {
+  j["published"] = published;
+  j["delivered"] = st.unique;
+  j["lost"] = published > st.unique ? published - st.unique : 0;
+  j["duplicates"] = st.duplicates;
+  j["malformed"] = st.malformed;
+  const double span =
+      st.last_rx_ns > first_send && first_send ? static_cast<double>(st.last_rx_ns - first_send) / 1e9 : 0;
+  j["elapsed_s"] = span;
+  j["rate"] = span > 0 ? static_cast<double>(st.unique) / span : 0.0;
+  j["e2e_latency_us"] = latency_json(summarise(std::move(e2e)));
+  if (st.connection_lost) j["subscriber_connection_lost"] = true;
+}
+
+json gateway_publish_phase(const Options& o, Environment& env, const std::string& run,
+                           const std::atomic<bool>& stop) {
+  json j;
+  Subscriber sub(env.broker, "bench-sub-" + run);
+  if (auto err = sub.start({bench_filter(o, run)}, std::max(0, o.qos), 10); !err.empty())
+    return {{"error", err}};
+  UdpLoad load(o, run, stop);
+  if (auto err = load.open(); !err.empty()) return {{"error", err}};
+  const auto times = load.connect_all(30);
+  j["clients_ready"] = times.registered;
+  if (times.registered < o.clients) j["setup_failed"] = o.clients - times.registered;
+  if (times.registered == 0) return {{"error", "no client got through CONNECT/REGISTER"}};
+
+  const auto udp0 = read_udp_counters();
+  const auto g0 = sample(env.gateway_pid);
+  load.publish(o.timeout_s);
+  const auto& c = load.counters();
+  sub.wait_for(c.published, o.drain_ms, o.timeout_s, &stop);
+  const auto g1 = sample(env.gateway_pid);
+  const auto udp1 = read_udp_counters();
+
+  delivery_json(j, c.published, load.first_send_ns(), sub.stats(), sub.take_latencies());
+  if (o.qos > 0) j["ack_latency_us"] = latency_json(summarise(load.take_ack_latencies()));
+  j["client"] = {{"transmissions", c.transmissions},
+                 {"retransmissions", c.retransmissions},
+                 {"acked", c.acked},
+                 {"rejected", c.rejected},
+                 {"gave_up", c.gave_up},
+                 {"send_eagain", c.send_eagain},
+                 {"socket_errors", c.send_errors},
+                 {"received", c.received},
+                 {"decode_errors", c.decode_errors},
+                 {"unexpected", c.unexpected},
+                 {"gateway_disconnects", c.gateway_disconnects}};
+  j["udp_rcvbuf_errors"] = udp1.rcvbuf_errors - udp0.rcvbuf_errors;  // system-wide, during the phase
+  j["udp_in_errors"] = udp1.in_errors - udp0.in_errors;
+  j["proc"] = proc_json(g0, g1);
+  if (j["proc"].is_object() && j["delivered"].get<std::uint64_t>() > 0)
+    j["cpu_us_per_msg"] = j["proc"]["cpu_us"].get<double>() / j["delivered"].get<double>();
+  load.disconnect_all();
+  return j;
+}
+
+json direct_publish_phase(const Options& o, Environment& env, const std::string& run,
+                          const std::atomic<bool>& stop) {
+  json j;
+  Subscriber sub(env.broker, "bench-sub-" + run);
+  if (auto err = sub.start({bench_filter(o, run)}, std::max(0, o.qos), 10); !err.empty())
+    return {{"error", err}};
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return {{"error", std::string("pipe: ") + std::strerror(errno)}};
+  auto num = [](auto v) { return std::to_string(v); };
+  std::vector<std::string> argv = {"/proc/self/exe",
+                                   "--direct-child",
+                                   "--broker",
+                                   env.broker,
+                                   "--run-id",
+                                   run,
+                                   "--qos",
+                                   num(o.qos),
+                                   "--clients",
+                                   num(o.clients),
+                                   "--window",
+                                   num(o.window),
+                                   "--count",
+                                   num(o.count),
+                                   "--duration",
+                                   num(o.duration_s),
+                                   "--rate",
+                                   num(o.rate),
+                                   "--payload",
+                                   num(o.payload),
+                                   "--topics",
+                                   num(o.topics_per_client),
+                                   "--timeout",
+                                   num(o.timeout_s),
+                                   "--short-topic",
+                                   o.short_topic,
+                                   "--predefined-topic",
+                                   o.predefined_topic,
+                                   "--topic-mode",
+                                   o.topic_mode == TopicMode::normal       ? "normal"
+                                   : o.topic_mode == TopicMode::short_name ? "short"
+                                                                           : "predefined"};
+  Child child;
+  auto err = child.spawn(argv, fds[1], -1);
+  close(fds[1]);
+  if (!err.empty()) {
+    close(fds[0]);
+    return {{"error", err}};
+  }
+  std::string out;
+  std::array<char, 4096> buf{};
+  for (ssize_t n; (n = read(fds[0], buf.data(), buf.size())) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  const int status = child.wait(10);
+  json r = json::parse(out, nullptr, false);
+  if (r.is_discarded() || !r.is_object())
+    return {{"error", "direct publisher gave no report (exit " + std::to_string(status) + ")"}};
+  if (r.contains("error")) return r;
+  const auto published = r.value("published", std::uint64_t{0});
+  sub.wait_for(published, o.drain_ms, o.timeout_s, &stop);
+  delivery_json(j, published, r.value("first_send_ns", std::uint64_t{0}), sub.stats(), sub.take_latencies());
+  if (o.qos > 0) j["ack_latency_us"] = r["ack_latency_us"];
+  j["failed"] = r["failed"];
+  j["proc"] = {{"cpu_us", r["cpu_us"]}, {"hwm_kb", r["hwm_kb"]}};
+  if (j["delivered"].get<std::uint64_t>() > 0)
+    j["cpu_us_per_msg"] = r["cpu_us"].get<double>() / j["delivered"].get<double>();
+  return j;
+}
+
+json ratios(const json& g, const json& d) {
+  json r;
+  auto at = [](const json& j, const char* a, const char* b = nullptr) -> json {
+    if (!j.contains(a)) return nullptr;
+    if (!b) return j[a];
+    return j[a].is_object() && j[a].contains(b) ? j[a][b] : json(nullptr);
+  };
+  r["rate"] = ratio(at(g, "rate"), at(d, "rate"));
+  r["cpu_us_per_msg"] = ratio(at(g, "cpu_us_per_msg"), at(d, "cpu_us_per_msg"));
+  for (const char* p : {"p50", "p99", "p999", "max"}) {
+    r[std::string("e2e_") + p] = ratio(g["e2e_latency_us"][p], d["e2e_latency_us"][p]);
+    if (g.contains("ack_latency_us") && d.contains("ack_latency_us"))
+      r[std::string("ack_") + p] = ratio(g["ack_latency_us"][p], d["ack_latency_us"][p]);
+  }
+  return r;
+}
+
+json connect_storm(const Options& o, Environment& env, const std::string& run,
+                   const std::atomic<bool>& stop) {
+  json j;
+  UdpLoad load(o, run, stop);
+  if (auto err = load.open(); !err.empty()) return {{"error", err}};
+  const auto g0 = sample(env.gateway_pid);
+  const auto t = load.connect_all(30);
+  const auto g1 = sample(env.gateway_pid);
+  auto ms = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  std::vector<std::uint64_t> conn, ready;
+  for (std::size_t i = 0; i < t.connack_ns.size(); ++i) {
+    if (t.connack_ns[i]) conn.push_back(t.connack_ns[i]);
+    if (t.ready_ns[i]) ready.push_back(t.ready_ns[i]);
+  }
+  j["connected"] = t.connected;
+  j["registered"] = t.registered;
+  j["failed"] = o.clients - t.registered;
+  j["connack_us"] = latency_json(summarise(conn));
+  j["ready_us"] = latency_json(summarise(ready));
+  j["all_connacks_ms"] =
+      t.connected == o.clients ? json(ms(*std::max_element(conn.begin(), conn.end()))) : json(nullptr);
+  j["all_ready_ms"] =
+      t.registered == o.clients ? json(ms(*std::max_element(ready.begin(), ready.end()))) : json(nullptr);
+  j["retransmissions"] = load.counters().retransmissions;
+  j["send_eagain"] = load.counters().send_eagain;
+  j["proc"] = proc_json(g0, g1);
+  load.disconnect_all();
+  return j;
+}
+
+json idle_phase(const Options& o, Environment& env, const std::string& run, const std::atomic<bool>& stop) {
+  json j;
+  const auto base = sample(env.gateway_pid);
+  UdpLoad load(o, run, stop);
+  if (o.clients > 0) {
+    if (auto err = load.open(); !err.empty()) return {{"error", err}};
+    const auto t = load.connect_all(60);
+    j["connected"] = t.connected;
+    j["registered"] = t.registered;
+    j["connect_all_ms"] = static_cast<double>(*std::max_element(t.ready_ns.begin(), t.ready_ns.end())) / 1e6;
+  }
+  load.idle(1.0);  // let the connect burst settle before the window opens
+  const auto g0 = sample(env.gateway_pid);
+  load.idle(o.idle_s);
+  const auto g1 = sample(env.gateway_pid);
+  j["proc"] = proc_json(g0, g1);
+  if (base) j["rss_kb_empty"] = base->rss_kb;
+  if (base && g1 && o.clients > 0)
+    j["rss_bytes_per_client"] =
+        (static_cast<double>(g1->rss_kb) - static_cast<double>(base->rss_kb)) * 1024.0 / o.clients;
+  if (o.clients > 0) load.disconnect_all();
+  return j;
+}
+
+}  // namespace
+
+Environment::~Environment() {
+  gateway.stop();
+  mosquitto.stop();
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+}
+
+bool probe_gateway(const std::string& gateway, double timeout_s) {
+  Endpoint gw;
+  if (!resolve_udp(gateway, gw).empty()) return false;
+  const int fd = socket(gw.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = false;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&gw.addr), gw.len) == 0) {
+    std::array<std::uint8_t, 64> tx{}, rx{};
+    Connect c;
+    c.clean_session = true;
+    c.duration = 10;
+    c.client_id = "bench-probe";
+    const auto n = encode(c, tx).size;
+    timeval tv{0, 200'000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const auto end = now_ns() + static_cast<std::uint64_t>(timeout_s * 1e9);
+    while (!ok && now_ns() < end) {
+      if (send(fd, tx.data(), n, 0) < 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto got = recv(fd, rx.data(), rx.size(), 0);
+      if (got <= 0) continue;
+      const auto r = decode(std::span<const std::uint8_t>(rx.data(), static_cast<std::size_t>(got)));
+      ok = r && std::holds_alternative<ConnAck>(r.message());
+    }
+    if (ok) {
+      const auto m = encode(Disconnect{}, tx).size;
+      send(fd, tx.data(), m, 0);
+    }
+  }
+  close(fd);
+  return ok;
+}
+
+std::string prepare_environment(const Options& o, Environment& env) {
+  char tmpl[] = "/tmp/mqttsn-bench-XXXXXX";
+  if (!mkdtemp(tmpl)) return std::string("mkdtemp: ") + std::strerror(errno);
+  env.dir = tmpl;
+  env.broker = o.broker;
+  if (env.broker.empty()) {
+    if (auto err = start_mosquitto(env.mosquitto, o.mosquitto_bin, env.dir, env.broker); !err.empty())
+      return err;
+  }
+  env.gateway_pid = o.gateway_pid;
+  if (!o.gateway_cmd.empty()) {
+    std::string cmd = "exec " + o.gateway_cmd;
+    if (!o.gateway_config.empty()) cmd += " --config '" + o.gateway_config + "'";
+    const std::string log = env.dir + "/gateway.log";
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    auto err = env.gateway.spawn({"/bin/sh", "-c", cmd}, fd, fd);
+    if (fd >= 0) close(fd);
+    if (!err.empty()) return err;
+    env.gateway_pid = env.gateway.pid();
+  }
+  if (!probe_gateway(o.gateway, o.gateway_wait_s))
+    env.gateway_error = "the gateway does not answer CONNECT at " + o.gateway +
+                        (o.gateway_cmd.empty() ? "" : " (started with: " + o.gateway_cmd + ")");
+  return {};
+}
+
+json run_scenario(const Options& o, Environment& env, const std::atomic<bool>& stop) {
+  json j;
+  j["scenario"] = o.scenario;
+  j["options"] = options_json(o);
+  const std::string run = o.run_id;
+  if (!env.gateway_error.empty()) {
+    j["gateway"] = {{"error", env.gateway_error}};
+    if (o.kind == ScenarioKind::publish && o.direct && !stop)
+      j["direct"] = direct_publish_phase(o, env, run + "d", stop);
+    return j;
+  }
+  switch (o.kind) {
+    case ScenarioKind::publish: {
+      j["gateway"] = gateway_publish_phase(o, env, run + "g", stop);
+      if (o.direct && !stop) {
+        j["direct"] = direct_publish_phase(o, env, run + "d", stop);
+        if (!j["gateway"].contains("error") && !j["direct"].contains("error"))
+          j["ratio"] = ratios(j["gateway"], j["direct"]);
+      }
+      break;
+    }
+    case ScenarioKind::connect_storm:
+      j["gateway"] = connect_storm(o, env, run + "c", stop);
+      break;
+    case ScenarioKind::idle:
+      j["gateway"] = idle_phase(o, env, run + "i", stop);
+      break;
+  }
+  return j;
+}
+
+}  // namespace mqttsn::bench

@@ -1,0 +1,79 @@
+#pragma once
+// N MQTT-SN clients in one thread: one UDP socket each (so the gateway sees N addresses), one epoll
+// set, no thread and no timer per client. Each client CONNECTs, REGISTERs its topics one at a time,
+// then PUBLISHes with up to `window` messages in flight, retransmitting with DUP after a timeout.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tools/bench/options.hpp"
+
+namespace mqttsn::bench {
+
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+// "host:port" or "[v6]:port"; empty error string on success.
+std::string resolve_udp(const std::string& host_port, Endpoint& out);
+
+struct LoadCounters {
+  std::uint64_t published = 0;        // distinct messages sent at least once
+  std::uint64_t transmissions = 0;    // datagrams carrying a PUBLISH (first sends and retries)
+  std::uint64_t retransmissions = 0;  // PUBLISH/PUBREL/CONNECT/REGISTER resent after a timeout
+  std::uint64_t acked = 0;            // QoS 1/2 flows completed with rc accepted
+  std::uint64_t rejected = 0;         // PUBACK with an error code
+  std::uint64_t gave_up = 0;          // messages dropped after max retries or a fatal rc
+  std::uint64_t send_eagain = 0;      // socket buffer full: the datagram waits, it is not lost
+  std::uint64_t send_errors = 0;      // other send errors (ECONNREFUSED: nobody listening)
+  std::uint64_t received = 0;         // datagrams from the gateway
+  std::uint64_t decode_errors = 0;
+  std::uint64_t unexpected = 0;  // well-formed but not expected here (unknown msg id, ...)
+  std::uint64_t gateway_disconnects = 0;
+  std::uint64_t connack_rejects = 0;
+  std::uint64_t regack_rejects = 0;
+};
+
+struct ConnectTimes {
+  int connected = 0, registered = 0, failed = 0;
+  std::vector<std::uint64_t> connack_ns;  // per client, from the storm start
+  std::vector<std::uint64_t> ready_ns;    // per client, CONNACK and every REGACK
+};
+
+class UdpLoad {
+ public:
+  UdpLoad(const Options& o, std::string run_id, const std::atomic<bool>& stop);
+  ~UdpLoad();
+  UdpLoad(const UdpLoad&) = delete;
+  UdpLoad& operator=(const UdpLoad&) = delete;
+
+  // Opens one socket per client; error text or empty.
+  std::string open();
+  // CONNECT + REGISTER every client at once; returns when all are ready or failed, or at the timeout.
+  ConnectTimes connect_all(double timeout_s);
+  // Publishes per the options; returns when all messages are acknowledged (or given up), or when the
+  // duration/timeout ends.
+  void publish(double timeout_s);
+  // Keeps reading (and answering nothing) for `seconds`; used while the gateway is measured idle.
+  void idle(double seconds);
+  // DISCONNECT every connected client (best effort, no wait for the answer beyond a short drain).
+  void disconnect_all();
+
+  const LoadCounters& counters() const;
+  std::vector<std::uint64_t> take_ack_latencies();  // PUBLISH first sent -> PUBACK/PUBCOMP, ns
+  std::uint64_t first_send_ns() const;
+  std::uint64_t last_send_ns() const;
+  // Topic name of client i, topic t (what the subscriber sees).
+  std::string topic_name(int client, int topic) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mqttsn::bench
