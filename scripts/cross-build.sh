@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Builds the gateway for a Raspberry Pi on this (amd64 Debian bookworm) machine, the way Debian does:
+# Debian multiarch cross-compiling against the target's own packages, the unit tests under user-mode
+# qemu (called explicitly: no binfmt_misc needed), and a .deb.
+#
+# Usage: scripts/cross-build.sh ARCH [--test] [--no-install] [--target T]... [-- CMAKE_ARGS...]
+#   ARCH          arm64 (64-bit Raspberry Pi OS, Pi 3/4/5/Zero 2 W), armhf (32-bit, ARMv7),
+#                 or native (this machine's architecture, into build-pkg)
+#   --test        run the unit tests (ctest -L unit) under qemu before packaging
+#   --no-install  do not touch apt; fail if something is missing
+#   --target T    build only T (repeatable; default: everything)
+# Output: build-ARCH/mqttsn-gw_<version>_<arch>.deb, and a summary of its control data and contents.
+#
+# Installing: adds the foreign architecture (dpkg --add-architecture), the cross compiler
+# (crossbuild-essential-ARCH), qemu-user-static, and the :ARCH variant of every -dev package named in
+# cmake/Dependencies.cmake (the architecture-independent header-only ones, Multi-Arch: foreign or
+# Architecture: all, are installed as they are). It never removes a package: if apt would, it stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '/^# Usage/,/^# Output/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+[ $# -ge 1 ] || usage
+arch=$1
+shift
+run_tests=0
+install=1
+targets=()
+cmake_args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --test) run_tests=1 ;;
+    --no-install) install=0 ;;
+    --target) shift; targets+=("$1") ;;
+    --) shift; cmake_args=("$@"); break ;;
+    *) usage ;;
+  esac
+  shift
+done
+
+case $arch in
+  arm64) triplet=aarch64-linux-gnu; qemu="qemu-aarch64-static" ;;
+  armhf) triplet=arm-linux-gnueabihf; qemu="qemu-arm-static" ;;
+  native) triplet="" ;;
+  *) usage ;;
+esac
+if [ "$arch" = native ]; then
+  build_dir="build-pkg"
+  deb_arch=$(dpkg --print-architecture)
+else
+  build_dir=build-$arch
+  deb_arch=$arch
+  toolchain=$PWD/cmake/toolchains/$triplet.cmake
+fi
+jobs=$(nproc)
+started=$(date +%s)
+phase_started=$started
+phase() { # prints how long the previous phase took, then the new phase's name
+  local now; now=$(date +%s)
+  [ -z "${current_phase:-}" ] || echo "   ($current_phase: $((now - phase_started)) s)"
+  current_phase=$1; phase_started=$now
+  [ "$1" = "finished" ] || echo "== cross-build $arch: $1"
+}
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
+# The Debian packages the build needs, read from cmake/Dependencies.cmake so that a dependency added
+# there is cross-installed too: the last argument of mqttsn_require_pkg / mqttsn_require_cmake_pkg, and
+# every "apt-get install -y NAME-dev" in a message (host tools such as pkg-config are not target libraries).
+project_dev_packages() {
+  sed -n -e 's/^[[:space:]]*mqttsn_require_\(cmake_\)\{0,1\}pkg([^)]*[[:space:]]\([a-z0-9][a-z0-9.+-]*\))[[:space:]]*$/\2/p' \
+         -e 's/.*apt-get install -y \([a-z0-9][a-z0-9.+-]*-dev\)\b.*/\1/p' cmake/Dependencies.cmake | sort -u
+}
+
+# NAME:ARCH for a library built per architecture, NAME for an architecture-independent one.
+target_package_name() {
+  local info
+  info=$(apt-cache show --no-all-versions "$1" 2>/dev/null || true)
+  if [ -z "$info" ]; then
+    echo "cross-build: package $1 unknown to apt (apt-get update?)" >&2; return 1
+  fi
+  if grep -qx 'Architecture: all' <<<"$info" || grep -qx 'Multi-Arch: foreign' <<<"$info"; then
+    echo "$1"
+  else
+    echo "$1:$deb_arch"
+  fi
+}
+
+is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+install_prerequisites() {
+  local added_arch=0
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    echo "cross-build: dpkg --add-architecture $arch"
+    $SUDO dpkg --add-architecture "$arch"
+    added_arch=1
+  fi
+  local lists_fresh=0
+  if [ "$added_arch" = 1 ] || ! apt-cache show --no-all-versions "crossbuild-essential-$arch" >/dev/null 2>&1; then
+    # A failed index download makes apt ignore that whole suite (bookworm-security for every
+    # architecture): installing then would drag the host's packages down to mismatched versions. So a
+    # failure stops here, and an architecture we just added is taken away again.
+    if ! apt_get update -q; then
+      echo "cross-build: apt-get update failed (see above); not installing anything" >&2
+      if [ "$added_arch" = 1 ]; then
+        $SUDO dpkg --remove-architecture "$arch"
+        apt_get update -q >/dev/null 2>&1 || true
+        echo "cross-build: removed the architecture $arch again" >&2
+      fi
+      exit 1
+    fi
+    lists_fresh=1
+  fi
+
+  local wanted=(crossbuild-essential-"$arch" qemu-user-static file dpkg-dev pkg-config cmake)
+  local p name
+  for p in $(project_dev_packages); do
+    name=$(target_package_name "$p")
+    wanted+=("$name")
+  done
+  local missing=()
+  for p in "${wanted[@]}"; do
+    is_installed "$p" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "cross-build: all ${#wanted[@]} packages present"
+    return
+  fi
+  [ "$lists_fresh" = 1 ] || apt_get update -q || { echo "cross-build: apt-get update failed" >&2; exit 1; }
+  echo "cross-build: installing ${missing[*]}"
+  # Multi-Arch: same libraries must have the same version on every architecture, so apt may upgrade
+  # host packages to match; it must never remove one (others build on this machine).
+  local plan
+  plan=$(apt_get install -s --no-install-recommends "${missing[@]}" 2>&1) || {
+    echo "$plan" >&2; echo "cross-build: apt cannot install ${missing[*]}" >&2; exit 1; }
+  if grep -q '^Remv' <<<"$plan"; then
+    grep '^Remv' <<<"$plan" >&2
+    echo "cross-build: apt would remove the packages above; stopping (install by hand if that is fine)" >&2
+    exit 1
+  fi
+  apt_get install -y -q --no-install-recommends --no-remove "${missing[@]}"
+}
+
+check_tools() {
+  local t absent=0
+  for t in cmake pkg-config dpkg-shlibdeps file ${triplet:+$triplet-g++ $qemu}; do
+    command -v "$t" >/dev/null || { echo "cross-build: $t not found" >&2; absent=1; }
+  done
+  [ "$absent" = 0 ] || { echo "cross-build: run without --no-install, or install the above" >&2; exit 1; }
+}
+
+if [ "$arch" != native ]; then
+  phase "prerequisites"
+  if [ "$install" = 1 ]; then install_prerequisites; fi
+fi
+check_tools
+
+phase "configure $build_dir"
+configure=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
+           -DMQTTSN_WERROR=ON)
+[ "$arch" = native ] || configure+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
+# Until the top-level CMakeLists.txt includes cmake/Packaging.cmake itself, inject it.
+if ! grep -q 'include(cmake/Packaging.cmake)' CMakeLists.txt; then
+  configure+=("-DCMAKE_PROJECT_mqttsn-gw_INCLUDE=$PWD/cmake/Packaging.cmake")
+fi
+cmake "${configure[@]}" "${cmake_args[@]}" >"$build_dir.configure.log" 2>&1 || {
+  cat "$build_dir.configure.log" >&2; exit 1; }
+rm -f "$build_dir.configure.log"
+
+phase "build"
+build=(--build "$build_dir" -j "$jobs")
+for t in "${targets[@]}"; do build+=(--target "$t"); done
+cmake "${build[@]}"
+
+if [ "$run_tests" = 1 ]; then
+  phase "unit tests (ctest -L unit${triplet:+, under $qemu})"
+  ctest --test-dir "$build_dir" -L unit --output-on-failure -j "$jobs"
+fi
+
+phase "package (cpack -G DEB)"
+rm -f "$build_dir"/mqttsn-gw_*.deb
+(cd "$build_dir" && cpack -G DEB)
+deb=$(ls "$build_dir"/mqttsn-gw_*_"$deb_arch".deb)
+phase "finished"
+
+echo "== $deb ($(stat -c %s "$deb") bytes)"
+dpkg-deb -I "$deb" | sed -n '/Package:/,$p'
+echo "-- contents"
+dpkg-deb -c "$deb" | awk '{ printf "%10s  %s\n", $3, $6 }'
+echo "-- ELF files (stripped sizes)"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dpkg-deb -x "$deb" "$tmp"
+find "$tmp" -type f -exec sh -c 'file "$1" | grep -q ELF && printf "%10s  %s\n" "$(stat -c %s "$1")" "${1#$2}"' _ {} "$tmp" \;
+echo "cross-build $arch: done in $(( $(date +%s) - started )) s: $deb"
