@@ -1,0 +1,380 @@
+// Gateway: construction, dispatch of decoded messages to the flow handlers, sending, the session
+// table and topic resolution. The flows themselves live in one file each (see gateway.hpp).
+#include "gateway.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "codec.hpp"
+#include "log.hpp"
+
+namespace mqttsn {
+
+namespace {
+// Largest encapsulation header: Len, 0xFE, Ctrl and a 252-octet node id.
+constexpr std::size_t kMaxEncapHeader = 3 + 252;
+constexpr std::size_t kMaxDatagram = 65535;
+}  // namespace
+
+const char* to_string(ClientState s) {
+  switch (s) {
+    case ClientState::connecting:
+      return "connecting";
+    case ClientState::active:
+      return "active";
+    case ClientState::asleep:
+      return "asleep";
+    case ClientState::awake:
+      return "awake";
+    case ClientState::lost:
+      return "lost";
+    case ClientState::disconnected:
+      return "disconnected";
+  }
+  return "?";
+}
+
+Gateway::Gateway(const GatewayOptions& options, Outputs& outputs, const AccessPolicy& policy)
+    : options_(options), out_(outputs), policy_(&policy) {
+  tx_.resize(kMaxDatagram + kMaxEncapHeader);
+  tx_inner_.resize(kMaxDatagram);
+  match_scratch_.reserve(64);
+  blocked_scratch_.reserve(16);
+  if (options_.max_granted_qos > 2) options_.max_granted_qos = 2;
+  if (options_.max_granted_qos < 0) options_.max_granted_qos = 0;
+  if (options_.limits.in_flight_per_client == 0) options_.limits.in_flight_per_client = 1;
+  // With no upstream condition, advertising starts at the first tick.
+  if (options_.advertise_period_s > 0 && !options_.advertise_only_when_upstream_connected)
+    advertise_due_ = Millis{0};
+}
+
+Gateway::~Gateway() {
+  // Sessions hold TopicRefs and tree pointers: release them before the tree and the topic table.
+  by_peer_.clear();
+  by_client_id_.clear();
+  slots_.clear();
+}
+
+Millis Gateway::scaled(std::uint16_t seconds) const {
+  return Millis{
+      static_cast<std::int64_t>(static_cast<double>(seconds) * 1000.0 * options_.keepalive_tolerance)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+void Gateway::on_datagram(const LinkAddress& from, Bytes datagram, Millis now) {
+  counters_.inc(Counter::datagrams_in);
+  DecodeResult r = decode(datagram);
+  if (!r) {
+    counters_.inc(Counter::malformed);
+    MQTTSN_LOG(debug, "malformed datagram from %s: %s at %zu", from.to_string().c_str(),
+               to_string(r.error().kind), r.error().offset);
+    // Spec 4.3: an unsupported ProtocolId is answered with CONNACK "not supported".
+    if (r.error().kind == DecodeErrorKind::bad_protocol_id)
+      send(PeerRef{&from, false, {}}, ConnAck{ReturnCode::not_supported});
+    return;
+  }
+  const Message& m = r.message();
+  if (const auto* e = std::get_if<Encapsulated>(&m)) {
+    handle_encapsulated(from, *e, now);
+    return;
+  }
+  dispatch(PeerRef{&from, false, {}}, m, now);
+}
+
+void Gateway::dispatch(const PeerRef& peer, const Message& m, Millis now) {
+  Session* s = find_session(peer);
+  if (s && s->peer.address.xbee16 != peer.address->xbee16) s->peer.address.xbee16 = peer.address->xbee16;
+  switch (type_of(m)) {
+    case MsgType::connect:
+      handle_connect(peer, std::get<Connect>(m), now);
+      return;
+    case MsgType::searchgw:
+      handle_searchgw(peer, std::get<SearchGw>(m));
+      return;
+    case MsgType::pingreq:
+      handle_pingreq(peer, s, std::get<PingReq>(m), now);
+      return;
+    case MsgType::publish:
+      if (std::get<Publish>(m).qos == -1) {
+        handle_publish_minus1(peer, std::get<Publish>(m));
+        return;
+      }
+      break;
+    case MsgType::advertise:
+    case MsgType::gwinfo:
+      // Other gateways' advertisements and clients answering for a gateway: nothing to do.
+      return;
+    default:
+      break;
+  }
+  if (!s || !(s->connected() || s->state == ClientState::connecting)) {
+    reject_unknown(peer, m);
+    return;
+  }
+  s->last_seen = now;
+  s->delivery_failures = 0;
+  dispatch_session(*s, m, now);
+}
+
+void Gateway::dispatch_session(Session& s, const Message& m, Millis now) {
+  if (s.state == ClientState::connecting) {
+    if (const auto* wt = std::get_if<WillTopic>(&m); wt && s.stage == ConnectStage::await_will_topic)
+      return handle_will_topic(s, *wt, now);
+    if (const auto* wm = std::get_if<WillMsg>(&m); wm && s.stage == ConnectStage::await_will_msg)
+      return handle_will_msg(s, *wm, now);
+    counters_.inc(Counter::unexpected_message);
+    return;
+  }
+  std::visit(
+      [&](const auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, Publish>)
+          handle_publish(s, msg, now);
+        else if constexpr (std::is_same_v<T, PubRel>)
+          handle_pubrel(s, msg);
+        else if constexpr (std::is_same_v<T, PubAck>)
+          handle_puback(s, msg, now);
+        else if constexpr (std::is_same_v<T, PubRec>)
+          handle_pubrec(s, msg, now);
+        else if constexpr (std::is_same_v<T, PubComp>)
+          handle_pubcomp(s, msg, now);
+        else if constexpr (std::is_same_v<T, Register>)
+          handle_register(s, msg);
+        else if constexpr (std::is_same_v<T, RegAck>)
+          handle_regack(s, msg, now);
+        else if constexpr (std::is_same_v<T, Subscribe>)
+          handle_subscribe(s, msg);
+        else if constexpr (std::is_same_v<T, Unsubscribe>)
+          handle_unsubscribe(s, msg);
+        else if constexpr (std::is_same_v<T, Disconnect>)
+          handle_disconnect(s, msg, now);
+        else if constexpr (std::is_same_v<T, WillTopicUpd>)
+          handle_will_topic_upd(s, msg);
+        else if constexpr (std::is_same_v<T, WillMsgUpd>)
+          handle_will_msg_upd(s, msg);
+        else if constexpr (std::is_same_v<T, PingResp>) {
+          // Answer to a gateway PINGREQ (we send none); harmless.
+        } else if constexpr (std::is_same_v<T, WillMsg> || std::is_same_v<T, WillTopic>) {
+          // Spec 4.3 leaves open whether WILLMSGREQ follows an empty WILLTOPIC; a stray WILLMSG
+          // (or a late duplicate) after the CONNACK is tolerated silently.
+        } else {
+          counters_.inc(Counter::unexpected_message);
+        }
+      },
+      m);
+}
+
+// A message that needs a session from a sender that has none. Field choice (spec 4.9 allows it):
+// answer requests with DISCONNECT so a node that still believes it is connected (e.g. after a
+// gateway restart) reconnects at once instead of retrying into the void. Acks are dropped.
+void Gateway::reject_unknown(const PeerRef& peer, const Message& m) {
+  counters_.inc(Counter::unknown_client);
+  switch (type_of(m)) {
+    case MsgType::publish:
+    case MsgType::reg:
+    case MsgType::subscribe:
+    case MsgType::unsubscribe:
+    case MsgType::disconnect:
+    case MsgType::willtopicupd:
+    case MsgType::willmsgupd:
+    case MsgType::pubrel:
+      send(peer, Disconnect{});
+      return;
+    default:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+void Gateway::send(const PeerRef& to, const Message& m, std::uint8_t ctrl) {
+  if (!to.forwarded) {
+    EncodeResult r = encode(m, std::span<std::uint8_t>(tx_.data(), kMaxDatagram));
+    if (!r) {
+      MQTTSN_LOG(warning, "cannot encode %s for %s", to_string(type_of(m)), to.address->to_string().c_str());
+      return;
+    }
+    counters_.inc(Counter::datagrams_out);
+    out_.send(*to.address, Bytes(tx_.data(), r.size));
+    return;
+  }
+  // Spec 4.12: replies to a node behind a forwarder go to the forwarder, wrapped with the same node
+  // id. The header is written here directly: Len counts only Len, 0xFE, Ctrl and the node id.
+  EncodeResult r = encode(m, std::span<std::uint8_t>(tx_inner_.data(), tx_inner_.size()));
+  std::size_t header = 3 + to.node_id.size();
+  if (!r || to.node_id.size() > 252 || header + r.size > kMaxDatagram + kMaxEncapHeader) return;
+  tx_[0] = static_cast<std::uint8_t>(header);
+  tx_[1] = static_cast<std::uint8_t>(MsgType::encapsulated);
+  tx_[2] = ctrl;
+  if (!to.node_id.empty()) std::memcpy(tx_.data() + 3, to.node_id.data(), to.node_id.size());
+  std::memcpy(tx_.data() + header, tx_inner_.data(), r.size);
+  counters_.inc(Counter::datagrams_out);
+  out_.send(*to.address, Bytes(tx_.data(), header + r.size));
+}
+
+std::size_t Gateway::wire_size(const Session& s, const Message& m) const {
+  return encoded_size(m) + (s.peer.forwarded ? 3 + s.peer.node_id.size() : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session table
+
+Session* Gateway::find_session(const PeerRef& peer) const {
+  auto it = by_peer_.find(peer);
+  return it == by_peer_.end() ? nullptr : slots_[it->second].get();
+}
+
+Session* Gateway::find_by_client_id(std::string_view id) const {
+  auto it = by_client_id_.find(id);
+  return it == by_client_id_.end() ? nullptr : slots_[it->second].get();
+}
+
+Session* Gateway::live(std::uint32_t slot, std::uint32_t serial) const {
+  if (slot >= slots_.size() || !slots_[slot] || slots_[slot]->serial != serial) return nullptr;
+  return slots_[slot].get();
+}
+
+Session& Gateway::create_session(const PeerRef& peer, std::string_view client_id) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  auto s = std::make_unique<Session>();
+  s->slot = slot;
+  s->serial = next_serial_++;
+  s->client_id = std::string(client_id);
+  s->peer.address = *peer.address;
+  s->peer.forwarded = peer.forwarded;
+  s->peer.node_id = std::string(peer.node_id);
+  slots_[slot] = std::move(s);
+  Session& ref = *slots_[slot];
+  by_peer_.emplace(PeerRef::of(ref.peer), slot);
+  by_client_id_.emplace(std::string_view(ref.client_id), slot);
+  return ref;
+}
+
+void Gateway::rebind(Session& s, const PeerRef& peer) {
+  by_peer_.erase(PeerRef::of(s.peer));
+  s.peer.address = *peer.address;
+  s.peer.forwarded = peer.forwarded;
+  s.peer.node_id = std::string(peer.node_id);
+  by_peer_.emplace(PeerRef::of(s.peer), s.slot);
+}
+
+void Gateway::drop_delivery_state(Session& s) {
+  if (s.outbox) {
+    counters_.inc(Counter::dropped_offline, s.outbox->queue.size() + s.outbox->in_flight.size());
+    // Unconfirmed gateway registrations are forgotten: the client never acknowledged them.
+    for (const auto& r : s.outbox->registering) s.registry.erase(r.topic_id);
+    s.outbox.reset();
+  }
+  std::erase_if(pending_uplinks_,
+                [&](const auto& kv) { return kv.second.slot == s.slot && kv.second.serial == s.serial; });
+  s.inbound.clear();
+  s.inbound.shrink_to_fit();
+}
+
+void Gateway::clear_session_state(Session& s) {
+  drop_delivery_state(s);
+  while (!s.subscriptions.empty()) remove_subscription(s, s.subscriptions.size() - 1);
+  s.subscriptions.shrink_to_fit();
+  s.registry.clear();
+  s.rejected_topics.clear();
+  s.rejected_topics.shrink_to_fit();
+  s.will.reset();
+}
+
+void Gateway::destroy_session(Session& s) {
+  clear_session_state(s);
+  by_peer_.erase(PeerRef::of(s.peer));
+  by_client_id_.erase(std::string_view(s.client_id));
+  std::uint32_t slot = s.slot;
+  slots_[slot].reset();
+  free_slots_.push_back(slot);
+}
+
+std::size_t Gateway::active_sessions() const {
+  return by_peer_.size();
+}
+
+// When the table is full, a persistent session whose client is gone (disconnected or lost) makes
+// room for a node that is here now: the least recently seen one goes.
+bool Gateway::evict_one_persistent() {
+  Session* victim = nullptr;
+  for (const auto& p : slots_)
+    if (p && (p->state == ClientState::disconnected || p->state == ClientState::lost) &&
+        (!victim || p->last_seen < victim->last_seen))
+      victim = p.get();
+  if (!victim) return false;
+  counters_.inc(Counter::sessions_evicted);
+  destroy_session(*victim);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topics
+
+const std::string* Gateway::predefined_topic(std::string_view client_id, std::uint16_t id) const {
+  if (!client_id.empty() && !predefined_.per_client.empty()) {
+    if (auto c = predefined_.per_client.find(client_id); c != predefined_.per_client.end())
+      if (auto it = c->second.find(id); it != c->second.end()) return &it->second;
+  }
+  if (auto it = predefined_.global.find(id); it != predefined_.global.end()) return &it->second;
+  return nullptr;
+}
+
+std::optional<std::uint16_t> Gateway::predefined_id(const Session& s, std::string_view topic) const {
+  if (!predefined_.per_client.empty()) {
+    if (auto c = predefined_.per_client.find(s.client_id); c != predefined_.per_client.end())
+      for (const auto& [id, name] : c->second)
+        if (name == topic) return id;
+  }
+  for (const auto& [id, name] : predefined_.global)
+    if (name == topic && predefined_topic(s.client_id, id) == &name) return id;
+  return std::nullopt;
+}
+
+std::string_view Gateway::resolve_topic(const Session* s, TopicIdType type, std::uint16_t id,
+                                        char (&short_buf)[2]) const {
+  switch (type) {
+    case TopicIdType::normal: {
+      if (!s) return {};
+      const TopicMapping* m = s->registry.find_id(id);
+      return m ? m->topic.view() : std::string_view{};
+    }
+    case TopicIdType::predefined: {
+      const std::string* t = predefined_topic(s ? std::string_view(s->client_id) : std::string_view{}, id);
+      return t ? std::string_view(*t) : std::string_view{};
+    }
+    case TopicIdType::short_name:
+      short_buf[0] = static_cast<char>(id >> 8);
+      short_buf[1] = static_cast<char>(id & 0xFF);
+      return {short_buf, 2};
+  }
+  return {};
+}
+
+void Gateway::set_predefined_topics(PredefinedTopics topics) {
+  PredefinedTable t;
+  for (auto& p : topics) {
+    if (p.id == kNoTopicId || p.id == kReservedTopicId || !valid_topic_name(p.topic)) {
+      MQTTSN_LOG(warning, "predefined topic id %u '%s' ignored (reserved id or invalid name)", p.id,
+                 p.topic.c_str());
+      continue;
+    }
+    if (p.client_id && !p.client_id->empty() && *p.client_id != "*")
+      t.per_client[*p.client_id][p.id] = std::move(p.topic);
+    else
+      t.global[p.id] = std::move(p.topic);
+  }
+  predefined_ = std::move(t);
+}
+
+}  // namespace mqttsn

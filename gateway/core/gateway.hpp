@@ -1,0 +1,187 @@
+#pragma once
+// The MQTT-SN 1.2 gateway engine (aggregating gateway), with no I/O. The app feeds it datagrams,
+// upstream events and the time; it answers through Outputs and says when it next needs on_tick().
+// One flow per source file: connect.cpp, will.cpp, register.cpp, publish_uplink.cpp,
+// publish_downlink.cpp, subscribe.cpp, sleep.cpp, discovery.cpp, forwarder.cpp, keepalive.cpp,
+// status.cpp; gateway.cpp has dispatch, sending and the session table.
+//
+// Not re-entrant: Outputs must not call back into the Gateway synchronously.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "counters.hpp"
+#include "messages.hpp"
+#include "options.hpp"
+#include "outputs.hpp"
+#include "session.hpp"
+#include "status.hpp"
+#include "subscription_tree.hpp"
+#include "topic_table.hpp"
+
+namespace mqttsn {
+
+class Gateway {
+ public:
+  Gateway(const GatewayOptions& options, Outputs& outputs, const AccessPolicy& policy);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Inputs.
+  void on_datagram(const LinkAddress& from, Bytes datagram, Millis now);
+  void on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now);
+  void on_upstream_ack(UpstreamToken token, bool ok, Millis now);
+  // nullopt = refused by the broker (MQTT SUBACK 0x80).
+  void on_upstream_suback(std::string_view filter, std::optional<QoS> granted, Millis now);
+  void on_upstream_state(bool connected, Millis now);
+  // The radio could not deliver to `to` (XBee 0x8B failure). Counts toward N_RETRY.
+  void on_delivery_failure(const LinkAddress& to, Millis now);
+  void on_tick(Millis now);
+  // The earliest time on_tick() has something to do; nullopt when nothing is scheduled.
+  std::optional<Millis> next_deadline() const;
+
+  // Reload (SIGHUP). The policy must outlive the Gateway (or the next set_access_policy).
+  void set_access_policy(const AccessPolicy& policy) { policy_ = &policy; }
+  void set_predefined_topics(PredefinedTopics topics);
+
+  // Status API.
+  std::vector<ClientStatus> clients() const;
+  std::vector<TopicMappingStatus> topic_mappings() const;
+  std::vector<SubscriptionStatus> subscriptions() const;
+  std::vector<std::pair<std::string_view, std::uint64_t>> counters() const { return counters_.named(); }
+  std::uint64_t counter(Counter c) const { return counters_.get(c); }
+  std::size_t session_count() const { return by_peer_.size(); }
+  std::size_t interned_topics() const { return topics_.size(); }
+  bool upstream_connected() const { return upstream_connected_; }
+
+  // Consistency check for tests: empty when every internal cross-reference holds.
+  std::vector<std::string> invariant_violations() const;
+
+ private:
+  // --- dispatch (gateway.cpp)
+  void dispatch(const PeerRef& peer, const Message& m, Millis now);
+  void dispatch_session(Session& s, const Message& m, Millis now);
+  void reject_unknown(const PeerRef& peer, const Message& m);
+
+  // --- sending (gateway.cpp)
+  void send(const PeerRef& to, const Message& m, std::uint8_t ctrl = 0);
+  void send(const Session& s, const Message& m) { send(PeerRef::of(s.peer), m); }
+  std::size_t wire_size(const Session& s, const Message& m) const;
+
+  // --- session table (gateway.cpp)
+  Session* find_session(const PeerRef& peer) const;
+  Session* find_by_client_id(std::string_view id) const;
+  Session* live(std::uint32_t slot, std::uint32_t serial) const;
+  Session& create_session(const PeerRef& peer, std::string_view client_id);
+  void rebind(Session& s, const PeerRef& peer);
+  void destroy_session(Session& s);
+  void clear_session_state(Session& s);  // CleanSession: subscriptions, topics, will, queues
+  void drop_delivery_state(Session& s);  // queues and uplink records (client went away)
+  bool evict_one_persistent();
+  std::size_t active_sessions() const;
+
+  // --- flows
+  void handle_connect(const PeerRef& peer, const Connect& c, Millis now);  // connect.cpp
+  void handle_will_topic(Session& s, const WillTopic& w, Millis now);
+  void handle_will_msg(Session& s, const WillMsg& w, Millis now);
+  void accept_connection(Session& s, Millis now);
+  void handle_will_topic_upd(Session& s, const WillTopicUpd& w);  // will.cpp
+  void handle_will_msg_upd(Session& s, const WillMsgUpd& w);
+  void publish_will(Session& s);
+  void handle_register(Session& s, const Register& r);  // register.cpp
+  void handle_regack(Session& s, const RegAck& r, Millis now);
+  bool start_register(Session& s, const TopicRef& topic, Millis now);
+  void handle_publish(Session& s, const Publish& p, Millis now);  // publish_uplink.cpp
+  void handle_publish_minus1(const PeerRef& peer, const Publish& p);
+  void handle_pubrel(Session& s, const PubRel& p);
+  void handle_subscribe(Session& s, const Subscribe& m);  // subscribe.cpp
+  void handle_unsubscribe(Session& s, const Unsubscribe& m);
+  void remove_subscription(Session& s, std::size_t index);
+  void release_filter_if_unused(SubscriptionTree::Node* n);
+  void enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos,
+               bool retain);  // publish_downlink.cpp
+  void pump(Session& s, Millis now);
+  void resend_in_flight(Session& s, Millis now);
+  void handle_puback(Session& s, const PubAck& a, Millis now);
+  void handle_pubrec(Session& s, const PubRec& r, Millis now);
+  void handle_pubcomp(Session& s, const PubComp& c, Millis now);
+  void drop_queued_topic(Session& s, const TopicRef& topic, Counter reason);
+  void handle_disconnect(Session& s, const Disconnect& d, Millis now);  // sleep.cpp
+  void handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, Millis now);
+  void finish_wake_if_done(Session& s, Millis now);
+  void handle_searchgw(const PeerRef& peer, const SearchGw& m);  // discovery.cpp
+  void send_advertise(Millis now);
+  bool discoverable() const;
+  void handle_encapsulated(const LinkAddress& from, const Encapsulated& e, Millis now);  // forwarder.cpp
+  void service_session(Session& s, Millis now);                                          // keepalive.cpp
+  std::optional<Millis> session_deadline(const Session& s) const;
+  void reschedule(Session& s);
+  void lose_session(Session& s, Counter reason);
+  void compact_deadlines();
+
+  // Topic resolution (gateway.cpp): the topic a client means by (type, id); empty when unknown.
+  std::string_view resolve_topic(const Session* s, TopicIdType type, std::uint16_t id,
+                                 char (&short_buf)[2]) const;
+  std::optional<std::uint16_t> predefined_id(const Session& s, std::string_view topic) const;
+  const std::string* predefined_topic(std::string_view client_id, std::uint16_t id) const;
+  Millis scaled(std::uint16_t seconds) const;
+
+  GatewayOptions options_;
+  Outputs& out_;
+  const AccessPolicy* policy_;
+
+  TopicTable topics_;  // first: every TopicRef below refers into it
+  Counters counters_;
+  std::vector<std::unique_ptr<Session>> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t next_serial_ = 1;
+  std::unordered_map<PeerRef, std::uint32_t, PeerRefHash> by_peer_;   // keys view Session::peer
+  std::unordered_map<std::string_view, std::uint32_t> by_client_id_;  // keys view Session::client_id
+  SubscriptionTree tree_;
+
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct PredefinedTable {
+    std::unordered_map<std::uint16_t, std::string> global;
+    std::unordered_map<std::string, std::unordered_map<std::uint16_t, std::string>, StringHash,
+                       std::equal_to<>>
+        per_client;
+  } predefined_;
+
+  struct PendingUplink {
+    std::uint32_t slot = 0;
+    std::uint32_t serial = 0;
+    std::uint16_t msg_id = 0;
+  };
+  std::unordered_map<UpstreamToken, PendingUplink> pending_uplinks_;
+
+  struct DeadlineEntry {
+    Millis when;
+    std::uint32_t slot;
+    std::uint32_t serial;
+    friend bool operator>(const DeadlineEntry& a, const DeadlineEntry& b) { return a.when > b.when; }
+  };
+  // Min-heap with lazy invalidation: an entry counts only if its session still has
+  // scheduled == when. Deadlines that move later are not re-pushed: the early entry fires, the
+  // session is re-evaluated and rescheduled (at most one spurious wake per supervision period).
+  mutable std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines_;
+
+  bool upstream_connected_ = false;
+  std::optional<Millis> advertise_due_;
+
+  // Scratch buffers reused for every datagram sent (no allocation per message).
+  std::vector<std::uint8_t> tx_;
+  std::vector<std::uint8_t> tx_inner_;
+  std::vector<std::pair<std::uint32_t, QoS>> match_scratch_;
+  std::vector<const void*> blocked_scratch_;
+};
+
+}  // namespace mqttsn

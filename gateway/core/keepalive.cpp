@@ -1,0 +1,177 @@
+// Time: keep-alive and sleep supervision (1.5x by default, spec 4.8), the half-open CONNECT
+// timeout, T_RETRY/N_RETRY retransmission of GW -> client PUBLISH/PUBREL/REGISTER, ADVERTISE.
+// One deadline per session in a min-heap with lazy invalidation (see Gateway::deadlines_).
+#include <algorithm>
+
+#include "gateway.hpp"
+#include "log.hpp"
+
+namespace mqttsn {
+
+std::optional<Millis> Gateway::session_deadline(const Session& s) const {
+  std::optional<Millis> d;
+  auto earliest = [&d](Millis t) {
+    if (!d || t < *d) d = t;
+  };
+  switch (s.state) {
+    case ClientState::connecting:
+      earliest(s.last_seen + options_.retry_interval * std::max(1u, options_.max_retries));
+      break;
+    case ClientState::active:
+      if (s.keep_alive_s > 0) earliest(s.last_seen + scaled(s.keep_alive_s));
+      break;
+    case ClientState::asleep:
+    case ClientState::awake:
+      if (s.sleep_s > 0) earliest(s.last_seen + scaled(s.sleep_s));
+      break;
+    case ClientState::lost:
+    case ClientState::disconnected:
+      return std::nullopt;
+  }
+  // Retransmissions run only while the client listens; a sleeping client's in-flight messages go
+  // again when it wakes (resend_in_flight).
+  if (s.outbox && (s.state == ClientState::active || s.state == ClientState::awake)) {
+    for (const auto& m : s.outbox->in_flight) earliest(m.deadline);
+    for (const auto& r : s.outbox->registering) earliest(r.deadline);
+  }
+  return d;
+}
+
+void Gateway::reschedule(Session& s) {
+  std::optional<Millis> d = session_deadline(s);
+  if (!d) {
+    s.scheduled.reset();  // any heap entry for it is now stale
+    return;
+  }
+  if (s.scheduled && *s.scheduled <= *d) return;  // the earlier entry fires and re-evaluates
+  s.scheduled = d;
+  deadlines_.push(DeadlineEntry{*d, s.slot, s.serial});
+  if (deadlines_.size() > 64 + 4 * slots_.size()) compact_deadlines();
+}
+
+void Gateway::compact_deadlines() {
+  std::vector<DeadlineEntry> keep;
+  keep.reserve(slots_.size());
+  for (const auto& p : slots_)
+    if (p && p->scheduled) keep.push_back(DeadlineEntry{*p->scheduled, p->slot, p->serial});
+  deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(keep));
+}
+
+std::optional<Millis> Gateway::next_deadline() const {
+  while (!deadlines_.empty()) {
+    const DeadlineEntry& e = deadlines_.top();
+    const Session* s = live(e.slot, e.serial);
+    if (s && s->scheduled && *s->scheduled == e.when) break;
+    deadlines_.pop();
+  }
+  std::optional<Millis> d = advertise_due_;
+  if (!deadlines_.empty() && (!d || deadlines_.top().when < *d)) d = deadlines_.top().when;
+  return d;
+}
+
+void Gateway::on_tick(Millis now) {
+  if (advertise_due_ && *advertise_due_ <= now) send_advertise(now);
+  while (!deadlines_.empty() && deadlines_.top().when <= now) {
+    DeadlineEntry e = deadlines_.top();
+    deadlines_.pop();
+    Session* s = live(e.slot, e.serial);
+    if (!s || !s->scheduled || *s->scheduled != e.when) continue;
+    s->scheduled.reset();
+    std::uint32_t slot = s->slot, serial = s->serial;
+    service_session(*s, now);
+    if (Session* still = live(slot, serial)) reschedule(*still);
+  }
+}
+
+void Gateway::service_session(Session& s, Millis now) {
+  std::optional<Millis> supervision;
+  switch (s.state) {
+    case ClientState::connecting:
+      supervision = s.last_seen + options_.retry_interval * std::max(1u, options_.max_retries);
+      break;
+    case ClientState::active:
+      if (s.keep_alive_s > 0) supervision = s.last_seen + scaled(s.keep_alive_s);
+      break;
+    case ClientState::asleep:
+    case ClientState::awake:
+      if (s.sleep_s > 0) supervision = s.last_seen + scaled(s.sleep_s);
+      break;
+    default:
+      return;
+  }
+  if (supervision && *supervision <= now) {
+    if (s.state == ClientState::connecting) {
+      counters_.inc(Counter::connect_timeouts);
+      // A half-open will exchange: no will was agreed, so none is published.
+      s.will.reset();
+      s.state = ClientState::disconnected;
+      if (s.clean_session) destroy_session(s);
+      return;
+    }
+    MQTTSN_LOG(notice, "client %s lost (%s timer)", s.client_id.c_str(),
+               s.state == ClientState::active ? "keep-alive" : "sleep");
+    lose_session(s, s.state == ClientState::active ? Counter::keepalive_timeouts : Counter::sleep_timeouts);
+    return;
+  }
+  if (!s.outbox || !(s.state == ClientState::active || s.state == ClientState::awake)) return;
+  bool exhausted = false;
+  for (auto& r : s.outbox->registering) {
+    if (r.deadline > now) continue;
+    if (r.retries >= options_.max_retries) {
+      exhausted = true;
+      break;
+    }
+    ++r.retries;
+    r.deadline = now + options_.retry_interval;
+    send(s, Register{r.topic_id, r.msg_id, r.topic.view()});
+  }
+  if (!exhausted) {
+    for (auto& m : s.outbox->in_flight) {
+      if (m.deadline > now) continue;
+      if (m.retries >= options_.max_retries) {
+        exhausted = true;
+        break;
+      }
+      ++m.retries;
+      m.deadline = now + options_.retry_interval;
+      if (m.released)
+        send(s, PubRel{m.msg_id});
+      else
+        send(s, Publish{true, m.qos, m.retain, m.topic_id_type, m.topic_id, m.msg_id,
+                        Bytes(m.payload->data(), m.payload->size())});
+    }
+  }
+  if (exhausted) {
+    MQTTSN_LOG(notice, "client %s lost: no answer after %u retries", s.client_id.c_str(),
+               options_.max_retries);
+    lose_session(s, Counter::retries_exhausted);
+  }
+}
+
+// Keep-alive/sleep timer expired, retries exhausted, or the node replaced: the will is published,
+// delivery state dropped; the session itself stays only for CleanSession=0 (subscriptions and topic
+// ids survive for its next CONNECT).
+void Gateway::lose_session(Session& s, Counter reason) {
+  if (!(s.connected() || s.state == ClientState::connecting)) return;
+  counters_.inc(reason);
+  if (s.state != ClientState::connecting) publish_will(s);
+  if (s.clean_session) {
+    destroy_session(s);
+    return;
+  }
+  s.state = ClientState::lost;
+  s.will.reset();
+  drop_delivery_state(s);
+  s.scheduled.reset();
+}
+
+void Gateway::on_delivery_failure(const LinkAddress& to, Millis /*now*/) {
+  counters_.inc(Counter::delivery_failures);
+  Session* s = find_session(PeerRef{&to, false, {}});
+  if (!s || !s->connected()) return;
+  // Spec 5.3: a failed unicast counts toward N_RETRY. Consecutive failures beyond it mean the node
+  // is gone; any datagram from it resets the count.
+  if (++s->delivery_failures > options_.max_retries) lose_session(*s, Counter::retries_exhausted);
+}
+
+}  // namespace mqttsn

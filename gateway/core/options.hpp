@@ -1,0 +1,47 @@
+#pragma once
+// Configuration of the gateway core: identity, timers and the limits that bound its memory. Every
+// field has a field-usable default so a test or a minimal daemon can start with GatewayOptions{}.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "outputs.hpp"
+
+namespace mqttsn {
+
+struct GatewayLimits {
+  std::size_t max_clients = 10000;              // sessions kept (connected, sleeping or persistent)
+  std::size_t topic_ids_per_client = 64;        // normal topic ids in one client's registry
+  std::size_t subscriptions_per_client = 32;    // filters one client may hold (granted + pending)
+  std::size_t buffered_per_client = 20;         // downlink messages queued for one client (Paho: 20)
+  std::size_t in_flight_per_client = 1;         // GW -> client QoS 1/2 PUBLISH + REGISTER outstanding
+  std::size_t uplink_in_flight_per_client = 4;  // client -> GW QoS 1/2 awaiting the broker / PUBREL
+  std::size_t max_payload = 65000;              // PUBLISH data and will message octets
+  std::size_t max_downlink_datagram = 65535;    // larger GW -> client messages are dropped (spec 6.10)
+};
+
+struct GatewayOptions {
+  std::uint8_t gw_id = 1;
+  std::uint16_t advertise_period_s = 900;  // T_ADV; 0 = never advertise
+  // Spec 4.2: ADVERTISE only while the broker connection is up. The same rule gates GWINFO answers:
+  // a gateway without a broker should not attract nodes away from one that has it.
+  bool advertise_only_when_upstream_connected = true;
+  Millis retry_interval{10000};  // T_RETRY
+  unsigned max_retries = 3;      // N_RETRY
+  double keepalive_tolerance = 1.5;
+  QoS max_granted_qos = 2;
+  GatewayLimits limits;
+};
+
+// A configured topic id. Without client_id the id is global; with it, only that client sees it (and
+// it shadows a global id with the same number for that client).
+struct PredefinedTopic {
+  std::uint16_t id = 0;
+  std::string topic;
+  std::optional<std::string> client_id;
+};
+using PredefinedTopics = std::vector<PredefinedTopic>;
+
+}  // namespace mqttsn

@@ -1,0 +1,155 @@
+#pragma once
+// One client's state inside the gateway. Kept small (the memory target is 1 KiB per idle client):
+// what only some clients need (a will, queued/in-flight downlink messages) lives behind a pointer
+// allocated on demand and freed when empty.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "link_address.hpp"
+#include "messages.hpp"
+#include "outputs.hpp"
+#include "subscription_tree.hpp"
+#include "topic_registry.hpp"
+#include "topic_table.hpp"
+
+namespace mqttsn {
+
+enum class ClientState : std::uint8_t {
+  connecting,  // CONNECT received, will exchange in progress
+  active,
+  asleep,
+  awake,
+  lost,          // keep-alive/sleep timer expired or retries exhausted; kept for CleanSession=0
+  disconnected,  // DISCONNECT without duration; kept for CleanSession=0
+};
+const char* to_string(ClientState s);
+
+// Where a client is: a direct link address, or a wireless node id behind a forwarder (spec 4.12),
+// in which case `address` is the forwarder's and every reply is wrapped in 0xFE with `node_id`.
+struct PeerKey {
+  LinkAddress address;
+  bool forwarded = false;
+  std::string node_id;  // opaque octets
+};
+
+// A non-owning view of a peer, used for lookups without building a PeerKey (no allocation).
+struct PeerRef {
+  const LinkAddress* address = nullptr;
+  bool forwarded = false;
+  std::string_view node_id;
+
+  static PeerRef of(const PeerKey& k) { return {&k.address, k.forwarded, k.node_id}; }
+  friend bool operator==(const PeerRef& a, const PeerRef& b) {
+    return a.forwarded == b.forwarded && *a.address == *b.address && a.node_id == b.node_id;
+  }
+};
+
+struct PeerRefHash {
+  std::size_t operator()(const PeerRef& p) const noexcept {
+    std::size_t h = LinkAddressHash{}(*p.address);
+    if (p.forwarded) h ^= std::hash<std::string_view>{}(p.node_id) * 31u + 1u;
+    return h;
+  }
+};
+
+struct Will {
+  std::string topic;
+  std::vector<std::uint8_t> message;
+  QoS qos = 0;
+  bool retain = false;
+};
+
+// Payload of a downlink message, shared by every subscriber it goes to.
+using SharedPayload = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+struct OutboundPublish {
+  TopicRef topic;
+  SharedPayload payload;
+  QoS qos = 0;
+  bool retain = false;
+  // Set once sent (QoS 1/2 only stay after sending):
+  std::uint16_t msg_id = 0;
+  std::uint16_t topic_id = 0;
+  TopicIdType topic_id_type = TopicIdType::normal;
+  bool released = false;  // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+  std::uint8_t retries = 0;
+  Millis deadline{0};
+};
+
+struct OutboundRegister {
+  TopicRef topic;
+  std::uint16_t topic_id = 0;
+  std::uint16_t msg_id = 0;
+  std::uint8_t retries = 0;
+  Millis deadline{0};
+};
+
+// Downlink state: messages not yet sent (buffered while asleep or waiting for a REGACK / a free
+// in-flight slot) and what is in flight.
+struct Outbox {
+  std::vector<OutboundPublish> queue;
+  std::vector<OutboundPublish> in_flight;
+  std::vector<OutboundRegister> registering;
+  bool empty() const { return queue.empty() && in_flight.empty() && registering.empty(); }
+};
+
+// A client QoS 1/2 PUBLISH the gateway has not finished with: QoS 1 waiting for the broker; QoS 2
+// from receipt until PUBREL (dedupe of DUP retransmissions by msg id).
+struct InboundPublish {
+  std::uint16_t msg_id = 0;
+  std::uint16_t topic_id = 0;
+  QoS qos = 1;
+  bool upstream_done = false;  // broker accepted (QoS 2: PUBREC sent)
+  UpstreamToken token = 0;
+};
+
+struct SessionSubscription {
+  SubscriptionTree::Node* filter = nullptr;
+  QoS qos = 0;
+  TopicIdType kind = TopicIdType::normal;  // how the client named it
+};
+
+enum class ConnectStage : std::uint8_t { none, await_will_topic, await_will_msg };
+
+struct Session {
+  std::uint32_t slot = 0;
+  std::uint32_t serial = 0;  // unique per session ever created: detects reused slots
+  ClientState state = ClientState::connecting;
+  ConnectStage stage = ConnectStage::none;
+  bool clean_session = true;
+  std::uint8_t delivery_failures = 0;  // consecutive, reset by any datagram from the client
+  std::uint8_t pending_subscribes = 0;
+  std::uint16_t keep_alive_s = 0;
+  std::uint16_t sleep_s = 0;
+  std::uint16_t next_msg_id = 1;
+  std::string client_id;
+  PeerKey peer;
+  Millis last_seen{0};
+  std::optional<Millis> scheduled;  // time of this session's valid entry in the deadline heap
+  std::uint32_t msgs_up = 0;
+  std::uint32_t msgs_down = 0;
+  TopicRegistry registry;
+  std::vector<SessionSubscription> subscriptions;
+  std::vector<InboundPublish> inbound;
+  std::vector<TopicRef> rejected_topics;  // GW REGISTERs the client refused: treated as unsubscribed
+  std::unique_ptr<Will> will;
+  std::unique_ptr<Outbox> outbox;
+
+  bool connected() const {
+    return state == ClientState::active || state == ClientState::asleep || state == ClientState::awake;
+  }
+  std::size_t in_flight() const { return outbox ? outbox->in_flight.size() + outbox->registering.size() : 0; }
+  std::size_t buffered() const { return outbox ? outbox->queue.size() : 0; }
+  std::uint16_t take_msg_id() {
+    std::uint16_t id = next_msg_id;
+    next_msg_id = static_cast<std::uint16_t>(next_msg_id + 1);
+    if (next_msg_id == 0) next_msg_id = 1;
+    return id;
+  }
+};
+
+}  // namespace mqttsn
