@@ -412,8 +412,8 @@ void SerialPort::open_failed(int err, const std::string& text) {
   ++stats_.open_failures;
   if (err != last_open_errno_) {
     // Logged once per distinct reason, so a radio left unplugged for a day does not flood the log.
-    MQTTSN_LOG(error, "%s: cannot open %s; retrying every %lld s at most", log_name_.c_str(), text.c_str(),
-               static_cast<long long>(options_.reopen_max.count() / 1000));
+    MQTTSN_LOG(error, "%s: cannot open %s; retrying with back-off (up to %.1f s)", log_name_.c_str(),
+               text.c_str(), static_cast<double>(options_.reopen_max.count()) / 1000.0);
     last_open_errno_ = err;
   } else {
     MQTTSN_LOG(debug, "%s: still cannot open %s", log_name_.c_str(), text.c_str());
