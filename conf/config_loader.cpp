@@ -339,6 +339,9 @@ LoadResult parse_with(std::string_view text, const std::filesystem::path& file,
   try {
     const toml::table root = toml::parse(text, file.string());
     read_root(ctx, root, result.config);
+    // Reported in file order, whatever order the sections were read in.
+    std::stable_sort(result.errors.begin(), result.errors.end(),
+                     [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
   } catch (const toml::parse_error& e) {
     result.errors.push_back({ctx.file, static_cast<int>(e.source().begin.line), "",
                              "not valid TOML: " + std::string(e.description())});
