@@ -10,6 +10,7 @@
 #include "bridge/credentials.hpp"
 #include "bridge/paho_callbacks.hpp"
 #include "bridge/paho_mailbox.hpp"
+#include "bridge/tcp_probe.hpp"
 #include "gateway/core/log.hpp"
 
 namespace mqttsn::bridge {
@@ -291,6 +292,26 @@ void Bridge::handle(detail::ConnectFailed& e) {
   } else {
     reason = server + ": " + (e.message.empty() ? "connect failed" : e.message) + " (Paho " +
              std::to_string(e.code) + ")";
+    auto tls_server = std::find_if(servers_.begin(), servers_.end(), is_tls_uri);
+    if (tls_server != servers_.end()) {
+      // Paho says "TCP/TLS connect failure" both for a refused TCP connection and for a server
+      // certificate that does not match the host name. If TCP gets through, it was TLS.
+      schedule_reconnect();
+      std::weak_ptr<int> life = alive_;
+      std::string uri = *tls_server;
+      probe_tcp(loop_, uri, [this, life, uri, reason](bool tcp_ok) {
+        if (life.expired() || phase_ != Phase::running || connected_) return;
+        if (tcp_ok)
+          set_state(UpstreamState::tls_failed,
+                    "handshake with " + uri + " failed although TCP connects: the server certificate" +
+                        (options_.tls.verify_host_name ? " does not match the host name, or is not trusted"
+                                                       : " is not trusted") +
+                        " (Paho: " + reason + ")");
+        else
+          set_state(UpstreamState::unreachable, reason);
+      });
+      return;
+    }
   }
   set_state(s, reason);
   schedule_reconnect();

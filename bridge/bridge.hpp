@@ -142,6 +142,7 @@ class Bridge {
   std::unordered_map<int, std::string> subscribe_tokens_;           // Paho token -> core filter
 
   std::function<void()> shutdown_done_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // weak_ptrs in async probes check it
   UpstreamCounters counters_;
 };
 
