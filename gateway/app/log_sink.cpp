@@ -23,7 +23,8 @@ bool stderr_is_journal() {
   if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
   struct stat st {};
   if (fstat(2, &st) != 0) return false;
-  return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
 }
 
 void sink(log::Level level, std::string_view line) {

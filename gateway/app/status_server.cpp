@@ -81,7 +81,8 @@ void StatusServer::on_connection(uv_stream_t* server_stream, int status) {
   uv_pipe_init(self->loop_, &c->pipe, 0);
   c->pipe.data = c;
   if (uv_accept(server_stream, reinterpret_cast<uv_stream_t*>(&c->pipe)) != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe),
+             [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     return;
   }
   self->connections_++;

@@ -23,15 +23,25 @@ SystemdNotifier::SystemdNotifier(uv_loop_t* loop) {
 
 SystemdNotifier::~SystemdNotifier() = default;
 
-void SystemdNotifier::on_watchdog(uv_timer_t*) { sd_notify(0, "WATCHDOG=1"); }
+void SystemdNotifier::on_watchdog(uv_timer_t*) {
+  sd_notify(0, "WATCHDOG=1");
+}
 
 void SystemdNotifier::ready(const std::string& status) {
   sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
 }
-void SystemdNotifier::reloading() { sd_notify(0, "RELOADING=1"); }
-void SystemdNotifier::reloaded() { sd_notify(0, "READY=1"); }
-void SystemdNotifier::stopping() { sd_notify(0, "STOPPING=1"); }
-void SystemdNotifier::status(const std::string& text) { sd_notifyf(0, "STATUS=%s", text.c_str()); }
+void SystemdNotifier::reloading() {
+  sd_notify(0, "RELOADING=1");
+}
+void SystemdNotifier::reloaded() {
+  sd_notify(0, "READY=1");
+}
+void SystemdNotifier::stopping() {
+  sd_notify(0, "STOPPING=1");
+}
+void SystemdNotifier::status(const std::string& text) {
+  sd_notifyf(0, "STATUS=%s", text.c_str());
+}
 
 void SystemdNotifier::close() {
   if (timer_started_) {

@@ -33,7 +33,9 @@ bool ask(const std::string& socket_path, const std::string& request, std::string
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     error = "cannot connect to " + socket_path + ": " + std::strerror(errno) +
-            (errno == ENOENT ? " (is mqttsn-gw running? see --socket)" : errno == EACCES ? " (run as root or a member of the gateway's group)" : "");
+            (errno == ENOENT   ? " (is mqttsn-gw running? see --socket)"
+             : errno == EACCES ? " (run as root or a member of the gateway's group)"
+                               : "");
     ::close(fd);
     return false;
   }

@@ -54,7 +54,8 @@ void print_table(std::ostream& out, const nlohmann::json& rows) {
   std::vector<std::string> header;
   for (const auto& c : cols) {
     std::string h = c;
-    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
     header.push_back(h);
   }
   line(header);

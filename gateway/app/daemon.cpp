@@ -1,0 +1,273 @@
+#include "gateway/app/daemon.hpp"
+
+#include <csignal>
+
+#include "gateway/app/options_mapping.hpp"
+#include "gateway/app/status_requests.hpp"
+#include "gateway/core/describe.hpp"
+#include "gateway/core/log.hpp"
+
+namespace mqttsn::app {
+
+Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
+    : config_(std::move(config)), reloadable_(std::move(parts)) {
+  uv_loop_init(&loop_);
+  started_ns_ = uv_hrtime();
+
+  for (std::size_t i = 0; i < config_.links.size(); ++i) {
+    const auto& lc = config_.links[i];
+    if (!lc.enabled) continue;
+    radio::LinkCallbacks cb;
+    cb.on_datagram = [this](const LinkAddress& from, Bytes d) { on_datagram(from, d); };
+    cb.on_delivery_failure = [this](const LinkAddress& to) {
+      core_->on_delivery_failure(to, now());
+      arm_core_timer();
+    };
+    // The link index in every LinkAddress is the position in links_, so send() is one lookup.
+    links_.push_back(make_link(static_cast<std::uint8_t>(links_.size()), lc, std::move(cb)));
+    link_names_.push_back(lc.name);
+  }
+
+  bridge_ = std::make_unique<bridge::Bridge>(&loop_, bridge_options(config_), *this);
+  core_ = std::make_unique<Gateway>(core_options(config_), *this, reloadable_.policy());
+  core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
+  status_ = std::make_unique<StatusServer>(
+      &loop_, [this](std::string_view req) { return answer_status(*this, req); });
+  systemd_ = std::make_unique<SystemdNotifier>(&loop_);
+
+  uv_timer_init(&loop_, &core_timer_);
+  core_timer_.data = this;
+  uv_timer_init(&loop_, &shutdown_timer_);
+  shutdown_timer_.data = this;
+}
+
+Daemon::~Daemon() {
+  close_handles();
+  // The components close their own handles when destroyed; the loop then runs their close
+  // callbacks and ends. The core goes last: nothing calls it any more.
+  status_.reset();
+  bridge_.reset();
+  links_.clear();
+  systemd_.reset();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop_) != 0) MQTTSN_LOG(warning, "event loop closed with handles still open");
+}
+
+void Daemon::close_handles() {
+  if (handles_closed_) return;
+  handles_closed_ = true;
+  for (auto& l : links_) l->close();
+  if (systemd_) systemd_->close();
+  if (status_) status_->close();
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
+        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&sighup_)})
+    if (h->loop && !uv_is_closing(h)) uv_close(h, nullptr);
+}
+
+Millis Daemon::now() const {
+  return Millis(static_cast<std::int64_t>(uv_hrtime() / 1'000'000));
+}
+
+double Daemon::uptime_seconds() const {
+  return static_cast<double>(uv_hrtime() - started_ns_) / 1e9;
+}
+
+int Daemon::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  start_signals();
+
+  std::string error;
+  const auto& sc = config_.status;
+  if (!sc.socket.empty() && status_->listen(sc.socket.string(), sc.mode, error) != 0) {
+    // Without its status socket the gateway still does its job; say so loudly and go on.
+    MQTTSN_LOG(error, "%s (the gateway runs on without a status socket)", error.c_str());
+  }
+
+  for (std::size_t i = 0; i < links_.size(); ++i) {
+    const int rc = links_[i]->start(&loop_);
+    if (rc != 0)
+      MQTTSN_LOG(error, "link %s: cannot start: %s", link_names_[i].c_str(), uv_strerror(rc));
+    else
+      MQTTSN_LOG(notice, "link %s (%.*s) started", link_names_[i].c_str(),
+                 static_cast<int>(links_[i]->name().size()), links_[i]->name().data());
+  }
+  if (!bridge_->start()) {
+    MQTTSN_LOG(error, "upstream: invalid options; nodes are served but nothing reaches a broker");
+  }
+  core_->on_tick(now());
+  arm_core_timer();
+  // READY once the links are open and the first upstream attempt was made (Type=notify).
+  systemd_->ready("serving " + std::to_string(links_.size()) + " link(s)");
+  ready_sent_ = true;
+  MQTTSN_LOG(notice, "mqttsn-gw ready: gateway id %u, %zu link(s), upstream %s", config_.gateway.id,
+             links_.size(),
+             config_.upstream.servers.empty() ? "-" : config_.upstream.servers.front().c_str());
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return exit_code_;
+}
+
+void Daemon::arm_core_timer() {
+  if (shutting_down_) return;
+  const auto next = core_->next_deadline();
+  if (!next) {
+    uv_timer_stop(&core_timer_);
+    return;
+  }
+  const auto delay = *next - now();
+  const auto ms = delay.count() < 0 ? 0 : static_cast<std::uint64_t>(delay.count());
+  uv_timer_start(
+      &core_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Daemon*>(t->data);
+        self->core_->on_tick(self->now());
+        self->arm_core_timer();
+      },
+      ms, 0);
+}
+
+void Daemon::on_datagram(const LinkAddress& from, Bytes datagram) {
+  if (log::enabled(log::Level::trace)) trace_packet("rx", from, datagram);
+  core_->on_datagram(from, datagram, now());
+  arm_core_timer();
+}
+
+void Daemon::trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const {
+  const auto addr = peer.to_string();
+  const auto text = describe(datagram);
+  const char* link = peer.link < link_names_.size() ? link_names_[peer.link].c_str() : "?";
+  MQTTSN_LOG(trace, "%s %s %s %s", direction, link, addr.c_str(), text.c_str());
+}
+
+// ---- Outputs
+
+void Daemon::send(const LinkAddress& to, Bytes datagram) {
+  if (to.link >= links_.size()) {
+    MQTTSN_LOG(warning, "send to %s: no such link", to.to_string().c_str());
+    return;
+  }
+  if (log::enabled(log::Level::trace)) trace_packet("tx", to, datagram);
+  links_[to.link]->send(to, datagram);
+}
+
+void Daemon::broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) {
+  for (std::size_t i = 0; i < links_.size(); ++i) {
+    if (link != kAllLinks && link != i) continue;
+    if (log::enabled(log::Level::trace)) {
+      LinkAddress all;
+      all.link = static_cast<std::uint8_t>(i);
+      trace_packet("tx-broadcast", all, datagram);
+    }
+    links_[i]->broadcast(datagram, radius);
+  }
+}
+
+PublishOutcome Daemon::publish(std::string_view topic, Bytes payload, QoS qos, bool retain) {
+  // QoS -1 has its own upstream level in the configuration (default 0); the bridge applies the floor.
+  if (qos < 0 && config_.upstream.qos_minus1 > 0) qos = static_cast<QoS>(config_.upstream.qos_minus1);
+  return bridge_->publish(topic, payload, qos, retain);
+}
+
+void Daemon::subscribe(std::string_view filter, QoS qos) {
+  bridge_->subscribe(filter, qos);
+}
+void Daemon::unsubscribe(std::string_view filter) {
+  bridge_->unsubscribe(filter);
+}
+
+// ---- BridgeEvents
+
+void Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) {
+  core_->on_upstream_message(topic, payload, qos, retain, now());
+  arm_core_timer();
+}
+
+void Daemon::on_publish_result(UpstreamToken token, bool ok) {
+  if (!core_) return;
+  core_->on_upstream_ack(token, ok, now());
+  arm_core_timer();
+}
+
+void Daemon::on_suback(std::string_view filter, std::optional<QoS> granted) {
+  core_->on_upstream_suback(filter, granted, now());
+  arm_core_timer();
+}
+
+void Daemon::on_state(bridge::UpstreamState state) {
+  if (!core_) return;
+  const bool connected = state == bridge::UpstreamState::connected;
+  if (connected != core_->upstream_connected()) {
+    core_->on_upstream_state(connected, now());
+    arm_core_timer();
+  }
+  if (ready_sent_) systemd_->status(std::string("upstream ") + bridge::to_string(state));
+}
+
+// ---- signals, reload, shutdown
+
+void Daemon::start_signals() {
+  auto init = [this](uv_signal_t& h, int signum, uv_signal_cb cb) {
+    uv_signal_init(&loop_, &h);
+    h.data = this;
+    uv_signal_start(&h, cb, signum);
+  };
+  init(sigterm_, SIGTERM,
+       [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->begin_shutdown("SIGTERM"); });
+  init(sigint_, SIGINT, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->begin_shutdown("SIGINT"); });
+  init(sighup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); });
+}
+
+void Daemon::reload() {
+  systemd_->reloading();
+  MQTTSN_LOG(notice, "SIGHUP: re-reading %s", config_.source.c_str());
+  auto result = conf::reload(config_.source, config_);
+  if (!reloadable_.apply(result)) {
+    MQTTSN_LOG(error, "reload failed; keeping the rules in force:\n%s",
+               conf::to_string(result.errors).c_str());
+  } else {
+    const auto& parts = reloadable_.parts();
+    core_->set_predefined_topics(core_predefined_topics(parts.predefined_topics));
+    log::set_level(parts.logging.packet_trace ? log::Level::trace : parts.logging.level);
+    MQTTSN_LOG(notice, "reload: admission list, ACL, %zu predefined topic(s) and log level applied",
+               parts.predefined_topics.size());
+    for (const auto& section : result.restart_needed)
+      MQTTSN_LOG(warning, "reload: %s changed; that takes effect only after a restart", section.c_str());
+  }
+  systemd_->reloaded();
+}
+
+void Daemon::begin_shutdown(const char* why) {
+  if (shutting_down_) {
+    MQTTSN_LOG(warning, "%s again: stopping now", why);
+    finish_shutdown();
+    return;
+  }
+  shutting_down_ = true;
+  systemd_->stopping();
+  const auto grace = config_.upstream.shutdown_grace;
+  MQTTSN_LOG(notice, "%s: shutting down (draining upstream for up to %lld ms)", why,
+             static_cast<long long>(grace.count()));
+  uv_timer_stop(&core_timer_);
+  status_->close();
+  // Publish `offline`, drain what is in flight, disconnect; a hard stop one second after the grace.
+  bridge_->shutdown(grace, [this] { finish_shutdown(); });
+  uv_timer_start(
+      &shutdown_timer_,
+      [](uv_timer_t* t) {
+        MQTTSN_LOG(warning, "shutdown grace exceeded: stopping now");
+        static_cast<Daemon*>(t->data)->finish_shutdown();
+      },
+      static_cast<std::uint64_t>(grace.count()) + 1000, 0);
+}
+
+void Daemon::finish_shutdown() {
+  if (handles_closed_) return;
+  close_handles();
+  MQTTSN_LOG(notice, "stopped");
+  // The bridge closes its own handles in its destructor; the loop then runs dry and run() returns.
+  uv_stop(&loop_);
+}
+
+}  // namespace mqttsn::app

@@ -1,0 +1,86 @@
+#pragma once
+// mqttsn-gw's one process: one libuv loop owns the radio links, the upstream bridge, the I/O-free
+// core, the status socket, signals and systemd notification. The Daemon is the glue: it implements
+// the core's Outputs (to links and bridge) and the bridge's events (to the core), passes the time in,
+// and keeps one timer armed at the core's next deadline.
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bridge/bridge.hpp"
+#include "conf/config.hpp"
+#include "conf/reload.hpp"
+#include "gateway/app/status_server.hpp"
+#include "gateway/app/systemd_notify.hpp"
+#include "gateway/core/gateway.hpp"
+#include "radio/link.hpp"
+
+namespace mqttsn::app {
+
+class Daemon final : public Outputs, public bridge::BridgeEvents {
+ public:
+  Daemon(conf::GatewayConfig config, conf::ReloadableParts parts);
+  ~Daemon() override;
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Runs until SIGTERM/SIGINT (clean shutdown) and returns the process exit code.
+  int run();
+
+  // For the status socket.
+  const Gateway& core() const { return *core_; }
+  const bridge::Bridge& upstream() const { return *bridge_; }
+  const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
+  const std::vector<std::string>& link_names() const { return link_names_; }
+  const conf::GatewayConfig& config() const { return config_; }
+  double uptime_seconds() const;
+
+  // Outputs (called by the core).
+  void send(const LinkAddress& to, Bytes datagram) override;
+  void broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) override;
+  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain) override;
+  void subscribe(std::string_view filter, QoS qos) override;
+  void unsubscribe(std::string_view filter) override;
+
+  // BridgeEvents (called by the bridge, on the loop).
+  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) override;
+  void on_publish_result(UpstreamToken token, bool ok) override;
+  void on_suback(std::string_view filter, std::optional<QoS> granted) override;
+  void on_state(bridge::UpstreamState state) override;
+
+ private:
+  Millis now() const;
+  void arm_core_timer();
+  void on_datagram(const LinkAddress& from, Bytes datagram);
+  void start_signals();
+  void reload();
+  void begin_shutdown(const char* why);
+  void finish_shutdown();
+  void close_handles();
+  void trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const;
+
+  conf::GatewayConfig config_;
+  conf::ReloadableState reloadable_;
+  uv_loop_t loop_{};
+  std::uint64_t started_ns_ = 0;
+
+  std::vector<std::unique_ptr<radio::Link>> links_;
+  std::vector<std::string> link_names_;
+  std::unique_ptr<bridge::Bridge> bridge_;
+  std::unique_ptr<Gateway> core_;
+  std::unique_ptr<StatusServer> status_;
+  std::unique_ptr<SystemdNotifier> systemd_;
+
+  uv_timer_t core_timer_{};
+  uv_timer_t shutdown_timer_{};
+  uv_signal_t sigterm_{}, sigint_{}, sighup_{};
+  bool shutting_down_ = false;
+  bool ready_sent_ = false;
+  bool handles_closed_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace mqttsn::app

@@ -1,0 +1,167 @@
+#include "gateway/app/options_mapping.hpp"
+
+#include <unistd.h>
+
+#include <limits>
+
+#include "radio/serial_link.hpp"
+#include "radio/udp_link.hpp"
+#include "radio/xbee_link.hpp"
+
+namespace mqttsn::app {
+namespace {
+
+std::uint16_t seconds_u16(std::chrono::milliseconds d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  return static_cast<std::uint16_t>(s > 65535 ? 65535 : s < 0 ? 0 : s);
+}
+
+radio::SerialOptions serial_options(const conf::SerialPortSettings& p) {
+  radio::SerialOptions o;
+  o.device = p.device;
+  o.baud = static_cast<int>(p.baud);
+  o.data_bits = p.data_bits;
+  o.stop_bits = p.stop_bits;
+  switch (p.parity) {
+    case conf::Parity::none:
+      o.parity = radio::Parity::none;
+      break;
+    case conf::Parity::even:
+      o.parity = radio::Parity::even;
+      break;
+    case conf::Parity::odd:
+      o.parity = radio::Parity::odd;
+      break;
+  }
+  switch (p.flow_control) {
+    case conf::FlowControl::none:
+      o.flow_control = radio::FlowControl::none;
+      break;
+    case conf::FlowControl::rtscts:
+      o.flow_control = radio::FlowControl::rtscts;
+      break;
+    case conf::FlowControl::xonxoff:
+      o.flow_control = radio::FlowControl::xonxoff;
+      break;
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string substitute(std::string_view pattern, std::uint8_t gateway_id) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%' || i + 1 == pattern.size()) {
+      out += pattern[i];
+      continue;
+    }
+    const char c = pattern[++i];
+    if (c == 'h') {
+      char host[256] = "gateway";
+      gethostname(host, sizeof host - 1);
+      out += host;
+    } else if (c == 'g') {
+      out += std::to_string(gateway_id);
+    } else if (c == '%') {
+      out += '%';
+    } else {
+      out += '%';
+      out += c;
+    }
+  }
+  return out;
+}
+
+GatewayOptions core_options(const conf::GatewayConfig& config) {
+  const auto& g = config.gateway;
+  GatewayOptions o;
+  o.gw_id = g.id;
+  o.advertise_period_s = seconds_u16(g.advertise_interval);
+  o.retry_interval = g.retry_interval;
+  o.max_retries = g.retry_count;
+  o.keepalive_tolerance = g.keepalive_factor;
+  o.max_granted_qos = static_cast<QoS>(std::min<unsigned>(g.limits.max_qos, config.upstream.max_qos));
+  o.limits.max_clients = g.limits.max_clients;
+  o.limits.topic_ids_per_client = g.limits.topic_ids_per_client;
+  o.limits.subscriptions_per_client = g.limits.subscriptions_per_client;
+  o.limits.buffered_per_client = g.limits.sleep_buffer_per_client;
+  o.limits.in_flight_per_client = g.limits.inflight_per_client;
+  o.limits.max_payload = g.limits.max_payload;
+  return o;
+}
+
+bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
+  const auto& u = config.upstream;
+  bridge::BridgeOptions o;
+  o.servers = u.servers;
+  o.gateway_id = std::to_string(config.gateway.id);
+  o.client_id = substitute(u.client_id, config.gateway.id);
+  o.keep_alive = std::chrono::duration_cast<std::chrono::seconds>(u.keepalive);
+  o.clean_session = u.clean_session;
+  o.username = u.username;
+  o.password_file = u.password_file.string();
+  o.password_env = u.password_env;
+  o.tls.ca_file = u.tls.ca_file.string();
+  o.tls.ca_dir = u.tls.ca_dir.string();
+  o.tls.cert_file = u.tls.cert_file.string();
+  o.tls.key_file = u.tls.key_file.string();
+  o.tls.verify_host_name = u.tls.verify_hostname;
+  // OpenSSL 3 negotiates the highest version both sides have; the floor is the system's (see
+  // bridge_options.hpp). "1.3" cannot be enforced through Paho 1.3, so it is logged by the bridge.
+  o.tls.min_version = bridge::TlsVersion::v1_2;
+  o.topic_prefix = u.topic_prefix;
+  o.presence = !u.presence_topic.empty();
+  o.presence_topic = substitute(u.presence_topic, config.gateway.id);
+  o.reconnect_min = u.reconnect_min;
+  o.reconnect_max = u.reconnect_max;
+  o.queue_max_messages = u.queue_max_messages;
+  o.queue_max_bytes = static_cast<std::size_t>(u.queue_max_bytes);
+  o.queue_qos0_offline = u.queue_qos0;
+  o.uplink_qos_floor = static_cast<QoS>(u.qos_floor);  // QoS -1's own level: Daemon::publish
+  o.granted_qos_ceiling = static_cast<QoS>(u.max_qos);
+  return o;
+}
+
+PredefinedTopics core_predefined_topics(const std::vector<conf::PredefinedTopic>& topics) {
+  PredefinedTopics out;
+  out.reserve(topics.size());
+  for (const auto& t : topics) {
+    PredefinedTopic p;
+    p.id = t.id;
+    p.topic = t.topic;
+    if (!t.client_id.empty()) p.client_id = t.client_id;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfig& config,
+                                       radio::LinkCallbacks callbacks) {
+  if (const auto* x = std::get_if<conf::XbeeLinkConfig>(&config.settings)) {
+    radio::XbeeLinkOptions o;
+    o.serial = serial_options(x->port);
+    o.api_mode = x->api_mode == 1 ? radio::xbee::ApiMode::unescaped : radio::xbee::ApiMode::escaped;
+    o.max_payload = x->mtu;
+    return std::make_unique<radio::XbeeLink>(index, std::move(o), std::move(callbacks));
+  }
+  if (const auto* s = std::get_if<conf::SerialLinkConfig>(&config.settings)) {
+    radio::SerialLinkOptions o;
+    o.serial = serial_options(s->port);
+    o.framing.idle_gap = s->idle_gap;
+    o.framing.strict_njh = s->strict_njh;
+    return std::make_unique<radio::SerialLink>(index, std::move(o), std::move(callbacks));
+  }
+  const auto& u = std::get<conf::UdpLinkConfig>(config.settings);
+  radio::UdpLinkOptions o;
+  o.bind_address = u.bind_address;
+  o.port = u.port;
+  o.broadcast_address = u.broadcast_address;
+  o.broadcast_port = u.broadcast_port;
+  o.max_datagram = u.max_datagram;
+  o.receive_buffer_bytes =
+      static_cast<int>(std::min<std::uint32_t>(u.receive_buffer, std::numeric_limits<int>::max()));
+  return std::make_unique<radio::UdpLink>(index, std::move(o), std::move(callbacks));
+}
+
+}  // namespace mqttsn::app

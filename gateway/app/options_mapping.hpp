@@ -1,0 +1,24 @@
+#pragma once
+// Turns the configuration (conf/, plain data) into each component's own options. The components
+// know nothing of the configuration file, and conf/ knows nothing of the components: this is the
+// one place where the two meet.
+#include <cstdint>
+#include <memory>
+
+#include "bridge/bridge_options.hpp"
+#include "conf/config.hpp"
+#include "conf/predefined_topics.hpp"
+#include "gateway/core/options.hpp"
+#include "radio/link.hpp"
+
+namespace mqttsn::app {
+
+GatewayOptions core_options(const conf::GatewayConfig& config);
+bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config);
+PredefinedTopics core_predefined_topics(const std::vector<conf::PredefinedTopic>& topics);
+std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfig& config,
+                                       radio::LinkCallbacks callbacks);
+// "%h" -> host name, "%g" -> gateway id, "%%" -> "%".
+std::string substitute(std::string_view pattern, std::uint8_t gateway_id);
+
+}  // namespace mqttsn::app

@@ -1,0 +1,145 @@
+#include "gateway/app/status_requests.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/app/daemon.hpp"
+#include "gateway/app/metrics.hpp"
+#include "gateway/app/version.hpp"
+
+namespace mqttsn::app {
+namespace {
+
+using nlohmann::json;
+
+std::string link_name(const Daemon& d, std::uint8_t index) {
+  return index < d.link_names().size() ? d.link_names()[index] : "?";
+}
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+json clients(const Daemon& d) {
+  const auto now = uv_hrtime() / 1'000'000;
+  json rows = json::array();
+  for (const auto& c : d.core().clients()) {
+    std::string address = c.address.to_string();
+    if (c.forwarded) address += "/node:" + hex(c.node_id);
+    const auto seen_ms = static_cast<long long>(now) - static_cast<long long>(c.last_seen.count());
+    rows.push_back({{"client_id", c.client_id},
+                    {"link", link_name(d, c.address.link)},
+                    {"address", address},
+                    {"state", to_string(c.state)},
+                    {"keep_alive", c.keep_alive_s},
+                    {"last_seen_s", seen_ms < 0 ? 0 : seen_ms / 1000},
+                    {"clean", c.clean_session},
+                    {"in_flight", c.in_flight},
+                    {"buffered", c.buffered},
+                    {"subs", c.subscriptions},
+                    {"msgs_up", c.msgs_up},
+                    {"msgs_down", c.msgs_down}});
+  }
+  return {{"clients", rows}};
+}
+
+json topics(const Daemon& d, std::string_view only_client) {
+  json rows = json::array();
+  for (const auto& t : d.core().topic_mappings()) {
+    if (!only_client.empty() && t.client_id != only_client && t.client_id != "*") continue;
+    rows.push_back({{"client_id", t.client_id},
+                    {"topic_id", t.topic_id},
+                    {"kind", to_string(t.kind)},
+                    {"topic", t.topic},
+                    {"confirmed", t.confirmed}});
+  }
+  return {{"topics", rows}};
+}
+
+json subscriptions(const Daemon& d) {
+  json rows = json::array();
+  for (const auto& s : d.core().subscriptions()) {
+    json subscribers = json::array();
+    for (const auto& [id, qos] : s.subscribers) subscribers.push_back(id + ":" + std::to_string(qos));
+    rows.push_back({{"filter", s.filter},
+                    {"clients", s.clients},
+                    {"waiting", s.waiting},
+                    {"requested_qos", s.requested},
+                    {"granted_qos", s.granted ? json(*s.granted) : json(nullptr)},
+                    {"upstream", to_string(s.upstream)},
+                    {"subscribers", subscribers}});
+  }
+  return {{"subscriptions", rows}};
+}
+
+json stats(const Daemon& d) {
+  json core = json::object();
+  for (const auto& [name, value] : d.core().counters()) core[std::string(name)] = value;
+  json links = json::array();
+  for (std::size_t i = 0; i < d.links().size(); ++i) {
+    const auto& l = *d.links()[i];
+    json counters = json::object();
+    l.stats().for_each([&](const char* name, std::uint64_t v) { counters[name] = v; });
+    links.push_back({{"name", d.link_names()[i]},
+                     {"kind", std::string(l.name())},
+                     {"up", l.is_up()},
+                     {"max_payload", l.max_payload()},
+                     {"counters", counters}});
+  }
+  const auto up = d.upstream().status();
+  json upc = json::object();
+  for_each_upstream_counter(up.counters, [&](const char* name, std::uint64_t v) { upc[name] = v; });
+  return {{"uptime_s", static_cast<std::uint64_t>(d.uptime_seconds())},
+          {"version", kVersion},
+          {"sessions", d.core().session_count()},
+          {"interned_topics", d.core().interned_topics()},
+          {"upstream",
+           {{"state", bridge::to_string(up.state)},
+            {"server", up.server},
+            {"last_error", up.last_error},
+            {"queue_messages", up.queue_messages},
+            {"queue_bytes", up.queue_bytes},
+            {"inflight", up.inflight},
+            {"subscriptions", up.subscriptions},
+            {"counters", upc}}},
+          {"core", core},
+          {"links", links}};
+}
+
+json error(std::string text) {
+  return {{"error", std::move(text)}};
+}
+
+}  // namespace
+
+std::string answer_status(const Daemon& d, std::string_view request) {
+  while (!request.empty() && request.back() == ' ') request.remove_suffix(1);
+  const auto space = request.find(' ');
+  const auto verb = request.substr(0, space);
+  const auto arg = space == std::string_view::npos ? std::string_view{} : request.substr(space + 1);
+  json reply;
+  if (verb == "clients")
+    reply = clients(d);
+  else if (verb == "topics")
+    reply = topics(d, arg);
+  else if (verb == "subscriptions")
+    reply = subscriptions(d);
+  else if (verb == "stats")
+    reply = stats(d);
+  else if (verb == "metrics")
+    reply = {{"metrics", prometheus_metrics(d)}};
+  else if (verb == "version")
+    reply = {{"version", kVersion}};
+  else
+    reply = error("unknown request '" + std::string(verb) +
+                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, version");
+  // Client ids and topics come from radios: never let a stray byte break the JSON.
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace mqttsn::app

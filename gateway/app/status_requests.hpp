@@ -1,0 +1,13 @@
+#pragma once
+// The status socket's requests: `clients`, `topics [ID]`, `subscriptions`, `stats`, `metrics`,
+// `version`. Each answer is one JSON document; a bad request gets {"error": "..."}.
+#include <string>
+#include <string_view>
+
+namespace mqttsn::app {
+
+class Daemon;
+
+std::string answer_status(const Daemon& daemon, std::string_view request);
+
+}  // namespace mqttsn::app
