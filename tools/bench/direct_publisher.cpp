@@ -1,6 +1,10 @@
 #include "tools/bench/direct_publisher.hpp"
 
 #include <MQTTAsync.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -78,6 +82,24 @@ std::uint64_t self_hwm_kb() {
   return 0;
 }
 
+// Paho C (1.3) leaves Nagle on and offers no option for it. A gateway that wants no 40 ms stalls sets
+// TCP_NODELAY on its upstream socket, so the limit gets the same: find this process's TCP socket (the
+// only one: the child holds nothing else) and set it. Returns how many sockets were changed.
+int set_nodelay_on_tcp_sockets() {
+  int changed = 0;
+  for (int fd = 3; fd < 1024; ++fd) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) continue;
+    const int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) ++changed;
+  }
+  return changed;
+}
+
 }  // namespace
 
 nlohmann::json run_direct_publisher(const Options& o, const std::string& run_id,
@@ -115,6 +137,7 @@ nlohmann::json run_direct_publisher(const Options& o, const std::string& run_id,
       return out;
     }
   }
+  out["tcp_nodelay"] = o.direct_nodelay && set_nodelay_on_tcp_sockets() > 0;
   // Topic names are built once, as the gateway registers them once.
   std::vector<std::vector<std::string>> topics(static_cast<std::size_t>(std::max(1, o.clients)));
   for (int c = 0; c < o.clients; ++c)

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"mqttsn-bench: MQTT-SN load generator, measured against a direct Paho publisher"};
   std::string scenario_unused;
-  bool self_test = false, no_direct = false;
+  bool self_test = false, no_direct = false, direct_nagle = false;
   std::string commit;
   const std::map<std::string, TopicMode> modes = {
       {"normal", TopicMode::normal}, {"short", TopicMode::short_name}, {"predefined", TopicMode::predefined}};
@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "hard limit per phase, seconds")->capture_default_str();
   app.add_flag("--no-direct", no_direct, "skip the direct Paho publisher (no ratios)");
+  app.add_flag("--direct-nagle", direct_nagle, "leave Nagle on in the direct publisher (Paho's default)");
   app.add_option("--run-id", o.run_id, "topic prefix bench/<run>/ (default: from time and pid)");
   app.add_option("--json-out", o.json_out, "append one JSON line per scenario to this file");
   app.add_option("--commit", commit, "recorded in the JSON line (scripts/bench.sh passes git's)");
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
       ->group("");  // internal: this process is the direct publisher
   CLI11_PARSE(app, argc, argv);
   o.direct = !no_direct;
+  o.direct_nodelay = !direct_nagle;
 
   if (self_test) return run_self_test(stdout) == 0 ? 0 : 1;
   if (o.run_id.empty()) o.run_id = std::to_string(now_ns() % 100000000) + "p" + std::to_string(getpid());

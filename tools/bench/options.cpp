@@ -6,6 +6,18 @@
 
 namespace mqttsn::bench {
 
+const char* topic_mode_name(TopicMode m) {
+  switch (m) {
+    case TopicMode::short_name:
+      return "short";
+    case TopicMode::predefined:
+      return "predefined";
+    case TopicMode::normal:
+      break;
+  }
+  return "normal";
+}
+
 const std::vector<std::string>& preset_names() {
   static const std::vector<std::string> names = {"qos0-1client",   "qos0-50clients", "qos1-window10",
                                                  "qos1-50clients", "qos1-latency",   "connect-storm",

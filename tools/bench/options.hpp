@@ -45,14 +45,18 @@ struct Options {
   double timeout_s = 300;  // hard stop for a phase
 
   // What to run and where to write.
-  bool direct = true;    // also run the direct Paho publisher (the limit)
-  std::string run_id;    // default: derived from time and pid
-  std::string json_out;  // append one JSON line per scenario
+  bool direct = true;          // also run the direct Paho publisher (the limit)
+  bool direct_nodelay = true;  // set TCP_NODELAY on the direct publisher's socket
+  std::string run_id;          // default: derived from time and pid
+  std::string json_out;        // append one JSON line per scenario
   bool quiet = false;
 
   // Hidden: this process is the direct publisher child.
   bool direct_child = false;
 };
+
+// "normal", "short", "predefined" (as --topic-mode spells them).
+const char* topic_mode_name(TopicMode m);
 
 // Names of the presets, in the order the standard run uses.
 const std::vector<std::string>& preset_names();

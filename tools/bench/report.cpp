@@ -60,11 +60,18 @@ void print_phase(const char* name, const json& p, std::FILE* out) {
 
 void print_summary(const json& r, std::FILE* out) {
   const auto& o = r["options"];
-  std::fprintf(out, "== %s: QoS %d, %d clients, window %d, %s msgs, rate %s, payload %d\n",
-               r["scenario"].get<std::string>().c_str(), o["qos"].get<int>(), o["clients"].get<int>(),
-               o["window"].get<int>(), num(o["count"], 0).c_str(),
-               o["rate"].get<double>() > 0 ? (num(o["rate"], 0) + "/s").c_str() : "flat out",
-               o["payload"].get<int>());
+  const auto kind = o.value("kind", std::string("publish"));
+  const auto scenario = r["scenario"].get<std::string>();
+  if (kind == "publish") {
+    std::fprintf(out, "== %s: QoS %d, %d clients, window %d, %s msgs, rate %s, payload %d\n",
+                 scenario.c_str(), o["qos"].get<int>(), o["clients"].get<int>(), o["window"].get<int>(),
+                 num(o["count"], 0).c_str(),
+                 o["rate"].get<double>() > 0 ? (num(o["rate"], 0) + "/s").c_str() : "flat out",
+                 o["payload"].get<int>());
+  } else {
+    std::fprintf(out, "== %s: %d clients, %d topics each%s\n", scenario.c_str(), o["clients"].get<int>(),
+                 o["topics_per_client"].get<int>(), kind == "idle" ? ", then idle" : "");
+  }
   const auto& g = r.value("gateway", json());
   if (r.contains("direct") || g.contains("published")) {
     print_phase("gateway", g, out);
@@ -91,7 +98,10 @@ void print_summary(const json& r, std::FILE* out) {
                  get(g, "connack_us", "p50").c_str(), get(g, "connack_us", "p99").c_str(),
                  get(g, "connack_us", "max").c_str(), get(g, "retransmissions", nullptr, 0).c_str());
   }
-  if (g.contains("rss_kb_empty") || g.contains("connect_all_ms") || g.contains("proc")) {
+  if (!g.contains("connack_us")) {
+    if (g.contains("connected"))
+      std::fprintf(out, "  connected %s, registered %s in %s ms\n", get(g, "connected", nullptr, 0).c_str(),
+                   get(g, "registered", nullptr, 0).c_str(), get(g, "connect_all_ms").c_str());
     std::fprintf(out,
                  "  idle window %s s: rss %s kB (empty gateway %s kB, %s B/client), peak %s kB, cpu %s us, "
                  "%s wake-ups/s\n",

@@ -55,7 +55,11 @@ json ratio(const json& x, const json& y) {
 }
 
 json options_json(const Options& o) {
-  return {{"qos", o.qos},
+  return {{"kind", o.kind == ScenarioKind::publish         ? "publish"
+                   : o.kind == ScenarioKind::connect_storm ? "connect-storm"
+                                                           : "idle"},
+          {"idle_s", o.idle_s},
+          {"qos", o.qos},
           {"clients", o.clients},
           {"topics_per_client", o.topics_per_client},
           {"window", o.window},
@@ -64,9 +68,7 @@ json options_json(const Options& o) {
           {"rate", o.rate},
           {"payload", o.payload},
           {"retry_ms", o.retry_ms},
-          {"topic_mode", o.topic_mode == TopicMode::normal       ? "normal"
-                         : o.topic_mode == TopicMode::short_name ? "short"
-                                                                 : "predefined"}};
+          {"topic_mode", topic_mode_name(o.topic_mode)}};
 }
 
 // Delivered-side figures shared by both phases.
@@ -166,9 +168,8 @@ json direct_publish_phase(const Options& o, Environment& env, const std::string&
                                    "--predefined-topic",
                                    o.predefined_topic,
                                    "--topic-mode",
-                                   o.topic_mode == TopicMode::normal       ? "normal"
-                                   : o.topic_mode == TopicMode::short_name ? "short"
-                                                                           : "predefined"};
+                                   topic_mode_name(o.topic_mode)};
+  if (!o.direct_nodelay) argv.push_back("--direct-nagle");
   Child child;
   auto err = child.spawn(argv, fds[1], -1);
   close(fds[1]);
@@ -194,6 +195,7 @@ json direct_publish_phase(const Options& o, Environment& env, const std::string&
   delivery_json(j, published, r.value("first_send_ns", std::uint64_t{0}), sub.stats(), sub.take_latencies());
   if (o.qos > 0) j["ack_latency_us"] = r["ack_latency_us"];
   j["failed"] = r["failed"];
+  j["tcp_nodelay"] = r["tcp_nodelay"];
   j["proc"] = {{"cpu_us", r["cpu_us"]}, {"hwm_kb", r["hwm_kb"]}};
   if (j["delivered"].get<std::uint64_t>() > 0)
     j["cpu_us_per_msg"] = r["cpu_us"].get<double>() / j["delivered"].get<double>();
