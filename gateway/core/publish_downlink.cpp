@@ -112,7 +112,6 @@ void Gateway::pump(Session& s, Millis now) {
         if (dt.state == DownlinkTopic::State::needs_register && s.in_flight() < limit &&
             !start_register(s, m.topic, now)) {
           // No id can be given (registry full or name too long for the link): undeliverable.
-          counters_.inc(Counter::topic_id_limit);
           TopicRef t = m.topic;
           drop_queued_topic(s, t, Counter::topic_id_limit);
           continue;

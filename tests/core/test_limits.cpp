@@ -1,0 +1,100 @@
+// Limits: clients, topic ids, subscriptions, in-flight, payload size, link MTU (congestion / not
+// supported, never a crash or a silent loss).
+#include "harness.hpp"
+
+using namespace mqttsn;
+using namespace mqttsn::test;
+
+TEST_CASE("max clients: CONNACK congestion; a persistent offline session is evicted first") {
+  auto o = test_options();
+  o.limits.max_clients = 2;
+  Harness h(o);
+  h.connect(1, "c1");
+  h.connect(2, "c2", false);
+  h.recv_msg(3, Connect{false, true, 1, 60, "c3"});
+  CHECK(h.take() == Events{"send " + addr(3) + " 03 05 01"});
+  CHECK(h.gw.counter(Counter::client_limit) == 1);
+  h.recv(2, "02 18");  // c2 disconnects, its persistent session stays
+  h.take();
+  h.recv_msg(3, Connect{false, true, 1, 60, "c3"});
+  CHECK(h.take() == Events{"send " + addr(3) + " 03 05 00"});
+  CHECK(h.gw.counter(Counter::sessions_evicted) == 1);
+}
+
+TEST_CASE("topic ids per client: REGACK congestion when the table is full") {
+  auto o = test_options();
+  o.limits.topic_ids_per_client = 1;
+  Harness h(o);
+  h.connect(1, "c1");
+  h.reg(1, "a");
+  h.recv(1, "07 0A 00 00 00 02 62");
+  CHECK(h.take() == Events{"send " + addr(1) + " 07 0B 00 00 00 02 01"});
+  CHECK(h.gw.counter(Counter::topic_id_limit) == 1);
+  // A wildcard match that needs an id cannot be delivered: dropped and counted.
+  h.subscribe(1, "#", 0);
+  h.upstream("zz/top", "1", 0);
+  CHECK(h.take().empty());
+  CHECK(h.gw.counter(Counter::topic_id_limit) == 2);
+  h.check_invariants();
+}
+
+TEST_CASE("subscriptions per client: SUBACK congestion") {
+  auto o = test_options();
+  o.limits.subscriptions_per_client = 1;
+  Harness h(o);
+  h.connect(1, "c1");
+  h.subscribe(1, "a/#", 0);
+  h.recv(1, "08 12 00 00 02 62 2F 23");
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 13 00 00 00 00 02 01"});
+  CHECK(h.gw.counter(Counter::subscription_limit) == 1);
+}
+
+TEST_CASE("payload over the limit: PUBACK not supported, nothing published") {
+  auto o = test_options();
+  o.limits.max_payload = 2;
+  Harness h(o);
+  h.connect(1, "c1");
+  h.reg(1, "a");
+  h.recv(1, "0A 0C 20 00 01 00 02 31 32 33");
+  CHECK(h.take() == Events{"send " + addr(1) + " 07 0D 00 01 00 02 03"});
+  CHECK(h.gw.counter(Counter::payload_too_large) == 1);
+}
+
+TEST_CASE("client QoS 1/2 publishes awaiting the broker are bounded: PUBACK congestion") {
+  auto o = test_options();
+  o.limits.uplink_in_flight_per_client = 1;
+  Harness h(o);
+  h.connect(1, "c1");
+  h.reg(1, "a");
+  h.out.results = {UpstreamAccept::pending};
+  h.recv(1, "08 0C 20 00 01 00 02 31");
+  h.recv(1, "08 0C 20 00 01 00 03 31");
+  CHECK(h.take() == Events{"publish a q1 r0 31", "send " + addr(1) + " 07 0D 00 01 00 03 01"});
+  CHECK(h.gw.counter(Counter::uplink_in_flight_limit) == 1);
+}
+
+TEST_CASE("in-flight per client: one QoS 1 at a time, the next waits for the PUBACK") {
+  Harness h;
+  h.connect(1, "c1");
+  h.reg(1, "a");
+  h.subscribe(1, "a", 1);
+  h.upstream("a", "1", 1);
+  h.upstream("a", "2", 1);
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 0C 20 00 01 00 01 31"});
+  CHECK(h.gw.clients()[0].buffered == 1);
+  h.recv(1, "07 0D 00 01 00 01 00");
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 0C 20 00 01 00 02 32"});
+}
+
+TEST_CASE("a downlink message too large for the link is dropped and counted") {
+  auto o = test_options();
+  o.limits.max_downlink_datagram = 10;
+  Harness h(o);
+  h.connect(1, "c1");
+  h.reg(1, "a");
+  h.subscribe(1, "a", 0);
+  h.upstream("a", "1234", 0);  // 7 + 4 = 11 octets
+  h.upstream("a", "123", 0);
+  CHECK(h.take() == Events{"send " + addr(1) + " 0A 0C 00 00 01 00 00 31 32 33"});
+  CHECK(h.gw.counter(Counter::too_large_for_link) == 1);
+}
