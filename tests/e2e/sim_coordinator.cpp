@@ -35,7 +35,7 @@ TEST_CASE("AT queries are answered like a coordinator (AP, NP vectors)") {
   CHECK(co1.counters().at_commands == 1);
 }
 
-TEST_CASE("SH/SL give the coordinator's own address; an unknown command gets status 2") {
+TEST_CASE("SH/SL give the coordinator's own address, an unknown command gets status 2") {
   auto co = make(ApiMode::unescaped);
   std::uint8_t buf[64];
   const std::uint8_t sl[] = {0x08, 0x07, 'S', 'L'};
@@ -78,7 +78,7 @@ TEST_CASE("an unknown destination gets 0x8B 'address not found' and no delivery"
   CHECK(co.counters().unknown_destination == 1);
 }
 
-TEST_CASE("a broadcast reaches every node; FrameId 0 asks for no status") {
+TEST_CASE("a broadcast reaches every node, FrameId 0 asks for no status") {
   auto co = make(ApiMode::escaped);
   co.on_serial(hex("7E 00 7D 33 10 00 00 00 00 00 00 00 FF FF FF FE 00 00 05 00 01 03 84 67"));  // vector
   auto d = co.take_deliveries();
@@ -116,7 +116,7 @@ TEST_CASE("RF data above NP gets 0x8B 'payload too large'") {
   CHECK(to_hex(co.take_serial()) == "7E 00 07 8B 03 FF FD 00 74 00 01");  // xbee_api1_txstatus_too_large
 }
 
-TEST_CASE("setting AP switches the framing after the answer; garbage and bad checksums are counted") {
+TEST_CASE("setting AP switches the framing after the answer, garbage and bad checksums are counted") {
   auto co = make(ApiMode::escaped);
   std::uint8_t buf[32];
   const std::uint8_t set_ap1[] = {0x08, 0x11, 'A', 'P', 0x01};  // FrameId 0x11 must be escaped in AP=2

@@ -174,7 +174,7 @@ TEST_CASE("publish QoS 1 registers first, retransmits with DUP and the same MsgI
   CHECK(h.node.stats().stray_replies == 1);
 }
 
-TEST_CASE("only one QoS 1 PUBLISH is outstanding; the next waits for the PUBACK") {
+TEST_CASE("only one QoS 1 PUBLISH is outstanding, the next waits for the PUBACK") {
   Harness h;
   h.connect_plain();
   h.node.register_topic("t", h.now);
@@ -265,7 +265,7 @@ TEST_CASE("publishing while not connected is a failure, not a silent drop") {
   CHECK(h.one_event(EventKind::failure).what.find("not connected") != std::string::npos);
 }
 
-TEST_CASE("subscribe with a wildcard; gateway REGISTER then PUBLISH QoS 1 is acknowledged and delivered") {
+TEST_CASE("subscribe with a wildcard, gateway REGISTER then PUBLISH QoS 1 is acknowledged and delivered") {
   Harness h;
   h.connect_plain();
   h.node.subscribe(TopicRef::named("cmd/node3/#"), 1, h.now);
@@ -406,7 +406,7 @@ TEST_CASE("disconnect, and an unsolicited DISCONNECT from the gateway") {
   CHECK(h.node.state() == NodeClient::State::disconnected);
 }
 
-TEST_CASE("SEARCHGW is a broadcast; GWINFO completes it") {
+TEST_CASE("SEARCHGW is a broadcast, GWINFO completes it") {
   Harness h;
   h.node.search_gateway(0, h.now);
   auto d = h.node.take_datagrams();

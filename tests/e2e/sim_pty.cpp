@@ -91,7 +91,7 @@ struct LoopFixture {
 
 }  // namespace
 
-TEST_CASE("pty: a 0x10 frame reaches the node and the 0x8B status comes back; AT queries answered") {
+TEST_CASE("pty: a 0x10 frame reaches the node and the 0x8B status comes back, AT queries answered") {
   LoopFixture lf;
   const std::string link = temp_link();
   {

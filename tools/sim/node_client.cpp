@@ -316,6 +316,14 @@ bool NodeClient::start(Millis now) {
     }
     case OpKind::reg:
       if (!needs_session(MsgType::reg)) return false;
+      if (auto known = topic_id(op.topic.name)) {
+        // Already registered in this session (e.g. by a PUBLISH that needed it): nothing to send.
+        Event e{.kind = EventKind::registered};
+        e.topic = op.topic.name;
+        e.topic_id = *known;
+        emit(std::move(e));
+        return false;
+      }
       f.msg_id = next_msg_id();
       send_request(Register{kNoTopicId, f.msg_id, op.topic.name}, Stage::wait_regack, now);
       return true;
@@ -535,6 +543,12 @@ void NodeClient::on_connack(const ConnAck& m, Millis now) {
   }
   if (m.rc == ReturnCode::accepted) {
     state_ = State::active;
+    if (inflight_->op.clean_session) {
+      // A clean session starts with empty topic tables on the gateway: ids learned before are void.
+      name_to_id_.clear();
+      id_to_name_.clear();
+      awaiting_pubrel_.clear();
+    }
     emit(Event{.kind = EventKind::connected});
   } else {
     state_ = State::disconnected;
