@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"mqttsn-bench: MQTT-SN load generator, measured against a direct Paho publisher"};
   std::string scenario_unused;
-  bool self_test = false, no_direct = false, direct_nagle = false;
+  bool self_test = false, markdown_header_only = false, no_direct = false, direct_nagle = false;
   std::string commit;
   const std::map<std::string, TopicMode> modes = {
       {"normal", TopicMode::normal}, {"short", TopicMode::short_name}, {"predefined", TopicMode::predefined}};
@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
   app.add_flag("--direct-nagle", direct_nagle, "leave Nagle on in the direct publisher (Paho's default)");
   app.add_option("--run-id", o.run_id, "topic prefix bench/<run>/ (default: from time and pid)");
   app.add_option("--json-out", o.json_out, "append one JSON line per scenario to this file");
+  app.add_option("--markdown-out", o.markdown_out, "append one results-table row per scenario to this file");
+  app.add_flag("--markdown-header", markdown_header_only, "print the results table's header and exit");
+  app.add_option("--gateway-log", o.gateway_log,
+                 "where a gateway started with --gateway-cmd writes its output");
   app.add_option("--commit", commit, "recorded in the JSON line (scripts/bench.sh passes git's)");
   app.add_flag("--quiet", o.quiet, "no human summary");
   app.add_flag("--direct-child", o.direct_child)
@@ -116,6 +120,10 @@ int main(int argc, char** argv) {
   o.direct = !no_direct;
   o.direct_nodelay = !direct_nagle;
 
+  if (markdown_header_only) {
+    std::fputs(markdown_header().c_str(), stdout);
+    return 0;
+  }
   if (self_test) return run_self_test(stdout) == 0 ? 0 : 1;
   if (o.run_id.empty()) o.run_id = std::to_string(now_ns() % 100000000) + "p" + std::to_string(getpid());
   if (const auto err = validate(o); !err.empty()) {

@@ -48,6 +48,8 @@ struct Options {
   bool direct = true;          // also run the direct Paho publisher (the limit)
   bool direct_nodelay = true;  // set TCP_NODELAY on the direct publisher's socket
   std::string run_id;          // default: derived from time and pid
+  std::string markdown_out;    // append one results-table row per scenario
+  std::string gateway_log;     // stdout+stderr of a gateway the bench starts
   std::string json_out;        // append one JSON line per scenario
   bool quiet = false;
 

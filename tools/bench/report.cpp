@@ -112,6 +112,83 @@ void print_summary(const json& r, std::FILE* out) {
   }
 }
 
+std::string markdown_header() {
+  return "| scenario | load | delivered (lost, dup) | msg/s gateway / direct (x) | e2e ms p50 / p99 / p99.9 "
+         "/ max: "
+         "gateway (direct) | ack ms p50 / p99 / max: gateway (direct) | CPU us/msg gateway / direct (x) | "
+         "gateway "
+         "RSS / peak kB | notes |\n"
+         "|---|---|---|---|---|---|---|---|---|\n";
+}
+
+std::string markdown_row(const json& r) {
+  const auto& o = r["options"];
+  const auto kind = o.value("kind", std::string("publish"));
+  const auto& g = r.value("gateway", json::object());
+  const auto& d = r.value("direct", json::object());
+  const auto& q = r.value("ratio", json::object());
+  auto ms = [](const json& j, const char* field, const char* p) {
+    if (!j.is_object() || !j.contains(field) || !j[field].is_object() || !j[field].contains(p))
+      return std::string("-");
+    return num(json(j[field][p].get<double>() / 1000.0), 2);
+  };
+  auto lat = [&](const json& j, const char* field, std::initializer_list<const char*> ps) {
+    std::string s;
+    for (const char* p : ps) s += (s.empty() ? "" : " / ") + ms(j, field, p);
+    return s;
+  };
+  std::string load;
+  std::string row = "| " + r["scenario"].get<std::string>() + " | ";
+  if (kind == "publish") {
+    load = "QoS " + std::to_string(o["qos"].get<int>()) + ", " + std::to_string(o["clients"].get<int>()) +
+           " clients, window " + std::to_string(o["window"].get<int>()) + ", " + num(o["count"], 0) +
+           " msgs, " + (o["rate"].get<double>() > 0 ? num(o["rate"], 0) + "/s" : std::string("flat out"));
+  } else {
+    load = std::to_string(o["clients"].get<int>()) + " clients x " +
+           std::to_string(o["topics_per_client"].get<int>()) + " topics";
+  }
+  row += load + " | ";
+  std::string notes;
+  for (const auto* p : {&g, &d})
+    if (p->is_object() && p->contains("error")) notes += (*p)["error"].get<std::string>() + " ";
+  if (kind == "publish") {
+    row += get(g, "delivered", nullptr, 0) + "/" + get(g, "published", nullptr, 0) + " (" +
+           get(g, "lost", nullptr, 0) + ", " + get(g, "duplicates", nullptr, 0) + ") | ";
+    row += get(g, "rate", nullptr, 0) + " / " + get(d, "rate", nullptr, 0) + " (" +
+           num(q.value("rate", json()), 2) + ") | ";
+    row += lat(g, "e2e_latency_us", {"p50", "p99", "p999", "max"}) + " (" +
+           lat(d, "e2e_latency_us", {"p50", "p99", "p999", "max"}) + ") | ";
+    row += o["qos"].get<int>() > 0 ? lat(g, "ack_latency_us", {"p50", "p99", "max"}) + " (" +
+                                         lat(d, "ack_latency_us", {"p50", "p99", "max"}) + ")"
+                                   : std::string("-");
+    row += " | " + get(g, "cpu_us_per_msg", nullptr, 2) + " / " + get(d, "cpu_us_per_msg", nullptr, 2) +
+           " (" + num(q.value("cpu_us_per_msg", json()), 2) + ") | ";
+    if (g.contains("client")) {
+      const auto& c = g["client"];
+      if (c.value("retransmissions", 0) > 0) notes += num(c["retransmissions"], 0) + " retransmissions; ";
+      if (c.value("send_eagain", 0) > 0) notes += num(c["send_eagain"], 0) + " EAGAIN; ";
+      if (c.value("gave_up", 0) > 0) notes += num(c["gave_up"], 0) + " given up; ";
+    }
+    if (g.value("udp_rcvbuf_errors", 0) > 0)
+      notes += get(g, "udp_rcvbuf_errors", nullptr, 0) + " kernel UDP drops; ";
+  } else {
+    row += "- | - | - | - | - | ";
+    if (kind == "connect-storm") {
+      notes += "all CONNACKs " + get(g, "all_connacks_ms") + " ms, all REGACKs " + get(g, "all_ready_ms") +
+               " ms, CONNACK p99 " + ms(g, "connack_us", "p99") + " ms, " + get(g, "failed", nullptr, 0) +
+               " failed";
+    } else {
+      notes += "idle " + get(g, "proc", "window_s", 0) + " s: CPU " + get(g, "proc", "cpu_us", 0) + " us, " +
+               get(g, "proc", "wakeups_per_s") + " wake-ups/s";
+      if (o["clients"].get<int>() > 0)
+        notes += ", " + get(g, "rss_bytes_per_client", nullptr, 0) + " B/client, connected " +
+                 get(g, "connected", nullptr, 0) + " in " + get(g, "connect_all_ms", nullptr, 0) + " ms";
+    }
+  }
+  row += get(g, "proc", "rss_kb", 0) + " / " + get(g, "proc", "hwm_kb", 0) + " | " + notes + " |\n";
+  return row;
+}
+
 json machine_json() {
   json m;
   m["nproc"] = sysconf(_SC_NPROCESSORS_ONLN);

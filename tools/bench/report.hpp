@@ -8,6 +8,10 @@ namespace mqttsn::bench {
 
 void print_summary(const nlohmann::json& report, std::FILE* out);
 
+// One row of the results table; markdown_header() is the table's head (two lines).
+std::string markdown_row(const nlohmann::json& report);
+std::string markdown_header();
+
 // {"nproc": N, "cpu": "model name", "kernel": "uname -r"}
 nlohmann::json machine_json();
 

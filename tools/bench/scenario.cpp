@@ -273,12 +273,16 @@ json idle_phase(const Options& o, Environment& env, const std::string& run, cons
   return j;
 }
 
+std::string log_path(const Options& o, const Environment& env) {
+  return o.gateway_log.empty() ? env.dir + "/gateway.log" : o.gateway_log;
+}
+
 }  // namespace
 
 Environment::~Environment() {
   gateway.stop();
   mosquitto.stop();
-  if (!dir.empty()) {
+  if (!dir.empty() && !keep_dir) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }
@@ -305,7 +309,9 @@ bool probe_gateway(const std::string& gateway, double timeout_s) {
       const auto got = recv(fd, rx.data(), rx.size(), 0);
       if (got <= 0) continue;
       const auto r = decode(std::span<const std::uint8_t>(rx.data(), static_cast<std::size_t>(got)));
-      ok = r && std::holds_alternative<ConnAck>(r.message());
+      // Only "accepted" counts: a gateway still connecting upstream may answer "congestion".
+      ok = r && std::holds_alternative<ConnAck>(r.message()) &&
+           std::get<ConnAck>(r.message()).rc == ReturnCode::accepted;
     }
     if (ok) {
       const auto m = encode(Disconnect{}, tx).size;
@@ -329,16 +335,19 @@ std::string prepare_environment(const Options& o, Environment& env) {
   if (!o.gateway_cmd.empty()) {
     std::string cmd = "exec " + o.gateway_cmd;
     if (!o.gateway_config.empty()) cmd += " --config '" + o.gateway_config + "'";
-    const std::string log = env.dir + "/gateway.log";
+    const std::string log = log_path(o, env);
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     auto err = env.gateway.spawn({"/bin/sh", "-c", cmd}, fd, fd);
     if (fd >= 0) close(fd);
     if (!err.empty()) return err;
     env.gateway_pid = env.gateway.pid();
   }
-  if (!probe_gateway(o.gateway, o.gateway_wait_s))
-    env.gateway_error = "the gateway does not answer CONNECT at " + o.gateway +
-                        (o.gateway_cmd.empty() ? "" : " (started with: " + o.gateway_cmd + ")");
+  if (!probe_gateway(o.gateway, o.gateway_wait_s)) {
+    env.keep_dir = !o.gateway_cmd.empty() && o.gateway_log.empty();
+    env.gateway_error = "the gateway does not accept CONNECT at " + o.gateway;
+    if (!o.gateway_cmd.empty())
+      env.gateway_error += " (started with: " + o.gateway_cmd + "; its output: " + log_path(o, env) + ")";
+  }
   return {};
 }
 

@@ -19,6 +19,7 @@ struct Environment {
   pid_t gateway_pid = 0;
   std::string gateway_error;  // set when the gateway does not answer CONNECT
   std::string dir;            // scratch directory (mosquitto.conf, gateway.log)
+  bool keep_dir = false;      // the gateway failed: its log stays for the reader
   Child mosquitto;
   Child gateway;
   ~Environment();
