@@ -1,6 +1,9 @@
 // The XBee link on a real pseudo-terminal: the test plays the coordinator on the master side.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -334,4 +337,73 @@ TEST_CASE("xbee link: a device missing at start is reported and retried until it
   CHECK(denied.find("/dev/ttyUSB0") != std::string::npos);
   CHECK(denied.find("dialout") != std::string::npos);
   CHECK(SerialPort::describe_open_error(ENOENT, "/dev/ttyUSB9").find("plugged") != std::string::npos);
+}
+
+namespace {
+
+// A listening TCP socket standing in for ser2net.
+struct TcpServer {
+  int listener = -1;
+  std::uint16_t port = 0;
+  TcpServer() {
+    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    socklen_t len = sizeof a;
+    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~TcpServer() { ::close(listener); }
+  int accept_one() const { return ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK); }
+};
+
+}  // namespace
+
+TEST_CASE("xbee link over tcp://host:port (ser2net): frames both ways, reconnect after a drop") {
+  TcpServer server;
+  Loop loop;
+  std::vector<ByteVec> received;
+  XbeeLinkOptions o;
+  o.serial.device = "tcp://127.0.0.1:" + std::to_string(server.port);
+  o.serial.reopen_initial = ms(20);
+  o.api_mode = xbee::ApiMode::escaped;
+  o.query_radio = false;
+  XbeeLink link(
+      0, o,
+      LinkCallbacks{[&](const LinkAddress&, mqttsn::Bytes d) { received.emplace_back(d.begin(), d.end()); },
+                    {}});
+  REQUIRE(link.start(loop.get()) == 0);
+  int conn = -1;
+  REQUIRE(run_until(loop.get(), [&] {
+    if (conn < 0) conn = server.accept_one();
+    return conn >= 0 && link.is_up();
+  }));
+  const ByteVec& frame = vector_named("xbee_api2_rx_publish").bytes;
+  REQUIRE(::write(conn, frame.data(), frame.size()) == static_cast<ssize_t>(frame.size()));
+  REQUIRE(run_until(loop.get(), [&] { return received.size() == 1; }));
+  CHECK(link.send(LinkAddress::xbee(0, kNode), ByteVec{0x03, 0x05, 0x00}));
+  const ByteVec& expected = vector_named("xbee_api2_tx_connack").bytes;
+  ByteVec got;
+  REQUIRE(run_until(loop.get(), [&] {
+    std::uint8_t buf[256];
+    const ssize_t n = ::read(conn, buf, sizeof buf);
+    if (n > 0) got.insert(got.end(), buf, buf + n);
+    return got.size() >= expected.size();
+  }));
+  CHECK(got == expected);
+
+  ::close(conn);  // ser2net drops the connection
+  REQUIRE(run_until(loop.get(), [&] { return link.stats().unplugs == 1; }));
+  conn = -1;
+  REQUIRE(run_until(loop.get(), [&] {
+    if (conn < 0) conn = server.accept_one();
+    return conn >= 0 && link.is_up();
+  }));
+  REQUIRE(::write(conn, frame.data(), frame.size()) == static_cast<ssize_t>(frame.size()));
+  REQUIRE(run_until(loop.get(), [&] { return received.size() == 2; }));
+  ::close(conn);
+  link.close();
 }
