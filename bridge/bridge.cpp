@@ -75,6 +75,7 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, BridgeEvents& events)
   mailbox_ = std::make_unique<detail::Mailbox>(loop_, this, &Bridge::on_mailbox);
   reconnect_timer_ = new_timer(loop_, this);
   grace_timer_ = new_timer(loop_, this);
+  pump_timer_ = new_timer(loop_, this);
 }
 
 Bridge::~Bridge() {
@@ -86,6 +87,7 @@ Bridge::~Bridge() {
   }
   close_and_delete(reconnect_timer_);
   close_and_delete(grace_timer_);
+  close_and_delete(pump_timer_);
   mailbox_.reset();
 }
 
@@ -104,6 +106,9 @@ bool Bridge::create_client() {
   MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
   co.MQTTVersion = MQTTVERSION_3_1_1;
   co.sendWhileDisconnected = 0;  // the bridge keeps its own, bounded and ordered, offline queue
+  // Paho bounds its internal command queue by this even while connected (default 100): a burst of
+  // QoS 0 publishes would be refused with MQTTASYNC_MAX_BUFFERED_MESSAGES. Our queue is the bound.
+  co.maxBufferedMessages = 1 << 20;
   MQTTAsync c = nullptr;
   int rc = MQTTAsync_createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(),
                                        MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
@@ -383,9 +388,10 @@ void Bridge::finish_shutdown() {
   set_state(UpstreamState::stopped, "");
   // The Paho client itself is destroyed with the Bridge: destroying it here could race with the
   // Paho thread that is still returning from the callback which brought us here.
-  auto* join = new CloseJoin{2, std::move(shutdown_done_)};
+  auto* join = new CloseJoin{3, std::move(shutdown_done_)};
   close_joined(std::exchange(reconnect_timer_, nullptr), join);
   close_joined(std::exchange(grace_timer_, nullptr), join);
+  close_joined(std::exchange(pump_timer_, nullptr), join);
   if (mailbox_) mailbox_->close();
 }
 

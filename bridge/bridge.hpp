@@ -98,6 +98,7 @@ class Bridge {
   void schedule_reconnect();
   void set_state(UpstreamState s, const std::string& reason);
   void pump();  // hands queued messages to Paho while connected and the window allows
+  void pump_soon();
   enum class SendResult { sent, retry_later, failed };
   SendResult send(OutboundMessage& m);
   void take_back_inflight();
@@ -123,6 +124,7 @@ class Bridge {
   void* client_ = nullptr;  // MQTTAsync
   uv_timer_t* reconnect_timer_ = nullptr;
   uv_timer_t* grace_timer_ = nullptr;
+  uv_timer_t* pump_timer_ = nullptr;  // retries pump() when Paho pushed back (no completion to wait for)
 
   Phase phase_ = Phase::idle;
   UpstreamState state_ = UpstreamState::stopped;

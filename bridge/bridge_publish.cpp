@@ -46,6 +46,7 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
         ++counters_.dropped_offline;
         return {UpstreamAccept::dropped, 0};
       }
+      pump_soon();
       return {UpstreamAccept::accepted, 0};
     }
     m.token = next_token_++;
@@ -143,6 +144,18 @@ void Bridge::pump() {
         break;
     }
   }
+}
+
+void Bridge::pump_soon() {
+  if (pump_timer_ == nullptr || uv_is_active(reinterpret_cast<uv_handle_t*>(pump_timer_))) return;
+  uv_timer_start(
+      pump_timer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Bridge*>(t->data);
+        self->pump();
+        self->maybe_finish_drain();
+      },
+      1, 0);
 }
 
 void Bridge::handle(detail::PublishDone& e) {
