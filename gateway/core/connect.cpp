@@ -67,6 +67,7 @@ void Gateway::handle_will_topic(Session& s, const WillTopic& w, Millis now) {
     send(s, ConnAck{ReturnCode::not_supported});
     s.stage = ConnectStage::none;
     s.state = ClientState::disconnected;
+    drop_delivery_state(s);
     if (s.clean_session) destroy_session(s);
     return;
   }
@@ -85,6 +86,7 @@ void Gateway::handle_will_msg(Session& s, const WillMsg& w, Millis now) {
     send(s, ConnAck{ReturnCode::not_supported});
     s.stage = ConnectStage::none;
     s.state = ClientState::disconnected;
+    drop_delivery_state(s);
     s.will.reset();
     if (s.clean_session) destroy_session(s);
     return;

@@ -105,6 +105,7 @@ void Gateway::service_session(Session& s, Millis now) {
       // A half-open will exchange: no will was agreed, so none is published.
       s.will.reset();
       s.state = ClientState::disconnected;
+      drop_delivery_state(s);
       if (s.clean_session) destroy_session(s);
       return;
     }

@@ -132,6 +132,8 @@ std::vector<std::string> Gateway::invariant_violations() const {
           fail(s.client_id + ": REGISTER without its mapping");
       }
     }
+    if (auto d = session_deadline(s); d && (!s.scheduled || *s.scheduled > *d))
+      fail(s.client_id + ": a deadline is not scheduled");
     for (const auto& m : s.registry.entries()) {
       if (m.confirmed) continue;
       bool found = s.outbox && std::any_of(s.outbox->registering.begin(), s.outbox->registering.end(),
@@ -175,8 +177,6 @@ std::vector<std::string> Gateway::invariant_violations() const {
     std::set<std::uint32_t> uniq;
     for (const auto& sub : n.subscribers) uniq.insert(sub.session);
     if (uniq.size() != n.subscribers.size()) fail("filter " + tree_.filter_of(&n) + ": duplicate subscriber");
-    if (!n.subscribers.empty() && n.upstream != UpstreamSubState::granted)
-      fail("filter " + tree_.filter_of(&n) + ": subscribers without an upstream grant");
     if (n.upstream == UpstreamSubState::none && (!n.subscribers.empty() || !n.waiters.empty()))
       fail("filter " + tree_.filter_of(&n) + ": not subscribed upstream");
     session_refs.erase(&n);
