@@ -1,8 +1,10 @@
-// Durations and placeholders: the small value parsers the loader relies on.
+// Durations and placeholders (the small value parsers the loader relies on) and the summary.
 #include <doctest/doctest.h>
 
+#include "conf/config_loader.hpp"
 #include "conf/duration.hpp"
 #include "conf/placeholders.hpp"
+#include "conf/summary.hpp"
 
 using namespace mqttsn::conf;
 using namespace std::chrono_literals;
@@ -38,4 +40,25 @@ TEST_CASE("placeholders: %h, %g and %% expand, others are problems") {
   CHECK_FALSE(placeholder_problem("mqttsn-gw-%h"));
   CHECK(placeholder_problem("a%") == "a '%' at the end; write %% for a percent sign");
   CHECK(placeholder_problem("%c").has_value());
+}
+
+TEST_CASE("summary: describe_config names links, upstream and access without secrets") {
+  const auto r = parse_config(R"([[link]]
+kind = "xbee"
+device = "/dev/ttyUSB0"
+[[link]]
+kind = "udp"
+enabled = false
+[upstream]
+username = "gw"
+password_env = "GW_PW"
+)",
+                              "/etc/mqttsn-gw/gateway.toml");
+  REQUIRE_MESSAGE(r.ok(), to_string(r.errors));
+  const auto text = describe_config(r.config);
+  CHECK(text.find("link xbee0 (xbee): /dev/ttyUSB0 9600 8N1 flow=none api=2 mtu=84\n") != std::string::npos);
+  CHECK(text.find("link udp1 (udp, disabled): 0.0.0.0:10000 advertise to 255.255.255.255:10000\n") !=
+        std::string::npos);
+  CHECK(text.find("user gw, password from $GW_PW") != std::string::npos);
+  CHECK(text.find("status socket /run/mqttsn-gw/status.sock (mode 0660)") != std::string::npos);
 }
