@@ -77,6 +77,10 @@ project_dev_packages() {
 # NAME:ARCH for a library built per architecture, NAME for an architecture-independent one.
 target_package_name() {
   local info
+  # Installed already: dpkg knows without asking apt (much faster on a busy machine).
+  if is_installed "$1:$deb_arch"; then echo "$1:$deb_arch"; return; fi
+  info=$(dpkg-query -W -f='${Status} ${Architecture} ${Multi-Arch}\n' "$1" 2>/dev/null || true)
+  if grep -Eq '^install ok installed (all|[a-z0-9]+ foreign)$' <<<"$info"; then echo "$1"; return; fi
   info=$(apt-cache show --no-all-versions "$1" 2>/dev/null || true)
   if [ -z "$info" ]; then
     echo "cross-build: package $1 unknown to apt (apt-get update?)" >&2; return 1
