@@ -153,8 +153,10 @@ int main(int argc, char** argv) {
     f << report.dump() << "\n";
     if (!f) std::fprintf(stderr, "mqttsn-bench: cannot append to %s\n", o.json_out.c_str());
   }
-  if (!env.gateway_error.empty() && env.gateway.pid() <= 0 && !o.gateway_cmd.empty())
-    std::fprintf(stderr, "mqttsn-bench: the gateway exited; its log was in %s/gateway.log\n",
-                 env.dir.c_str());
+  if (!o.markdown_out.empty()) {
+    std::ofstream f(o.markdown_out, std::ios::app);
+    f << markdown_row(report);
+    if (!f) std::fprintf(stderr, "mqttsn-bench: cannot append to %s\n", o.markdown_out.c_str());
+  }
   return g_stop ? 130 : has_error(report) ? 1 : 0;
 }

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Runs the standard scenarios of issue 9 with mqttsn-bench: a private mosquitto on a free port, and for
+# each scenario a fresh mqttsn-gw (started by the bench from the TOML written below), measured side by
+# side with a direct Paho publisher. Writes a markdown table and JSON lines (date, machine, commit).
+#
+#   scripts/bench.sh                     # every standard scenario -> tools/bench/results/results-<date>.md
+#   scripts/bench.sh qos1-latency idle   # only these
+#   scripts/bench.sh --smoke             # CI: self-test + 1,000 QoS 1 msgs from 2 clients; must complete
+#                                        # and report, asserts no speed
+#   scripts/bench.sh --out FILE.md       # table here (JSON lines go to FILE.jsonl)
+#
+# Environment: BUILD_DIR (default build-bench), RESULTS_DIR (default tools/bench/results),
+# GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_STORE=0 turns the gateway's SQLite
+# store off (default on, as deployed), BENCH_ARGS (extra options for every mqttsn-bench run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${BUILD_DIR:-build-bench}
+RESULTS_DIR=${RESULTS_DIR:-tools/bench/results}
+BENCH_STORE=${BENCH_STORE:-1}
+STANDARD=(idle qos0-1client qos0-50clients qos1-window10 qos1-50clients qos1-latency connect-storm capacity-10k)
+
+smoke=0
+out=""
+scenarios=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) scenarios+=("$1") ;;
+  esac
+  shift
+done
+if [ "$smoke" = 1 ]; then scenarios=(smoke); fi
+if [ ${#scenarios[@]} -eq 0 ]; then scenarios=("${STANDARD[@]}"); fi
+
+# ---- the gateway's configuration: the one place to change when the daemon's format changes ----------
+# $1 file, $2 UDP port of the measured link, $3 UDP port of a second (idle) link, $4 broker port, $5 dir
+write_gateway_config() {
+  local store=false
+  [ "$BENCH_STORE" = 1 ] && store=true
+  cat > "$1" <<TOML
+[gateway]
+id = 1
+advertise_interval = "0s"
+predefined_topics_file = ""
+
+[gateway.limits]
+max_clients = 20000
+topic_ids_per_client = 64
+inflight_per_client = 10
+max_payload = 4096
+
+[[link]]
+kind = "udp"
+name = "bench"
+bind_address = "127.0.0.1"
+port = $2
+broadcast_address = ""
+receive_buffer = 4194304
+
+[[link]]
+kind = "udp"
+name = "second"
+bind_address = "127.0.0.1"
+port = $3
+broadcast_address = ""
+
+[upstream]
+servers = ["tcp://127.0.0.1:$4"]
+client_id = "mqttsn-gw-bench"
+presence_topic = ""
+
+[upstream.offline_queue]
+max_messages = 100000
+max_bytes = 67108864
+
+[access]
+allow_anonymous = true
+clients_file = ""
+acl_file = ""
+
+[status]
+socket = "$5/status.sock"
+
+[store]
+enabled = $store
+path = "$5/state.db"
+
+[logging]
+level = "warning"
+TOML
+}
+# -------------------------------------------------------------------------------------------------------
+
+# A port nobody listens on (TCP or UDP) right now.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if [ -z "$(ss -Htuln "sport = :$p" 2>/dev/null)" ]; then echo "$p"; return 0; fi
+  done
+  echo "bench.sh: no free port found" >&2
+  return 1
+}
+
+echo "== build (Release) in $BUILD_DIR"
+# Warnings are not errors here: GCC 12 at -O3 reports false -Wrestrict positives on string concatenation.
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMQTTSN_TESTS=OFF -DMQTTSN_WERROR=OFF >/dev/null
+targets=(mqttsn-bench)
+[ -z "${GATEWAY_BIN:-}" ] && targets+=(mqttsn-gw)
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${targets[@]}"
+bench="$BUILD_DIR/tools/bench/mqttsn-bench"
+gateway_bin=${GATEWAY_BIN:-$BUILD_DIR/gateway/app/mqttsn-gw}
+
+"$bench" --self-test
+
+run=$(mktemp -d /tmp/mqttsn-bench-run.XXXXXX)
+mosquitto_pid=""
+cleanup() {
+  local rc=$?
+  if [ -n "$mosquitto_pid" ]; then kill "$mosquitto_pid" 2>/dev/null || true; wait "$mosquitto_pid" 2>/dev/null || true; fi
+  if [ "$rc" = 0 ]; then rm -rf "$run"; else echo "bench.sh: logs kept in $run" >&2; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mqtt_port=$(free_port)
+cat > "$run/mosquitto.conf" <<CONF
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+# No queue caps: a subscriber that falls behind gets its messages late, not never, so a loss is the
+# gateway's and not the meter's.
+max_queued_messages 0
+max_inflight_messages 0
+persistence false
+CONF
+mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
+mosquitto_pid=$!
+for _ in $(seq 100); do
+  [ -n "$(ss -Htln "sport = :$mqtt_port")" ] && break
+  sleep 0.05
+done
+
+date_tag=$(date -u +%Y-%m-%d)
+if [ -z "$out" ]; then
+  if [ "$smoke" = 1 ]; then out="$BUILD_DIR/bench-smoke.md"; else mkdir -p "$RESULTS_DIR"; out="$RESULTS_DIR/results-$date_tag.md"; fi
+fi
+jsonl="${out%.md}.jsonl"
+rows="$run/rows.md"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
+
+status=0
+for s in "${scenarios[@]}"; do
+  udp_port=$(free_port)
+  udp_port2=$(free_port)
+  write_gateway_config "$run/gateway-$s.toml" "$udp_port" "$udp_port2" "$mqtt_port" "$run/$s"
+  mkdir -p "$run/$s"
+  # shellcheck disable=SC2086
+  "$bench" --scenario "$s" --broker "127.0.0.1:$mqtt_port" --gateway "127.0.0.1:$udp_port" \
+    --gateway-cmd "$gateway_bin" --gateway-config "$run/gateway-$s.toml" --gateway-log "$run/gateway-$s.log" \
+    --json-out "$jsonl" --markdown-out "$rows" --commit "$commit" ${BENCH_ARGS:-} || status=1
+done
+
+{
+  echo "# mqttsn-bench results"
+  echo
+  echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r)"
+  echo "- commit: $commit"
+  echo "- command: \`scripts/bench.sh ${scenarios[*]}\` (gateway, broker and load share this machine)"
+  echo "- gateway: fresh \`mqttsn-gw\` per scenario, SQLite store $([ "$BENCH_STORE" = 1 ] && echo on || echo off);" \
+       "direct = one Paho MQTTAsync publisher straight to the same mosquitto (TCP_NODELAY), same QoS and in-flight count"
+  echo
+  "$bench" --markdown-header
+  [ -f "$rows" ] && cat "$rows"
+  echo
+  echo "Not run: xbee-200 (the XBee pty path is not implemented in mqttsn-bench yet)."
+} > "$out"
+echo "== table: $out   JSON lines: $jsonl"
+cat "$out"
+exit "$status"
