@@ -260,7 +260,7 @@ void NodeClient::fail_inflight(std::string what, ReturnCode rc) {
   e.rc = rc;
   e.topic = op.topic.to_string();
   e.msg_id = inflight_->msg_id;
-  e.what = std::move(what);
+  e.what = std::string(mqttsn::to_string(t)) + ": " + what;
   emit(std::move(e));
 }
 

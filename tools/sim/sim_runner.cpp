@@ -24,10 +24,13 @@ struct SimRunner::Node {
   std::optional<Millis> reconnect_at;
   std::uint64_t sent = 0;
   bool session_set_up = false;
+  int reconnects_in_a_row = 0;
   bool last_connect_clean = true;
 };
 
 namespace {
+
+constexpr int kMaxReconnectsForCount = 2;
 
 std::string hex(Bytes b) {
   std::string out;
@@ -206,6 +209,7 @@ void SimRunner::handle_events(Node& n, Millis t) {
   for (auto& e : n.client.take_events()) {
     switch (e.kind) {
       case EventKind::connected:
+        n.reconnects_in_a_row = 0;
         if (!n.session_set_up || n.last_connect_clean) {
           // A new (clean) session: subscribe to the command topic and register the topics once.
           n.session_set_up = true;
@@ -292,6 +296,12 @@ void SimRunner::drive(Node& n, Millis t) {
         if (!n.reconnect_at) n.reconnect_at = t + opts_.t_retry;
         if (t >= *n.reconnect_at) {
           n.reconnect_at.reset();
+          if (opts_.count > 0 && ++n.reconnects_in_a_row > kMaxReconnectsForCount) {
+            // A finite run must end: give up on a gateway that keeps not answering.
+            failure(n, "giving up after " + std::to_string(kMaxReconnectsForCount) + " reconnects");
+            n.phase = Phase::done;
+            break;
+          }
           n.last_connect_clean = opts_.clean_session;
           n.client.connect(t);
         }
