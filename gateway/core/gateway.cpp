@@ -224,12 +224,12 @@ std::size_t Gateway::wire_size(const Session& s, const Message& m) const {
 
 Session* Gateway::find_session(const PeerRef& peer) const {
   auto it = by_peer_.find(peer);
-  return it == by_peer_.end() ? nullptr : slots_[it->second].get();
+  return it == by_peer_.end() ? nullptr : *it;
 }
 
 Session* Gateway::find_by_client_id(std::string_view id) const {
   auto it = by_client_id_.find(id);
-  return it == by_client_id_.end() ? nullptr : slots_[it->second].get();
+  return it == by_client_id_.end() ? nullptr : *it;
 }
 
 Session* Gateway::live(std::uint32_t slot, std::uint32_t serial) const {
@@ -255,17 +255,17 @@ Session& Gateway::create_session(const PeerRef& peer, std::string_view client_id
   s->peer.node_id = std::string(peer.node_id);
   slots_[slot] = std::move(s);
   Session& ref = *slots_[slot];
-  by_peer_.emplace(PeerRef::of(ref.peer), slot);
-  by_client_id_.emplace(std::string_view(ref.client_id), slot);
+  by_peer_.insert(&ref);
+  by_client_id_.insert(&ref);
   return ref;
 }
 
 void Gateway::rebind(Session& s, const PeerRef& peer) {
-  by_peer_.erase(PeerRef::of(s.peer));
+  by_peer_.erase(&s);
   s.peer.address = *peer.address;
   s.peer.forwarded = peer.forwarded;
   s.peer.node_id = std::string(peer.node_id);
-  by_peer_.emplace(PeerRef::of(s.peer), s.slot);
+  by_peer_.insert(&s);
 }
 
 void Gateway::drop_delivery_state(Session& s) {
@@ -293,8 +293,8 @@ void Gateway::clear_session_state(Session& s) {
 
 void Gateway::destroy_session(Session& s) {
   clear_session_state(s);
-  by_peer_.erase(PeerRef::of(s.peer));
-  by_client_id_.erase(std::string_view(s.client_id));
+  by_peer_.erase(&s);
+  by_client_id_.erase(&s);
   std::uint32_t slot = s.slot;
   slots_[slot].reset();
   free_slots_.push_back(slot);

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "counters.hpp"
@@ -141,8 +142,38 @@ class Gateway {
   std::vector<std::unique_ptr<Session>> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::uint32_t next_serial_ = 1;
-  std::unordered_map<PeerRef, std::uint32_t, PeerRefHash> by_peer_;   // keys view Session::peer
-  std::unordered_map<std::string_view, std::uint32_t> by_client_id_;  // keys view Session::client_id
+  // Indexes are sets of Session* hashed by the session's own peer / client id (transparent lookup
+  // by PeerRef / string_view): one pointer per node, the key is not stored twice.
+  struct ByPeerHash {
+    using is_transparent = void;
+    std::size_t operator()(const PeerRef& p) const noexcept { return PeerRefHash{}(p); }
+    std::size_t operator()(const Session* s) const noexcept { return PeerRefHash{}(PeerRef::of(s->peer)); }
+  };
+  struct ByPeerEq {
+    using is_transparent = void;
+    static PeerRef key(const PeerRef& p) { return p; }
+    static PeerRef key(const Session* s) { return PeerRef::of(s->peer); }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return key(a) == key(b);
+    }
+  };
+  struct ByIdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
+    std::size_t operator()(const Session* s) const noexcept { return (*this)(s->client_id); }
+  };
+  struct ByIdEq {
+    using is_transparent = void;
+    static std::string_view key(std::string_view id) { return id; }
+    static std::string_view key(const Session* s) { return s->client_id; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return key(a) == key(b);
+    }
+  };
+  std::unordered_set<Session*, ByPeerHash, ByPeerEq> by_peer_;
+  std::unordered_set<Session*, ByIdHash, ByIdEq> by_client_id_;
   SubscriptionTree tree_;
 
   struct StringHash {

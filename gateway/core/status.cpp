@@ -112,11 +112,9 @@ std::vector<std::string> Gateway::invariant_violations() const {
     ++live_sessions;
     const Session& s = *p;
     auto pit = by_peer_.find(PeerRef::of(s.peer));
-    if (pit == by_peer_.end() || pit->second != s.slot)
-      fail("session " + s.client_id + " not indexed by peer");
-    auto cit = by_client_id_.find(s.client_id);
-    if (cit == by_client_id_.end() || cit->second != s.slot)
-      fail("session " + s.client_id + " not indexed by id");
+    if (pit == by_peer_.end() || *pit != &s) fail("session " + s.client_id + " not indexed by peer");
+    auto cit = by_client_id_.find(std::string_view(s.client_id));
+    if (cit == by_client_id_.end() || *cit != &s) fail("session " + s.client_id + " not indexed by id");
     if (s.outbox) {
       if (s.outbox->empty()) fail(s.client_id + ": empty outbox kept");
       if (s.outbox->queue.size() > std::max<std::size_t>(1, options_.limits.buffered_per_client))
