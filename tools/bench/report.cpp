@@ -25,6 +25,12 @@ std::string get(const json& j, const char* a, const char* b = nullptr, int decim
   return j[a].is_object() && j[a].contains(b) ? num(j[a][b], decimals) : "-";
 }
 
+// "50000 msgs" or "for 10 s".
+std::string amount(const json& o) {
+  if (o.value("duration_s", 0.0) > 0) return "for " + num(o["duration_s"], 0) + " s";
+  return num(o["count"], 0) + " msgs";
+}
+
 void print_phase(const char* name, const json& p, std::FILE* out) {
   if (!p.is_object()) return;
   if (p.contains("error")) {
@@ -63,9 +69,8 @@ void print_summary(const json& r, std::FILE* out) {
   const auto kind = o.value("kind", std::string("publish"));
   const auto scenario = r["scenario"].get<std::string>();
   if (kind == "publish") {
-    std::fprintf(out, "== %s: QoS %d, %d clients, window %d, %s msgs, rate %s, payload %d\n",
-                 scenario.c_str(), o["qos"].get<int>(), o["clients"].get<int>(), o["window"].get<int>(),
-                 num(o["count"], 0).c_str(),
+    std::fprintf(out, "== %s: QoS %d, %d clients, window %d, %s, rate %s, payload %d\n", scenario.c_str(),
+                 o["qos"].get<int>(), o["clients"].get<int>(), o["window"].get<int>(), amount(o).c_str(),
                  o["rate"].get<double>() > 0 ? (num(o["rate"], 0) + "/s").c_str() : "flat out",
                  o["payload"].get<int>());
   } else {
@@ -141,8 +146,8 @@ std::string markdown_row(const json& r) {
   std::string row = "| " + r["scenario"].get<std::string>() + " | ";
   if (kind == "publish") {
     load = "QoS " + std::to_string(o["qos"].get<int>()) + ", " + std::to_string(o["clients"].get<int>()) +
-           " clients, window " + std::to_string(o["window"].get<int>()) + ", " + num(o["count"], 0) +
-           " msgs, " + (o["rate"].get<double>() > 0 ? num(o["rate"], 0) + "/s" : std::string("flat out"));
+           " clients, window " + std::to_string(o["window"].get<int>()) + ", " + amount(o) + ", " +
+           (o["rate"].get<double>() > 0 ? num(o["rate"], 0) + "/s" : std::string("flat out"));
   } else {
     load = std::to_string(o["clients"].get<int>()) + " clients x " +
            std::to_string(o["topics_per_client"].get<int>()) + " topics";

@@ -409,7 +409,14 @@ ConnectTimes UdpLoad::connect_all(double timeout_s) {
   auto& s = *impl_;
   s.storm_start = now_ns();
   for (int i = 0; i < static_cast<int>(s.clients.size()); ++i) {
-    s.clients[static_cast<std::size_t>(i)].state = State::connecting;
+    auto& cl = s.clients[static_cast<std::size_t>(i)];
+    if (s.o.qos < 0) {  // QoS -1 publishers have no connection: they just send
+      cl.state = State::ready;
+      ++s.times.connected;
+      ++s.times.registered;
+      continue;
+    }
+    cl.state = State::connecting;
     s.send_connect(i);
   }
   const auto deadline = s.storm_start + static_cast<std::uint64_t>(timeout_s * 1e9);
