@@ -9,7 +9,8 @@
 namespace mqttsn::app {
 namespace {
 
-using nlohmann::json;
+// ordered_json keeps the fields in the order written here, so tables read naturally.
+using json = nlohmann::ordered_json;
 
 std::string link_name(const Daemon& d, std::uint8_t index) {
   return index < d.link_names().size() ? d.link_names()[index] : "?";

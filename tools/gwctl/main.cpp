@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     std::cerr << "mqttsn-gwctl: " << error << '\n';
     return 2;
   }
-  nlohmann::json doc = nlohmann::json::parse(reply, nullptr, false);
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(reply, nullptr, false);
   if (doc.is_discarded()) {
     std::cerr << "mqttsn-gwctl: the gateway sent something that is not JSON: " << reply;
     return 2;

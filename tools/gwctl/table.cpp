@@ -7,7 +7,7 @@
 namespace mqttsn::gwctl {
 namespace {
 
-std::string cell(const nlohmann::json& v) {
+std::string cell(const nlohmann::ordered_json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "-";
   if (v.is_array()) {
@@ -23,7 +23,7 @@ std::string cell(const nlohmann::json& v) {
 
 }  // namespace
 
-void print_table(std::ostream& out, const nlohmann::json& rows) {
+void print_table(std::ostream& out, const nlohmann::ordered_json& rows) {
   if (!rows.is_array() || rows.empty()) {
     out << "(none)\n";
     return;
@@ -62,7 +62,7 @@ void print_table(std::ostream& out, const nlohmann::json& rows) {
   for (const auto& r : cells) line(r);
 }
 
-void print_flat(std::ostream& out, const nlohmann::json& value, const std::string& prefix) {
+void print_flat(std::ostream& out, const nlohmann::ordered_json& value, const std::string& prefix) {
   if (value.is_object()) {
     for (const auto& [k, v] : value.items()) print_flat(out, v, prefix.empty() ? k : prefix + "." + k);
     return;
@@ -75,7 +75,7 @@ void print_flat(std::ostream& out, const nlohmann::json& value, const std::strin
   out << prefix << "  " << cell(value) << '\n';
 }
 
-void print_reply(std::ostream& out, const nlohmann::json& reply) {
+void print_reply(std::ostream& out, const nlohmann::ordered_json& reply) {
   if (reply.contains("metrics") && reply["metrics"].is_string()) {
     out << reply["metrics"].get<std::string>();
     return;

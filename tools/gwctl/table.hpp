@@ -7,8 +7,8 @@
 
 namespace mqttsn::gwctl {
 
-void print_table(std::ostream& out, const nlohmann::json& rows);
-void print_flat(std::ostream& out, const nlohmann::json& value, const std::string& prefix = "");
-void print_reply(std::ostream& out, const nlohmann::json& reply);
+void print_table(std::ostream& out, const nlohmann::ordered_json& rows);
+void print_flat(std::ostream& out, const nlohmann::ordered_json& value, const std::string& prefix = "");
+void print_reply(std::ostream& out, const nlohmann::ordered_json& reply);
 
 }  // namespace mqttsn::gwctl

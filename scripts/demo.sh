@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's first command: installs what is missing, builds, and runs the gateway end to end on
+# this machine (scripts/run-demo.sh has the details).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+echo "== building (first time: a few minutes)"
+bash scripts/build.sh build -DMQTTSN_TESTS=OFF
+exec bash scripts/run-demo.sh build
