@@ -13,6 +13,15 @@
 // connected; on_publish_result(token, true) follows the broker's PUBACK/PUBCOMP). Messages in flight
 // when the connection fails are taken back from flight and put at the front of the queue, in their
 // original order, and sent again after the reconnect (a duplicate is possible, a loss is not).
+//
+// TCP_NODELAY: Paho 1.3.12 does not set it (Socket_new only sets SO_NOSIGPIPE where it exists; an
+// strace of the tests shows no setsockopt on Paho's sockets) and its API gives no access to the
+// socket. Paho writes each MQTT packet with one writev(), so a packet is never split, but with Nagle
+// a small packet can wait for the ACK of the previous one (delayed ACK, up to ~40 ms on Linux).
+//
+// Limits: the queue is in memory (lost on restart, counted and logged at shutdown). With
+// clean_session=false Paho also retransmits its own in-flight messages after a reconnect, so the
+// window in flight at the moment of a failure may arrive twice (QoS 2 included).
 #include <uv.h>
 
 #include <functional>
