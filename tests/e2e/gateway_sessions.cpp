@@ -1,0 +1,211 @@
+// Downlink and session life through the real mqttsn-gw: wildcard subscriptions (the gateway
+// REGISTERs a topic before its first PUBLISH, at min(granted, published) QoS; UNSUBSCRIBE stops
+// them), a node that goes silent (its will reaches the broker after 1.5 x keep-alive), and a sleeping
+// node (what arrived while it slept comes in order when it wakes, then PINGRESP).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "e2e/e2e_config.hpp"
+#include "e2e/e2e_nodes.hpp"
+#include "e2e/gateway_process.hpp"
+#include "support/mosquitto_broker.hpp"
+#include "support/paho_test_client.hpp"
+
+using namespace mqttsn::e2e;
+using namespace std::chrono_literals;
+using mqttsn::Millis;
+using mqttsn::test::GatewayProcess;
+using mqttsn::test::MosquittoBroker;
+using mqttsn::test::PahoTestClient;
+
+namespace {
+
+// Index of the first event of `kind` with `topic` (and `payload` when given) in node i's history.
+std::ptrdiff_t index_of(const NodeHarness& nodes, std::size_t i, EventKind kind, const std::string& topic,
+                        const std::string& payload = {}) {
+  const auto& ev = nodes.events(i);
+  for (std::size_t k = 0; k < ev.size(); ++k)
+    if (ev[k].kind == kind && ev[k].topic == topic && (payload.empty() || text_of(ev[k].payload) == payload))
+      return static_cast<std::ptrdiff_t>(k);
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "UDP: a wildcard subscription is REGISTERed before delivery, at the right QoS, and UNSUBSCRIBE stops "
+    "it") {
+  MosquittoBroker broker;
+  PahoTestClient commander(paho_options(broker.uri(), "e2e-commander"));
+  REQUIRE(commander.connect());
+
+  const std::uint16_t port = free_udp_port();
+  GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
+  GatewayProcess gw(cfg.to_toml(), "e2e-sub");
+  NodeHarness nodes({node_config("sub-1")});
+  nodes.open_udp(port);
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
+
+  auto subscribe = [&](const std::string& filter, mqttsn::QoS qos) {
+    nodes.act(0, [&](NodeClient& n, Millis t) { n.subscribe(TopicRef::named(filter), qos, t); });
+    const auto ev = nodes.wait_event(0, EventKind::subscribed);
+    REQUIRE_MESSAGE(ev, nodes.describe(0));
+    CHECK(ev->topic == filter);
+    CHECK(ev->qos == qos);
+    // The gateway answers SUBACK once the broker granted the filter upstream.
+    REQUIRE(gw.wait_status("subscriptions", [&](const nlohmann::json& j) {
+      for (const auto& s : j["subscriptions"])
+        if (s["filter"] == filter && s["upstream"] != "pending") return true;
+      return false;
+    }));
+  };
+  subscribe("cmd/sub-1/#", 1);
+  subscribe("alerts/+", 2);
+  subscribe("probe/sub-1", 0);
+
+  auto next_message = [&] {
+    auto m = nodes.wait_event(0, EventKind::message);
+    REQUIRE_MESSAGE(m, nodes.describe(0) << "\n" << gw.log());
+    return *m;
+  };
+
+  // Granted 1, published 2: delivered at 1, after a REGISTER of the full topic name.
+  REQUIRE(commander.publish("cmd/sub-1/led", "on", 2, false));
+  auto m = next_message();
+  CHECK(m.topic == "cmd/sub-1/led");
+  CHECK(text_of(m.payload) == "on");
+  CHECK(m.qos == 1);
+  const auto reg = index_of(nodes, 0, EventKind::gateway_register, "cmd/sub-1/led");
+  CHECK(reg >= 0);
+  CHECK(reg < index_of(nodes, 0, EventKind::message, "cmd/sub-1/led"));
+
+  // Granted 1, published 0: delivered at 0.
+  REQUIRE(commander.publish("cmd/sub-1/fan", "off", 0, false));
+  m = next_message();
+  CHECK(m.topic == "cmd/sub-1/fan");
+  CHECK(m.qos == 0);
+  CHECK(index_of(nodes, 0, EventKind::gateway_register, "cmd/sub-1/fan") >= 0);
+
+  // Granted 2: QoS 2 and 1 arrive as published.
+  REQUIRE(commander.publish("alerts/fire", "a2", 2, false));
+  m = next_message();
+  CHECK(m.topic == "alerts/fire");
+  CHECK(m.qos == 2);
+  REQUIRE(commander.publish("alerts/fire", "a1", 1, false));
+  m = next_message();
+  CHECK(text_of(m.payload) == "a1");
+  CHECK(m.qos == 1);
+  // The topic was registered once; its id is reused.
+  CHECK(nodes.events(0, EventKind::gateway_register).size() == 3);
+
+  // After UNSUBSCRIBE, nothing more on that filter: the probe published after it arrives alone.
+  nodes.act(0, [](NodeClient& n, Millis t) { n.unsubscribe(TopicRef::named("cmd/sub-1/#"), t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::unsubscribed), nodes.describe(0));
+  REQUIRE(gw.wait_status("subscriptions", [](const nlohmann::json& j) {
+    for (const auto& s : j["subscriptions"])
+      if (s["filter"] == "cmd/sub-1/#") return false;
+    return true;
+  }));
+  REQUIRE(commander.publish("cmd/sub-1/led", "ignored", 1, false));
+  REQUIRE(commander.publish("probe/sub-1", "probe", 0, false));
+  m = next_message();
+  CHECK(m.topic == "probe/sub-1");
+  CHECK(text_of(m.payload) == "probe");
+  CHECK(index_of(nodes, 0, EventKind::message, "cmd/sub-1/led", "ignored") == -1);
+  CHECK(nodes.count(0, EventKind::failure) == 0);
+}
+
+TEST_CASE(
+    "UDP: a node that goes silent loses its session after 1.5 x keep-alive and its will reaches the broker") {
+  MosquittoBroker broker;
+  PahoTestClient watcher(paho_options(broker.uri(), "e2e-will-watcher"));
+  REQUIRE(watcher.connect());
+  REQUIRE(watcher.subscribe("e2e/will/#", 2));
+
+  const std::uint16_t port = free_udp_port();
+  GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
+  GatewayProcess gw(cfg.to_toml(), "e2e-will");
+  auto c = node_config("mortal", 2);
+  c.will = mqttsn::sim::WillConfig{"e2e/will/mortal", "gone", 1, true};
+  NodeHarness nodes({c});
+  nodes.open_udp(port);
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
+
+  // Alive: one keep-alive round trip and no will.
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::pong, 4s), nodes.describe(0));
+  CHECK(watcher.count() == 0);
+
+  const auto silent_since = std::chrono::steady_clock::now();
+  nodes.mute(0);
+  REQUIRE_MESSAGE(watcher.wait_for(1, 8s), gw.log());
+  const auto after = std::chrono::steady_clock::now() - silent_since;
+  const auto will = watcher.messages().front();
+  CHECK(will.topic == "e2e/will/mortal");
+  CHECK(will.payload == "gone");
+  CHECK(will.qos == 1);
+  // 1.5 x 2 s after the last datagram (which came at most 2 s before the node went silent).
+  CHECK(after >= 1s);
+  CHECK(after <= 5s);
+
+  PahoTestClient late(paho_options(broker.uri(), "e2e-will-late"));
+  REQUIRE(late.connect());
+  REQUIRE(late.subscribe("e2e/will/mortal", 2));
+  REQUIRE(late.wait_for(1, 5s));
+  CHECK(late.messages().front().retained);
+  CHECK(late.messages().front().payload == "gone");
+}
+
+TEST_CASE("XBee: a sleeping node gets what was published while it slept, in order, when it wakes") {
+  MosquittoBroker broker;
+  PahoTestClient commander(paho_options(broker.uri(), "e2e-sleep-commander"));
+  REQUIRE(commander.connect());
+
+  GatewayToml cfg{.broker_uri = broker.uri(), .xbee_device = "{dir}/xbee"};
+  GatewayProcess gw(cfg.to_toml(), "e2e-sleep");
+  NodeHarness nodes({node_config("sleepy", 10)});
+  nodes.open_xbee(gw.dir().file("xbee"));
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0) << "\n" << gw.log());
+  nodes.act(0, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("sleepy/cmd"), 1, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+
+  nodes.act(0, [](NodeClient& n, Millis t) { n.sleep(60, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::asleep), nodes.describe(0));
+  REQUIRE(gw.wait_status("clients", [](const nlohmann::json& j) {
+    return !j["clients"].empty() && j["clients"][0]["state"] == "asleep";
+  }));
+
+  const std::vector<std::string> sent{"c1", "c2", "c3", "c4"};
+  for (std::size_t k = 0; k < sent.size(); ++k)
+    REQUIRE(commander.publish("sleepy/cmd", sent[k], k % 2 == 0 ? 1 : 0, false));
+  // Buffered by the gateway, not delivered.
+  REQUIRE_MESSAGE(gw.wait_status("clients",
+                                 [&](const nlohmann::json& j) {
+                                   return j["clients"][0]["buffered"].get<std::size_t>() == sent.size();
+                                 }),
+                  gw.status("clients").dump());
+  CHECK(nodes.count(0, EventKind::message) == 0);
+
+  nodes.act(0, [](NodeClient& n, Millis t) { n.wake(t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::awake_done), nodes.describe(0) << "\n" << gw.log());
+  std::vector<std::string> got;
+  std::ptrdiff_t last_message = -1;
+  const auto& ev = nodes.events(0);
+  for (std::size_t k = 0; k < ev.size(); ++k)
+    if (ev[k].kind == EventKind::message) {
+      got.push_back(text_of(ev[k].payload));
+      last_message = static_cast<std::ptrdiff_t>(k);
+    }
+  CHECK(got == sent);
+  CHECK(last_message < index_of(nodes, 0, EventKind::awake_done, ""));
+  CHECK(nodes.count(0, EventKind::failure) == 0);
+  CHECK(gw.status("clients")["clients"][0]["buffered"] == 0);
+}
