@@ -59,6 +59,9 @@ void print_phase(const char* name, const json& p, std::FILE* out) {
                  num(c["retransmissions"], 0).c_str(), num(c["send_eagain"], 0).c_str(),
                  num(c["socket_errors"], 0).c_str(), num(c["gave_up"], 0).c_str(),
                  get(p, "udp_rcvbuf_errors", nullptr, 0).c_str());
+    if (c.value("rejected", 0) > 0)
+      std::fprintf(out, "           PUBACK rejections %s (congestion %s)\n", num(c["rejected"], 0).c_str(),
+                   num(c.value("rejected_congestion", json(0)), 0).c_str());
   }
 }
 
@@ -173,6 +176,9 @@ std::string markdown_row(const json& r) {
       if (c.value("retransmissions", 0) > 0) notes += num(c["retransmissions"], 0) + " retransmissions; ";
       if (c.value("send_eagain", 0) > 0) notes += num(c["send_eagain"], 0) + " EAGAIN; ";
       if (c.value("gave_up", 0) > 0) notes += num(c["gave_up"], 0) + " given up; ";
+      if (c.value("rejected", 0) > 0)
+        notes += num(c["rejected"], 0) + " PUBACK rejections (" +
+                 num(c.value("rejected_congestion", json(0)), 0) + " congestion); ";
     }
     if (g.value("udp_rcvbuf_errors", 0) > 0)
       notes += get(g, "udp_rcvbuf_errors", nullptr, 0) + " kernel UDP drops; ";

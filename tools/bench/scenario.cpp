@@ -114,6 +114,7 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
                  {"retransmissions", c.retransmissions},
                  {"acked", c.acked},
                  {"rejected", c.rejected},
+                 {"rejected_congestion", c.rejected_congestion},
                  {"gave_up", c.gave_up},
                  {"send_eagain", c.send_eagain},
                  {"socket_errors", c.send_errors},

@@ -250,6 +250,7 @@ struct UdpLoad::Impl {
             InFlight* f = o.qos == 1 ? find_flight(cl, m.msg_id) : nullptr;
             if (m.rc != ReturnCode::accepted) {
               ++c.rejected;
+              if (m.rc == ReturnCode::congestion) ++c.rejected_congestion;
               // Congestion: the timer sends it again. Anything else is final for this message.
               if (f && m.rc != ReturnCode::congestion) {
                 ++c.gave_up;

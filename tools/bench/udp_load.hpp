@@ -23,15 +23,16 @@ struct Endpoint {
 std::string resolve_udp(const std::string& host_port, Endpoint& out);
 
 struct LoadCounters {
-  std::uint64_t published = 0;        // distinct messages sent at least once
-  std::uint64_t transmissions = 0;    // datagrams carrying a PUBLISH (first sends and retries)
-  std::uint64_t retransmissions = 0;  // PUBLISH/PUBREL/CONNECT/REGISTER resent after a timeout
-  std::uint64_t acked = 0;            // QoS 1/2 flows completed with rc accepted
-  std::uint64_t rejected = 0;         // PUBACK with an error code
-  std::uint64_t gave_up = 0;          // messages dropped after max retries or a fatal rc
-  std::uint64_t send_eagain = 0;      // socket buffer full: the datagram waits, it is not lost
-  std::uint64_t send_errors = 0;      // other send errors (ECONNREFUSED: nobody listening)
-  std::uint64_t received = 0;         // datagrams from the gateway
+  std::uint64_t published = 0;            // distinct messages sent at least once
+  std::uint64_t transmissions = 0;        // datagrams carrying a PUBLISH (first sends and retries)
+  std::uint64_t retransmissions = 0;      // PUBLISH/PUBREL/CONNECT/REGISTER resent after a timeout
+  std::uint64_t acked = 0;                // QoS 1/2 flows completed with rc accepted
+  std::uint64_t rejected = 0;             // PUBACK with an error code (all of them)
+  std::uint64_t rejected_congestion = 0;  // ... rc 0x01: sent again after retry_ms
+  std::uint64_t gave_up = 0;              // messages dropped after max retries or a fatal rc
+  std::uint64_t send_eagain = 0;          // socket buffer full: the datagram waits, it is not lost
+  std::uint64_t send_errors = 0;          // other send errors (ECONNREFUSED: nobody listening)
+  std::uint64_t received = 0;             // datagrams from the gateway
   std::uint64_t decode_errors = 0;
   std::uint64_t unexpected = 0;  // well-formed but not expected here (unknown msg id, ...)
   std::uint64_t gateway_disconnects = 0;
