@@ -247,7 +247,9 @@ struct UdpLoad::Impl {
             cl.topic_ids.push_back(m.topic_id);
             start_registering(idx, now);
           } else if constexpr (std::is_same_v<T, PubAck>) {
-            InFlight* f = o.qos == 1 ? find_flight(cl, m.msg_id) : nullptr;
+            // A rejection may answer a PUBLISH at any QoS; an accepted PUBACK ends only a QoS 1 flow.
+            InFlight* f = o.qos > 0 ? find_flight(cl, m.msg_id) : nullptr;
+            if (f && f->awaiting_pubcomp) f = nullptr;
             if (m.rc != ReturnCode::accepted) {
               ++c.rejected;
               if (m.rc == ReturnCode::congestion) ++c.rejected_congestion;
@@ -259,7 +261,7 @@ struct UdpLoad::Impl {
               }
               return;
             }
-            if (!f) return void(++c.unexpected);  // late duplicate ack
+            if (!f || o.qos != 1) return void(++c.unexpected);  // late duplicate ack
             finish_flight(cl, *f, now);
           } else if constexpr (std::is_same_v<T, PubRec>) {
             InFlight* f = o.qos == 2 ? find_flight(cl, m.msg_id) : nullptr;
