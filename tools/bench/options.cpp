@@ -45,8 +45,7 @@ bool apply_preset(const std::string& name, Options& o) {
   } else if (name == "idle") {
     o.kind = ScenarioKind::idle, o.clients = 0, o.idle_s = 10;
   } else if (name == "smoke") {
-    o.kind = ScenarioKind::publish, o.qos = 1, o.clients = 2, o.window = 10, o.count = 1000, o.rate = 0,
-    o.drain_ms = 1000;
+    o.kind = ScenarioKind::publish, o.qos = 1, o.clients = 2, o.window = 10, o.count = 1000, o.rate = 0;
   } else {
     return false;
   }
