@@ -194,7 +194,7 @@ deb=$(ls "$build_dir"/mqttsn-gw_*_"$deb_arch".deb)
 phase "finished"
 
 echo "== $deb ($(stat -c %s "$deb") bytes)"
-dpkg-deb -I "$deb" | sed -n '/Package:/,$p'
+dpkg-deb -I "$deb"
 echo "-- contents"
 dpkg-deb -c "$deb" | awk '{ printf "%10s  %s\n", $3, $6 }'
 echo "-- ELF files (stripped sizes)"
