@@ -167,7 +167,7 @@ Millis NodeHarness::now() const {
   return Millis(static_cast<std::int64_t>((uv_hrtime() - started_ns_) / 1'000'000));
 }
 
-void NodeHarness::open_udp(std::uint16_t gateway_port) {
+sim::UdpTransport& NodeHarness::open_udp(std::uint16_t gateway_port) {
   close_transport();
   sockaddr_storage gw{};
   std::string error;
@@ -176,7 +176,9 @@ void NodeHarness::open_udp(std::uint16_t gateway_port) {
   auto t = std::make_unique<sim::UdpTransport>(&loop_, nodes_.size());
   if (!t->open(gw, error)) throw std::runtime_error("UDP transport: " + error);
   t->set_receiver([this](std::size_t n, Bytes d) { on_receive(n, d); });
+  auto& ref = *t;
   transport_ = std::move(t);
+  return ref;
 }
 
 sim::XbeeCoordinatorPty& NodeHarness::open_xbee(const std::string& link_path, radio::xbee::ApiMode mode) {
@@ -285,6 +287,10 @@ std::optional<Event> NodeHarness::take_next(std::size_t i, EventKind kind) {
   return std::nullopt;
 }
 
+void NodeHarness::skip_past(std::size_t i, EventKind kind) {
+  cursors_.at(i).at(static_cast<std::size_t>(kind)) = events_.at(i).size();
+}
+
 std::optional<Event> NodeHarness::wait_event(std::size_t i, EventKind kind, Ms timeout) {
   std::optional<Event> found;
   run_until([&] { return (found = take_next(i, kind)).has_value(); }, timeout);
@@ -313,7 +319,9 @@ std::string NodeHarness::describe(std::size_t i) const {
 }
 
 bool NodeHarness::connect(std::size_t i, Ms timeout) {
+  if (!wait_idle(i, timeout)) return false;
   const std::size_t failures = count(i, EventKind::failure);
+  skip_past(i, EventKind::connected);
   act(i, [](NodeClient& n, Millis t) { n.connect(t); });
   bool connected = false;
   run_until(
@@ -327,7 +335,11 @@ bool NodeHarness::connect(std::size_t i, Ms timeout) {
 
 bool NodeHarness::publish(std::size_t i, TopicRef topic, std::string_view payload, QoS qos, bool retain,
                           Ms timeout) {
+  // Only this publish's outcome counts: let earlier requests (from act()) finish first, and do not
+  // take their events for it.
+  if (!wait_idle(i, timeout)) return false;
   const std::size_t failures = count(i, EventKind::failure);
+  skip_past(i, EventKind::published);
   act(i, [&](NodeClient& n, Millis t) { n.publish(topic, bytes_of(payload), qos, retain, t); });
   bool published = false;
   run_until(

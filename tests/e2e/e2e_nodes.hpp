@@ -22,6 +22,7 @@
 #include "radio/xbee_frame.hpp"
 #include "tools/sim/node_client.hpp"
 #include "tools/sim/node_transport.hpp"
+#include "tools/sim/udp_transport.hpp"
 #include "tools/sim/xbee_coordinator_pty.hpp"
 
 namespace mqttsn::e2e {
@@ -80,7 +81,7 @@ class NodeHarness {
 
   // Pick one transport (each throws std::runtime_error on failure). close_transport() releases it,
   // e.g. to unplug the pty; another one can then be opened; the nodes keep their state.
-  void open_udp(std::uint16_t gateway_port);
+  sim::UdpTransport& open_udp(std::uint16_t gateway_port);
   sim::XbeeCoordinatorPty& open_xbee(const std::string& link_path,
                                      radio::xbee::ApiMode mode = radio::xbee::ApiMode::escaped);
   ForwarderTransport& open_forwarder(std::uint16_t gateway_port,
@@ -109,10 +110,13 @@ class NodeHarness {
   std::optional<Event> wait_event(std::size_t i, EventKind kind, Ms timeout = Ms(5000));
   // Waits until node i has nothing outstanding or queued.
   bool wait_idle(std::size_t i, Ms timeout = Ms(5000));
+  // Moves node i's cursor for `kind` past every event so far: wait_event then sees only new ones.
+  void skip_past(std::size_t i, EventKind kind);
   // Node i's events as text, for failure messages.
   std::string describe(std::size_t i) const;
 
-  // Shorthands for the common flows; each waits for its outcome and returns whether it succeeded.
+  // Shorthands for the common flows; each first waits for the node's earlier requests to finish,
+  // then for its own outcome, and returns whether it succeeded.
   // Connects and waits for the next `connected` event (true) or a new failure (false).
   bool connect(std::size_t i, Ms timeout = Ms(5000));
   // Publishes and waits for the next `published` event (true) or a new failure (false).

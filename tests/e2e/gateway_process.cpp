@@ -44,15 +44,21 @@ GatewayProcess::~GatewayProcess() {
 
 bool GatewayProcess::start(std::chrono::milliseconds timeout) {
   exit_status_.reset();
+  // Everything the child needs is built before fork(): Paho's threads may hold the allocator's
+  // lock at that moment, and the child has only the forking thread.
+  const std::string log_path = dir_.file("gateway.log");
+  const std::string bin = gateway_binary();
+  const std::string cfg = config_path();
   pid_ = ::fork();
   if (pid_ == 0) {
-    const int fd = ::open(dir_.file("gateway.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    const std::string bin = gateway_binary();
-    const std::string cfg = config_path();
+    // Not every descriptor of the test is close-on-exec (the simulator's pty master is not): the
+    // gateway must not hold a copy, or closing the pty would not look like an unplug.
+    ::close_range(3, ~0U, 0);
     ::execl(bin.c_str(), bin.c_str(), "--config", cfg.c_str(), "-vv", static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -147,6 +153,40 @@ bool GatewayProcess::wait_upstream_connected(std::chrono::milliseconds timeout) 
   return wait_status(
       "stats", [](const nlohmann::json& j) { return j["upstream"].value("state", "") == "connected"; },
       timeout);
+}
+
+GatewayProcess::CommandOutput GatewayProcess::gwctl(const std::vector<std::string>& args) const {
+  CommandOutput result;
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return result;
+  // Built before fork(): Paho's threads may hold the allocator's lock in the child.
+  std::vector<std::string> argv{gwctl_binary(), "--socket", socket_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, 2);
+    ::close_range(3, ~0U, 0);
+    ::execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  ::close(out[1]);
+  if (pid < 0) {
+    ::close(out[0]);
+    return result;
+  }
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    result.out.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
 }
 
 std::string GatewayProcess::log() const {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/temp_dir.hpp"
 
@@ -41,6 +42,13 @@ class GatewayProcess {
 
   // Waits until `stats` says the upstream connection is up (QoS 0/-1 sent before that is dropped).
   bool wait_upstream_connected(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
+
+  // Runs the real mqttsn-gwctl against this gateway's socket: `mqttsn-gwctl --socket S args...`.
+  struct CommandOutput {
+    int exit_status = -1;
+    std::string out;  // stdout only
+  };
+  CommandOutput gwctl(const std::vector<std::string>& args) const;
 
   std::string log() const;
   // Waits until the log contains `text` (searching from byte `from`); returns the position after
