@@ -150,9 +150,10 @@ TEST_CASE(
   CHECK(will.topic == "e2e/will/mortal");
   CHECK(will.payload == "gone");
   CHECK(will.qos == 1);
-  // 1.5 x 2 s after the last datagram (which came at most 2 s before the node went silent).
-  CHECK(after >= 1s);
-  CHECK(after <= 5s);
+  // 1.5 x 2 s after the node's last datagram, the PINGREQ answered just before it went silent: not
+  // early, and not much later (the margin is for a loaded CI machine).
+  CHECK(after >= 2500ms);
+  CHECK(after <= 6s);
 
   // Retained: a new subscription gets it as such (same connection: a new Paho client is slow to connect).
   watcher.clear();
