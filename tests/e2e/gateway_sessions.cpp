@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "e2e/e2e_config.hpp"
@@ -209,4 +210,118 @@ TEST_CASE("XBee: a sleeping node gets what was published while it slept, in orde
   CHECK(last_message < index_of(nodes, 0, EventKind::awake_done, ""));
   CHECK(nodes.count(0, EventKind::failure) == 0);
   CHECK(gw.status("clients")["clients"][0]["buffered"] == 0);
+}
+
+TEST_CASE(
+    "UDP: a retained message reaches a new wildcard subscriber, REGISTERed first, with the retain flag") {
+  MosquittoBroker broker;
+  PahoTestClient commander(paho_options(broker.uri(), "e2e-retained-commander"));
+  REQUIRE(commander.connect());
+  REQUIRE(commander.publish("e2e/ret/a", "kept-a", 1, true));
+  REQUIRE(commander.publish("e2e/ret/b", "kept-b", 2, true));
+
+  const std::uint16_t port = free_udp_port();
+  GatewayProcess gw(GatewayToml{.broker_uri = broker.uri(), .udp_port = port}.to_toml(), "e2e-retained");
+  NodeHarness nodes({node_config("late-joiner")});
+  nodes.open_udp(port);
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
+
+  nodes.act(0, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("e2e/ret/#"), 2, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+  REQUIRE_MESSAGE(nodes.run_until([&] { return nodes.count(0, EventKind::message) >= 2; }), nodes.describe(0)
+                                                                                                << "\n"
+                                                                                                << gw.log());
+  for (const auto& [topic, payload, qos] :
+       {std::tuple{"e2e/ret/a", "kept-a", 1}, std::tuple{"e2e/ret/b", "kept-b", 2}}) {
+    CAPTURE(topic);
+    const auto at = index_of(nodes, 0, EventKind::message, topic);
+    REQUIRE(at >= 0);
+    const auto& m = nodes.events(0)[static_cast<std::size_t>(at)];
+    CHECK(text_of(m.payload) == payload);
+    CHECK(m.retain);
+    CHECK(m.qos == qos);
+    const auto reg = index_of(nodes, 0, EventKind::gateway_register, topic);
+    CHECK(reg >= 0);
+    CHECK(reg < at);
+  }
+  CHECK(nodes.count(0, EventKind::message) == 2);
+  CHECK(nodes.count(0, EventKind::failure) == 0);
+}
+
+TEST_CASE("UDP: two nodes share a filter, and one unsubscribing leaves the other's deliveries alone") {
+  MosquittoBroker broker;
+  PahoTestClient commander(paho_options(broker.uri(), "e2e-shared-commander"));
+  REQUIRE(commander.connect());
+
+  const std::uint16_t port = free_udp_port();
+  GatewayProcess gw(GatewayToml{.broker_uri = broker.uri(), .udp_port = port}.to_toml(), "e2e-shared");
+  NodeHarness nodes({node_config("share-1"), node_config("share-2")});
+  nodes.open_udp(port);
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  for (std::size_t i : {0u, 1u}) {
+    REQUIRE_MESSAGE(nodes.connect(i), nodes.describe(i));
+    nodes.act(i, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("e2e/all/+"), 1, t); });
+    REQUIRE_MESSAGE(nodes.wait_event(i, EventKind::subscribed), nodes.describe(i));
+  }
+  REQUIRE(gw.wait_status("subscriptions", [](const nlohmann::json& j) {
+    return j["subscriptions"].size() == 1 && j["subscriptions"][0]["clients"] == 2 &&
+           j["subscriptions"][0]["upstream"] == "granted";
+  }));
+  REQUIRE(commander.publish("e2e/all/x", "one", 1, false));
+  for (std::size_t i : {0u, 1u}) {
+    const auto m = nodes.wait_event(i, EventKind::message);
+    REQUIRE_MESSAGE(m, nodes.describe(i));
+    CHECK(text_of(m->payload) == "one");
+  }
+
+  nodes.act(0, [](NodeClient& n, Millis t) { n.unsubscribe(TopicRef::named("e2e/all/+"), t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::unsubscribed), nodes.describe(0));
+  REQUIRE(gw.wait_status("subscriptions", [](const nlohmann::json& j) {
+    return j["subscriptions"].size() == 1 && j["subscriptions"][0]["clients"] == 1;
+  }));
+  REQUIRE(commander.publish("e2e/all/x", "two", 1, false));
+  const auto m = nodes.wait_event(1, EventKind::message);
+  REQUIRE_MESSAGE(m, nodes.describe(1) << "\n" << gw.log());
+  CHECK(text_of(m->payload) == "two");
+  CHECK(nodes.count(0, EventKind::message) == 1);
+}
+
+TEST_CASE(
+    "UDP: a node back from a new address with CleanSession=0 takes its session over, subscriptions "
+    "included") {
+  MosquittoBroker broker;
+  PahoTestClient commander(paho_options(broker.uri(), "e2e-roam-commander"));
+  REQUIRE(commander.connect());
+
+  const std::uint16_t port = free_udp_port();
+  GatewayProcess gw(GatewayToml{.broker_uri = broker.uri(), .udp_port = port}.to_toml(), "e2e-roam");
+  auto c = node_config("roamer");
+  c.clean_session = false;
+  NodeHarness nodes({c});
+  const auto first_port = nodes.open_udp(port).local_port(0);
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
+  nodes.act(0, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("e2e/roam/+"), 1, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+  REQUIRE(commander.publish("e2e/roam/x", "before", 1, false));
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::message), nodes.describe(0));
+
+  // New socket, new source port: the same client id, the same topic table on the node.
+  const auto second_port = nodes.open_udp(port).local_port(0);
+  REQUIRE(second_port != first_port);
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0) << "\n" << gw.log());
+  REQUIRE(gw.wait_status("clients", [&](const nlohmann::json& j) {
+    return j["clients"].size() == 1 &&
+           j["clients"][0]["address"] == "udp:127.0.0.1:" + std::to_string(second_port);
+  }));
+  REQUIRE(commander.publish("e2e/roam/x", "after", 1, false));
+  const auto m = nodes.wait_event(0, EventKind::message);
+  REQUIRE_MESSAGE(m, nodes.describe(0) << "\n" << gw.log());
+  CHECK(m->topic == "e2e/roam/x");
+  CHECK(text_of(m->payload) == "after");
+  CHECK(nodes.count(0, EventKind::failure) == 0);
 }
