@@ -74,7 +74,7 @@ TEST_CASE("XBee pty unplugged and plugged back: the gateway counts it, reopens, 
   CHECK_MESSAGE(nodes.publish(0, TopicRef::named("e2e/serial/after"), "after", 1, false, 10s),
                 nodes.describe(0) << "\n"
                                   << gw.log());
-  REQUIRE(sub.wait_for(2, 5s));
+  REQUIRE_MESSAGE(sub.wait_for(2, 5s), "got " << sub.count() << "\n" << gw.log());
   CHECK(sub.messages()[0].payload == "before");
   CHECK(sub.messages()[1].payload == "after");
   CHECK(nodes.count(0, EventKind::connected) == 1);
