@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
     const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -24,6 +26,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
+    // Dies with the test: a test that crashes must leave nothing running behind it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);  // the test died before prctl() took effect
     ::close_range(3, ~0U, 0);
     ::execv(cargv[0], cargv.data());
     _exit(127);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -49,6 +50,7 @@ bool GatewayProcess::start(std::chrono::milliseconds timeout) {
   const std::string log_path = dir_.file("gateway.log");
   const std::string bin = gateway_binary();
   const std::string cfg = config_path();
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -56,6 +58,10 @@ bool GatewayProcess::start(std::chrono::milliseconds timeout) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
+    // Dies with the test: a test that crashes must not leave a gateway behind that keeps reopening
+    // its device path (a pty number the next test may be given).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);  // the test died before prctl() took effect
     // Not every descriptor of the test is close-on-exec (the simulator's pty master is not): the
     // gateway must not hold a copy, or closing the pty would not look like an unplug.
     ::close_range(3, ~0U, 0);
