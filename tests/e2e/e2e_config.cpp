@@ -18,7 +18,8 @@ std::string GatewayToml::to_toml() const {
   if (!xbee_device.empty()) {
     t += "\n[[link]]\nkind = \"xbee\"\nname = \"xbee\"\n";
     t += "device = " + quoted(xbee_device) + "\n";
-    t += "baud = 115200\napi_mode = " + std::to_string(xbee_api_mode) + "\nmtu = 255\n";
+    t += "baud = 115200\napi_mode = " + std::to_string(xbee_api_mode) +
+         "\nmtu = " + std::to_string(xbee_mtu) + "\n";
   }
   if (udp_port != 0) {
     t += "\n[[link]]\nkind = \"udp\"\nname = \"udp\"\nbind_address = \"127.0.0.1\"\n";

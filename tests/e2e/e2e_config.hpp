@@ -13,6 +13,7 @@ struct GatewayToml {
   std::uint16_t udp_port = 0;            // 0: no UDP link
   std::string xbee_device{};             // "": no XBee link
   int xbee_api_mode = 2;                 // 1 or 2
+  int xbee_mtu = 255;                    // [[link]] mtu: largest MQTT-SN datagram in one RF frame
   std::string predefined_topics_file{};  // relative to the config's directory; "": none
   std::string retry_interval = "1s";     // T_RETRY towards the nodes
   int retry_count = 3;                   // N_RETRY
