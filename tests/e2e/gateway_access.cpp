@@ -63,7 +63,7 @@ struct AccessSetup {
 
 }  // namespace
 
-TEST_CASE("access: a client id not on the admission list is refused at CONNECT") {
+TEST_CASE("access: a client id not on the admission list is refused at CONNECT, and admitted after SIGHUP") {
   AccessSetup s("topic readwrite e2e/#\n", {node_config("admitted"), node_config("stranger")});
   CHECK_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
   CHECK_FALSE(s.nodes.connect(1));
@@ -76,6 +76,27 @@ TEST_CASE("access: a client id not on the admission list is refused at CONNECT")
   const auto clients = s.gw.status("clients")["clients"];
   REQUIRE(clients.size() == 1);
   CHECK(clients[0]["client_id"] == "admitted");
+  CHECK(s.counter("denied_connect") == 1);
+
+  // Without anonymous access QoS -1 (no connection, so no client id) is refused too: the admitted
+  // client's later publish arrives alone.
+  REQUIRE(s.watcher.subscribe("zz", 0));
+  s.nodes.act(1, [](NodeClient& n, Millis t) {
+    n.publish(TopicRef::short_name("zz"), mqttsn::e2e::bytes_of("anonymous"), -1, false, t);
+  });
+  CHECK(s.nodes.publish(0, TopicRef::named("e2e/admitted"), "admitted", 1));
+  REQUIRE(s.watcher.wait_for(1, 5s));
+  CHECK(s.watcher.messages().size() == 1);
+  CHECK(s.watcher.messages().front().payload == "admitted");
+  CHECK(s.counter("denied_publish") == 1);
+
+  // SIGHUP re-reads the admission list: the stranger is let in.
+  s.gw.dir().write("clients", "admitted\nstranger\n");
+  const auto log_at = s.gw.log().size();
+  s.gw.signal(SIGHUP);
+  REQUIRE_MESSAGE(s.gw.wait_log("reload: admission list", log_at), s.gw.log());
+  CHECK_MESSAGE(s.nodes.connect(1), s.nodes.describe(1));
+  CHECK(s.gw.status("clients")["clients"].size() == 2);
 }
 
 TEST_CASE("access: a publish outside the client's ACL is rejected and the broker sees nothing") {
