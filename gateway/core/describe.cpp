@@ -41,7 +41,10 @@ std::string data(Bytes b) {
   if (sequence)
     return "seq[" + octet(b.front()) + ".." + octet(b.back()) + "] (" + std::to_string(b.size()) + " bytes)";
   std::string out = "hex[";
-  for (std::size_t i = 0; i < b.size(); ++i) out += (i ? " " : "") + octet(b[i]);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i) out += ' ';
+    out += octet(b[i]);
+  }
   return out + "]";
 }
 
@@ -205,7 +208,10 @@ std::string describe(std::span<const std::uint8_t> datagram) {
   std::string out = std::string(to_string(type_of(r.message()))) + " len=" + std::to_string(length);
   if (long_form) out += " (3-byte length)";
   const std::string f = std::visit([](const auto& m) { return fields(m); }, r.message());
-  if (!f.empty()) out += " " + f;
+  if (!f.empty()) {
+    out += ' ';
+    out += f;
+  }
   return out;
 }
 
