@@ -29,7 +29,9 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   }
 
   bridge_ = std::make_unique<bridge::Bridge>(&loop_, bridge_options(config_), *this);
-  core_ = std::make_unique<Gateway>(core_options(config_), *this, reloadable_.policy());
+  GatewayOptions core_opts = core_options(config_);
+  for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
+  core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
   core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
   status_ = std::make_unique<StatusServer>(
       &loop_, [this](std::string_view req) { return answer_status(*this, req); });

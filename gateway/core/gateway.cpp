@@ -219,6 +219,13 @@ std::size_t Gateway::wire_size(const Session& s, const Message& m) const {
   return encoded_size(m) + (s.peer.forwarded ? 3 + s.peer.node_id.size() : 0);
 }
 
+std::size_t Gateway::downlink_limit(const Session& s) const {
+  const auto& per_link = options_.limits.link_max_datagram;
+  const std::size_t link = s.peer.address.link;
+  const std::size_t limit = options_.limits.max_downlink_datagram;
+  return link < per_link.size() ? std::min(limit, per_link[link]) : limit;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Session table
 

@@ -74,6 +74,7 @@ class Gateway {
   void send(const PeerRef& to, const Message& m, std::uint8_t ctrl = 0);
   void send(const Session& s, const Message& m) { send(PeerRef::of(s.peer), m); }
   std::size_t wire_size(const Session& s, const Message& m) const;
+  std::size_t downlink_limit(const Session& s) const;  // largest datagram s's link carries
 
   // --- session table (gateway.cpp)
   Session* find_session(const PeerRef& peer) const;

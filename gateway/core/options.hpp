@@ -20,6 +20,11 @@ struct GatewayLimits {
   std::size_t uplink_in_flight_per_client = 4;  // client -> GW QoS 1/2 awaiting the broker / PUBREL
   std::size_t max_payload = 65000;              // PUBLISH data and will message octets
   std::size_t max_downlink_datagram = 65535;    // larger GW -> client messages are dropped (spec 6.10)
+  // Largest datagram each link carries, indexed by LinkAddress::link (an XBee frame holds far less
+  // than a UDP datagram). A link without an entry is bounded by max_downlink_datagram alone. Knowing
+  // it here lets the core drop an undeliverable message once, instead of sending it, having the
+  // link refuse it, and retrying until the healthy node is declared lost.
+  std::vector<std::size_t> link_max_datagram;
 };
 
 struct GatewayOptions {

@@ -127,7 +127,7 @@ void Gateway::pump(Session& s, Millis now) {
       }
       Publish p{false, m.qos, m.retain, dt.type, dt.id, 0, Bytes(m.payload->data(), m.payload->size())};
       if (m.qos > 0) p.msg_id = s.take_msg_id();
-      if (wire_size(s, p) > options_.limits.max_downlink_datagram) {
+      if (wire_size(s, p) > downlink_limit(s)) {
         counters_.inc(Counter::too_large_for_link);
         ob.queue.erase(ob.queue.begin() + static_cast<std::ptrdiff_t>(i));
         continue;

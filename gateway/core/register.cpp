@@ -31,7 +31,7 @@ bool Gateway::start_register(Session& s, const TopicRef& topic, Millis now) {
   auto id = s.registry.add(topic, false, options_.limits.topic_ids_per_client);
   if (!id) return false;
   Register reg{*id, s.take_msg_id(), topic.view()};
-  if (wire_size(s, reg) > options_.limits.max_downlink_datagram) {
+  if (wire_size(s, reg) > downlink_limit(s)) {
     s.registry.erase(*id);
     return false;
   }

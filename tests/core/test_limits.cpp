@@ -98,3 +98,22 @@ TEST_CASE("a downlink message too large for the link is dropped and counted") {
   CHECK(h.take() == Events{"send " + addr(1) + " 0A 0C 00 00 01 00 00 31 32 33"});
   CHECK(h.gw.counter(Counter::too_large_for_link) == 1);
 }
+
+TEST_CASE("each link's own datagram limit bounds what is sent over it") {
+  auto o = test_options();
+  o.limits.link_max_datagram = {10};  // link 0 is narrow; link 1 has no entry (global limit only)
+  Harness h(o);
+  const LinkAddress wide = LinkAddress::udp4(1, {10, 0, 1, 1}, 2001);
+  h.connect(1, "narrow");
+  h.subscribe(1, "a", 0);
+  h.recv(wide, "09 04 04 01 00 3C 77 69 64");  // CONNECT "wid", clean session
+  h.recv(wide, "06 12 00 00 01 61");           // SUBSCRIBE "a" QoS 0, msg id 1
+  const auto setup = h.take();
+  REQUIRE(setup.size() == 2);
+  CHECK(setup[1] == "send " + wide.to_string() + " 08 13 00 00 01 00 01 00");
+
+  h.upstream("a", "1234", 0);  // 7 + 4 = 11 octets: too large for link 0 only
+  CHECK(h.take() == Events{"send " + wide.to_string() + " 0B 0C 00 00 01 00 00 31 32 33 34"});
+  CHECK(h.gw.counter(Counter::too_large_for_link) == 1);
+  CHECK(h.gw.clients()[0].in_flight == 0);
+}

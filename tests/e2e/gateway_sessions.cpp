@@ -326,12 +326,11 @@ TEST_CASE(
   CHECK(nodes.count(0, EventKind::failure) == 0);
 }
 
-// KNOWN BUG (reported, marked should_fail until fixed; then drop the decorator): the daemon never
-// gives the core the links' MTUs (GatewayOptions::limits.max_downlink_datagram stays 65535), so the
-// core sends the oversized PUBLISH, the link refuses it, the core retransmits it every T_RETRY with
-// the next message queued behind it, and after N_RETRY it declares this healthy node lost.
-TEST_CASE("XBee with an 84-octet MTU: an oversized QoS 1 message is dropped and counted, the next one flows" *
-          doctest::should_fail()) {
+// The daemon gives the core each link's MTU, so an oversized PUBLISH is dropped once and counted
+// (too_large_for_link) instead of being refused by the link, retried every T_RETRY with the next
+// message stuck behind it, and ending with this healthy node declared lost.
+TEST_CASE(
+    "XBee with an 84-octet MTU: an oversized QoS 1 message is dropped and counted, the next one flows") {
   MosquittoBroker broker;
   PahoTestClient commander(paho_options(broker.uri(), "e2e-mtu-commander"));
   REQUIRE(commander.connect());
