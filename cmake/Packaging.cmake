@@ -86,6 +86,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_LIST_DIR}/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE) # 0755 scripts, 0644 data, as lintian wants
 set(CPACK_MQTTSN_DEB_CONFFILES ${MQTTSN_DEB_CONTROL_DIR}/conffiles)
+set(CPACK_MQTTSN_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX}) # the pre-build script refuses anything but /usr
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/debian/conffiles.cmake)
 
 # dpkg-shlibdeps needs no DEB_HOST_ARCH for a cross package: it picks each library in the multiarch

@@ -169,10 +169,6 @@ phase "configure $build_dir"
 configure=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
            -DMQTTSN_WERROR="$werror")
 [ "$arch" = native ] || configure+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
-# Until the top-level CMakeLists.txt includes cmake/Packaging.cmake itself, inject it.
-if ! grep -q 'include(cmake/Packaging.cmake)' CMakeLists.txt; then
-  configure+=("-DCMAKE_PROJECT_mqttsn-gw_INCLUDE=$PWD/cmake/Packaging.cmake")
-fi
 cmake "${configure[@]}" "${cmake_args[@]}" >"$build_dir.configure.log" 2>&1 || {
   cat "$build_dir.configure.log" >&2; exit 1; }
 rm -f "$build_dir.configure.log"
