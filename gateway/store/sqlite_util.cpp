@@ -1,5 +1,7 @@
 #include "gateway/store/sqlite_util.hpp"
 
+#include <cstring>
+
 namespace mqttsn::store::sql {
 
 Error last_error(sqlite3* db, int rc) {
@@ -16,6 +18,9 @@ Db open(const std::string& path, Error& err) {
   Db db(raw);
   if (rc != SQLITE_OK) {
     err = last_error(raw, rc);
+    // "unable to open database file" alone does not tell an operator what to fix.
+    if (int e = raw != nullptr ? sqlite3_system_errno(raw) : 0; e != 0)
+      err.message += std::string(" (") + std::strerror(e) + ")";
     return nullptr;
   }
   sqlite3_extended_result_codes(raw, 1);

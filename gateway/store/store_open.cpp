@@ -1,5 +1,10 @@
 // Store::open: create or open the file, check it, migrate it; a damaged file is moved aside and
 // replaced by a new one, an unusable path is reported to the caller.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "gateway/core/log.hpp"
@@ -64,6 +69,8 @@ Outcome open_checked(Store::Impl& s, sql::Error& err) {
   auto check = sql::query_text(db, "PRAGMA quick_check", err);
   if (!check) return classify(err);
   if (*check != "ok") {
+    // Its report spans lines ("*** in database main ***\nPage 5: ..."): one line for the log.
+    std::replace(check->begin(), check->end(), '\n', ' ');
     err = {SQLITE_CORRUPT, "quick_check: " + *check};
     return Outcome::damaged;
   }
@@ -101,6 +108,13 @@ std::unique_ptr<Store> Store::open(const fs::path& path, StoreLimits limits, Ope
       error = "cannot create " + path.parent_path().string() + ": " + ec.message();
       return nullptr;
     }
+  }
+
+  // SQLite would retry read-only and then report that retry's errno ("No such file"), hiding why.
+  if (!fs::exists(path, ec) &&
+      access(path.has_parent_path() ? path.parent_path().c_str() : ".", W_OK | X_OK) != 0) {
+    error = "cannot create " + path.string() + ": " + std::strerror(errno);
+    return nullptr;
   }
 
   // Two attempts: the file as found, then (if damaged) a new one in its place.

@@ -1,7 +1,10 @@
 // A damaged, foreign or too-new file is moved aside and replaced; an unusable path is reported.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <fstream>
 #include <random>
@@ -91,7 +94,7 @@ TEST_CASE("a database with a garbage page in the middle fails quick_check and is
   // Pages 3..12 (4 KiB each): b-tree pages of both tables and overflow chains.
   for (std::size_t i = 2 * 4096; i < 12 * 4096; ++i) content[i] = static_cast<char>(rng());
   write_all(db, content);
-  expect_recovery(db, "");
+  expect_recovery(db, "quick_check: *** in database main *** ");
 }
 
 TEST_CASE("a file of random garbage is moved aside") {
@@ -190,27 +193,81 @@ TEST_CASE("a path that cannot be written gives nullptr and an error, and moves n
   SUBCASE("parent is a regular file") {
     const auto file = dir.write("plain", "x");
     CHECK(Store::open(fs::path(file) / "gw.db", {}, report, error) == nullptr);
+    CHECK(error.find("Not a directory") != std::string::npos);
   }
   SUBCASE("a directory no one may create files in (procfs, refused even to root)") {
     CHECK(Store::open("/proc/mqttsn-store-test.db", {}, report, error) == nullptr);
-  }
-  SUBCASE("a directory without write permission (only meaningful when not root)") {
-    const auto ro = dir.path() / "ro";
-    fs::create_directories(ro);
-    REQUIRE(chmod(ro.c_str(), 0555) == 0);
-    auto s = Store::open(ro / "gw.db", {}, report, error);
-    if (geteuid() == 0) {
-      CHECK(s != nullptr);  // root ignores the mode bits; the other subcases cover root
-    } else {
-      CHECK(s == nullptr);
-    }
-    s.reset();
-    chmod(ro.c_str(), 0755);
-    if (geteuid() == 0) return;
+    // The system's reason, not only SQLite's "unable to open database file" (root gets past the
+    // mode bits to procfs's refusal; others stop at the mode bits).
+    CHECK((error.find("(No such file or directory)") != std::string::npos ||
+           error.find("Permission denied") != std::string::npos));
   }
   CHECK_FALSE(error.empty());
   CHECK_FALSE(report.recovered);
   MESSAGE("error: " << error);
+}
+
+namespace {
+// Runs `body` in a child process without root's power to ignore mode bits (as nobody when run
+// as root), and returns its exit status: 0 when every expectation held.
+template <typename Body>
+int as_unprivileged(Body body) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (geteuid() == 0 && (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0))
+      _exit(99);
+    _exit(body());
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+// In the child: opening must fail, name the reason, and leave no moved-aside file.
+int expect_unusable(const fs::path& db, std::string_view reason) {
+  OpenReport report;
+  std::string error;
+  auto s = Store::open(db, {}, report, error);
+  std::fprintf(stderr, "%s -> %s\n", db.c_str(), error.c_str());
+  if (s != nullptr) return 1;
+  if (error.find(reason) == std::string::npos) return 2;
+  if (report.recovered) return 3;
+  for (const auto& e : fs::directory_iterator(db.parent_path())) {
+    if (e.path().filename().string().find(".corrupt-") != std::string::npos) return 4;
+  }
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("mode bits: no write permission gives nullptr and the reason, never a recovery") {
+  mqttsn::test::TempDir dir("store");
+  REQUIRE(chmod(dir.path().c_str(), 0755) == 0);  // the unprivileged child must get in
+
+  SUBCASE("a new database in a directory without write permission") {
+    const auto ro = dir.path() / "ro";
+    fs::create_directories(ro);
+    REQUIRE(chmod(ro.c_str(), 0555) == 0);
+    CHECK(as_unprivileged([&] { return expect_unusable(ro / "gw.db", "Permission denied"); }) == 0);
+    CHECK_FALSE(fs::exists(ro / "gw.db"));
+  }
+  SUBCASE("an existing database in a directory without write permission (no room for -wal/-shm)") {
+    const auto ro = dir.path() / "ro";
+    make_real_db(ro / "gw.db");
+    REQUIRE(chmod((ro / "gw.db").c_str(), 0666) == 0);
+    REQUIRE(chmod(ro.c_str(), 0555) == 0);
+    CHECK(as_unprivileged([&] { return expect_unusable(ro / "gw.db", "readonly database"); }) == 0);
+    CHECK(fs::file_size(ro / "gw.db") > 100 * 1024);
+  }
+  SUBCASE("an existing database file without write permission") {
+    const auto rw = dir.path() / "rw";
+    make_real_db(rw / "gw.db");
+    REQUIRE(chmod(rw.c_str(), 0777) == 0);
+    REQUIRE(chmod((rw / "gw.db").c_str(), 0444) == 0);
+    CHECK(as_unprivileged([&] { return expect_unusable(rw / "gw.db", "read-only"); }) == 0);
+    CHECK(fs::file_size(rw / "gw.db") > 100 * 1024);
+  }
 }
 
 TEST_CASE("a database another process holds the write lock on is used, not moved aside") {
