@@ -21,10 +21,11 @@ struct GatewayLimits {
   std::uint32_t max_clients = 256;
   std::uint32_t topic_ids_per_client = 64;  // registered (normal) topic ids per client
   std::uint32_t subscriptions_per_client = 32;
-  std::uint32_t sleep_buffer_per_client = 32;  // messages kept for a sleeping client
-  std::uint32_t inflight_per_client = 1;       // unacknowledged QoS 1/2 messages towards a client
-  std::uint32_t max_payload = 4096;            // bytes in one PUBLISH payload
-  std::uint8_t max_qos = 2;                    // highest QoS granted to a SUBSCRIBE
+  std::uint32_t sleep_buffer_per_client = 32;     // messages kept for a sleeping client
+  std::uint32_t inflight_per_client = 1;          // unacknowledged QoS 1/2 messages towards a client
+  std::uint32_t uplink_inflight_per_client = 16;  // a client's QoS 1/2 publishes awaiting the broker
+  std::uint32_t max_payload = 4096;               // bytes in one PUBLISH payload
+  std::uint8_t max_qos = 2;                       // highest QoS granted to a SUBSCRIBE
   friend bool operator==(const GatewayLimits&, const GatewayLimits&) = default;
 };
 
@@ -72,7 +73,9 @@ struct UdpLinkConfig {
   std::string broadcast_address = "255.255.255.255";  // or a multicast group such as 225.1.1.1
   std::uint16_t broadcast_port = 10000;
   std::uint32_t max_datagram = 1500;
-  std::uint32_t receive_buffer = 0;  // bytes; 0 keeps the kernel's default
+  // Bytes asked of the kernel for queued datagrams; 0 keeps the kernel's default (~208 KiB, a few
+  // hundred datagrams: one burst of nodes waking together after an outage overflows it).
+  std::uint32_t receive_buffer = 2u * 1024 * 1024;
   friend bool operator==(const UdpLinkConfig&, const UdpLinkConfig&) = default;
 };
 

@@ -146,7 +146,7 @@ std::optional<LinkConfig> read_link(ReadContext& ctx, const toml::node& node, st
     read_ip(t, "broadcast_address", u.broadcast_address, true);
     t.read_uint("broadcast_port", u.broadcast_port, 1, 65535);
     t.read_uint("max_datagram", u.max_datagram, 64, 65535);
-    t.read_uint("receive_buffer", u.receive_buffer, 0, 64u * 1024 * 1024);
+    t.read_size("receive_buffer", u.receive_buffer, 0, 256u * 1024 * 1024);
     link.settings = u;
   }
   t.finish();
@@ -167,6 +167,7 @@ void read_gateway(TableReader t, GatewaySection& g) {
   l.read_uint("subscriptions_per_client", g.limits.subscriptions_per_client, 0, 10000);
   l.read_uint("sleep_buffer_per_client", g.limits.sleep_buffer_per_client, 0, 100000);
   l.read_uint("inflight_per_client", g.limits.inflight_per_client, 1, 65535);
+  l.read_uint("uplink_inflight_per_client", g.limits.uplink_inflight_per_client, 1, 1024);
   l.read_uint("max_payload", g.limits.max_payload, 1, 65535);
   l.read_uint("max_qos", g.limits.max_qos, 0, 2);
   l.finish();

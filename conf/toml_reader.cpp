@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <optional>
 
 #include "conf/text_file.hpp"
 
@@ -108,6 +110,50 @@ bool TableReader::read_uint(std::string_view key, std::uint64_t& out, std::uint6
     return false;
   }
   out = static_cast<std::uint64_t>(i->get());
+  return true;
+}
+
+namespace {
+
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  std::uint64_t value = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (value > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  std::string_view suffix = text.substr(i);
+  if (suffix == "B") suffix = {};
+  if (suffix.ends_with("iB")) suffix.remove_suffix(2);
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "k")
+    shift = 10;
+  else if (suffix == "M")
+    shift = 20;
+  else if (suffix == "G")
+    shift = 30;
+  else if (!suffix.empty())
+    return std::nullopt;
+  if (value > (std::numeric_limits<std::uint64_t>::max() >> shift)) return std::nullopt;
+  return value << shift;
+}
+
+}  // namespace
+
+bool TableReader::read_size(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max) {
+  const toml::node* node = find(key);
+  if (!node) return false;
+  std::optional<std::uint64_t> v;
+  if (const auto* i = node->as_integer(); i && i->get() >= 0) v = static_cast<std::uint64_t>(i->get());
+  if (const auto* s = node->as_string()) v = parse_size(s->get());
+  if (!v || *v < min || *v > max) {
+    error(*node, key,
+          "expected a size in bytes from " + std::to_string(min) + " to " + std::to_string(max) +
+              " (an integer, or a string such as \"512K\" or \"4M\"), got " + got(*node));
+    return false;
+  }
+  out = *v;
   return true;
 }
 

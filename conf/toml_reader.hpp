@@ -52,6 +52,15 @@ class TableReader {
     out = static_cast<Int>(v);
     return true;
   }
+  // A byte count: an integer, or a string with a binary suffix ("512K", "4M", "1G"; K = 1024).
+  bool read_size(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
+  template <class Int>
+  bool read_size(std::string_view key, Int& out, std::uint64_t min, std::uint64_t max) {
+    std::uint64_t v = out;
+    if (!read_size(key, v, min, max)) return false;
+    out = static_cast<Int>(v);
+    return true;
+  }
   bool read_double(std::string_view key, double& out, double min, double max);
   bool read_duration(std::string_view key, Duration& out, Duration min, Duration max);
   bool read_path(std::string_view key, std::filesystem::path& out);

@@ -49,6 +49,7 @@ struct LinkStats {
   std::uint64_t open_failures = 0;
   std::uint64_t reopen_attempts = 0;
   std::uint64_t opens = 0;
+  std::uint64_t receive_buffer_drops = 0;  // UDP: datagrams the kernel dropped, receive buffer full
 
   template <class F>
   void for_each(F&& f) const {
@@ -75,6 +76,7 @@ struct LinkStats {
     f("open_failures", open_failures);
     f("reopen_attempts", reopen_attempts);
     f("opens", opens);
+    f("receive_buffer_drops", receive_buffer_drops);
   }
 };
 

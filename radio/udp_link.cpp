@@ -1,7 +1,10 @@
 #include "radio/udp_link.hpp"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -23,6 +26,10 @@ bool parse_ip(const std::string& text, std::uint16_t port, sockaddr_storage& out
     return uv_ip6_addr(text.c_str(), port, reinterpret_cast<sockaddr_in6*>(&out)) == 0;
   return uv_ip4_addr(text.c_str(), port, reinterpret_cast<sockaddr_in*>(&out)) == 0;
 }
+
+// libuv's recvmmsg layout: one datagram per 64 KiB slot, at most 20 per call (UV__MMSG_MAXWIDTH).
+constexpr std::size_t kSlotSize = 64 * 1024;
+constexpr std::size_t kSlots = 20;
 
 bool is_multicast(const sockaddr_storage& a) {
   if (a.ss_family == AF_INET)
@@ -58,7 +65,8 @@ int UdpLink::start(uv_loop_t* loop) {
   }
 
   handle_ = new uv_udp_t;
-  if (const int rc = uv_udp_init(loop, handle_); rc != 0) {
+  // RECVMMSG: each poll wake-up drains up to kSlots datagrams per system call instead of one.
+  if (const int rc = uv_udp_init_ex(loop, handle_, AF_UNSPEC | UV_UDP_RECVMMSG); rc != 0) {
     delete handle_;
     handle_ = nullptr;
     return rc;
@@ -68,10 +76,8 @@ int UdpLink::start(uv_loop_t* loop) {
   if (has_broadcast_ && is_multicast(broadcast_dest_)) flags |= UV_UDP_REUSEADDR;
   if (v6_ && options_.ipv6_only) flags |= UV_UDP_IPV6ONLY;
   int rc = uv_udp_bind(handle_, reinterpret_cast<const sockaddr*>(&bind_addr), flags);
-  if (rc == 0 && options_.receive_buffer_bytes > 0) {
-    int size = options_.receive_buffer_bytes;
-    rc = uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(handle_), &size);
-  }
+  if (rc == 0 && options_.receive_buffer_bytes > 0) set_receive_buffer();
+  if (!receive_slots_) receive_slots_ = std::make_unique_for_overwrite<std::uint8_t[]>(kSlotSize * kSlots);
   if (rc == 0 && has_broadcast_) {
     if (is_multicast(broadcast_dest_)) {
       const std::string group = options_.broadcast_address;
@@ -112,6 +118,35 @@ std::uint16_t UdpLink::local_port() const {
   if (uv_udp_getsockname(handle_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
   if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
   return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
+}
+
+void UdpLink::set_receive_buffer() {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(handle_), &fd) != 0) return;
+  const int want = options_.receive_buffer_bytes;
+  // FORCE passes net.core.rmem_max but needs CAP_NET_ADMIN; without it the plain request is capped.
+  const bool forced = ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) == 0;
+  if (!forced) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+  const int got = receive_buffer_size() / 2;  // Linux reports twice the usable size it granted
+  if (got < want)
+    MQTTSN_LOG(warning,
+               "udp: link %u receive buffer %d bytes, asked %d: capped by net.core.rmem_max (raise it, or "
+               "grant CAP_NET_ADMIN)",
+               index_, got, want);
+  else
+    MQTTSN_LOG(info, "udp: link %u receive buffer %d bytes%s", index_, got, forced ? " (forced)" : "");
+}
+
+const LinkStats& UdpLink::stats() const {
+  uv_os_fd_t fd = -1;
+  if (handle_ != nullptr && uv_fileno(reinterpret_cast<const uv_handle_t*>(handle_), &fd) == 0) {
+    std::uint32_t info[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof info;
+    // The socket's own drop counter (what /proc/net/udp shows as "drops"), counted since it opened.
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) == 0 && len > SK_MEMINFO_DROPS * sizeof info[0])
+      stats_.receive_buffer_drops = info[SK_MEMINFO_DROPS];
+  }
+  return stats_;
 }
 
 int UdpLink::receive_buffer_size() const {
@@ -239,8 +274,8 @@ void UdpLink::alloc_cb(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t*
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->receive_buffer_.data()),
-                     static_cast<unsigned>(self->receive_buffer_.size()));
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->receive_slots_.get()),
+                     static_cast<unsigned>(kSlotSize * kSlots));
 }
 
 void UdpLink::recv_cb(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
@@ -254,7 +289,7 @@ void UdpLink::on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* add
     MQTTSN_LOG(debug, "udp: receive error: %s", uv_strerror(static_cast<int>(nread)));
     return;
   }
-  if (addr == nullptr) return;  // nothing more to read
+  if (addr == nullptr) return;  // nothing more to read, or the end of a recvmmsg batch
   ++stats_.frames_in;
   stats_.bytes_in += static_cast<std::uint64_t>(nread);
   const auto size = static_cast<std::size_t>(nread);

@@ -2,8 +2,8 @@
 // A Link over one UDP socket (IPv4 or IPv6) on the libuv loop. Each datagram is one MQTT-SN
 // message; the sender's ip:port is the node's address. ADVERTISE/GWINFO go to a configured
 // broadcast or multicast address (joined for receiving, so SEARCHGW sent there arrives too).
-#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <netinet/in.h>
@@ -20,8 +20,9 @@ struct UdpLinkOptions {
   std::string multicast_interface;       // optional interface address for multicast
   int multicast_ttl = 1;
   bool ipv6_only = false;
-  std::size_t max_datagram = 1024;      // larger datagrams in are dropped, out are refused
-  int receive_buffer_bytes = 0;         // SO_RCVBUF; 0 = the system default
+  std::size_t max_datagram = 1024;  // larger datagrams in are dropped, out are refused
+  // SO_RCVBUFFORCE (CAP_NET_ADMIN), else SO_RCVBUF (capped at net.core.rmem_max); 0 = the default.
+  int receive_buffer_bytes = 0;
   std::size_t max_queued_sends = 1024;  // sends waiting for a full socket buffer
 };
 
@@ -36,7 +37,8 @@ class UdpLink final : public Link {
   bool send(const LinkAddress& to, Bytes datagram) override;
   bool broadcast(Bytes datagram, std::uint8_t radius) override;
   std::size_t max_payload() const override { return options_.max_datagram; }
-  const LinkStats& stats() const override { return stats_; }
+  // Also reads the kernel's drop counter of the socket (datagrams lost to a full receive buffer).
+  const LinkStats& stats() const override;
   bool is_up() const override { return handle_ != nullptr; }
 
   std::uint16_t local_port() const;  // the bound port (useful with port 0)
@@ -50,6 +52,7 @@ class UdpLink final : public Link {
  private:
   bool send_to(const sockaddr* dest, Bytes datagram);
   void on_receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags);
+  void set_receive_buffer();
 
   static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
   static void recv_cb(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
@@ -61,8 +64,10 @@ class UdpLink final : public Link {
   bool v6_ = false;
   bool has_broadcast_ = false;
   sockaddr_storage broadcast_dest_{};
-  std::array<std::uint8_t, 65536> receive_buffer_{};
-  LinkStats stats_;
+  // recvmmsg(2) fills one 64 KiB slot per datagram (libuv's layout); allocated without zeroing, so
+  // only the pages datagrams land in (one per slot) become resident.
+  std::unique_ptr<std::uint8_t[]> receive_slots_;
+  mutable LinkStats stats_;
 };
 
 }  // namespace mqttsn::radio

@@ -87,6 +87,7 @@ GatewayOptions core_options(const conf::GatewayConfig& config) {
   o.limits.subscriptions_per_client = g.limits.subscriptions_per_client;
   o.limits.buffered_per_client = g.limits.sleep_buffer_per_client;
   o.limits.in_flight_per_client = g.limits.inflight_per_client;
+  o.limits.uplink_in_flight_per_client = g.limits.uplink_inflight_per_client;
   o.limits.max_payload = g.limits.max_payload;
   return o;
 }

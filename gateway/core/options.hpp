@@ -12,14 +12,17 @@
 namespace mqttsn {
 
 struct GatewayLimits {
-  std::size_t max_clients = 10000;              // sessions kept (connected, sleeping or persistent)
-  std::size_t topic_ids_per_client = 64;        // normal topic ids in one client's registry
-  std::size_t subscriptions_per_client = 32;    // filters one client may hold (granted + pending)
-  std::size_t buffered_per_client = 20;         // downlink messages queued for one client (Paho: 20)
-  std::size_t in_flight_per_client = 1;         // GW -> client QoS 1/2 PUBLISH + REGISTER outstanding
-  std::size_t uplink_in_flight_per_client = 4;  // client -> GW QoS 1/2 awaiting the broker / PUBREL
-  std::size_t max_payload = 65000;              // PUBLISH data and will message octets
-  std::size_t max_downlink_datagram = 65535;    // larger GW -> client messages are dropped (spec 6.10)
+  std::size_t max_clients = 10000;            // sessions kept (connected, sleeping or persistent)
+  std::size_t topic_ids_per_client = 64;      // normal topic ids in one client's registry
+  std::size_t subscriptions_per_client = 32;  // filters one client may hold (granted + pending)
+  std::size_t buffered_per_client = 20;       // downlink messages queued for one client (Paho: 20)
+  std::size_t in_flight_per_client = 1;       // GW -> client QoS 1/2 PUBLISH + REGISTER outstanding
+  // Client -> GW QoS 1/2 awaiting the broker / PUBREL. A node that stored readings through a sleep
+  // or a radio outage sends them back to back; with 4, the 5th got PUBACK "congestion" and waited a
+  // retry interval. An entry lives only until the broker's PUBACK (~1 ms), so 16 costs no idle memory.
+  std::size_t uplink_in_flight_per_client = 16;
+  std::size_t max_payload = 65000;            // PUBLISH data and will message octets
+  std::size_t max_downlink_datagram = 65535;  // larger GW -> client messages are dropped (spec 6.10)
   // Largest datagram each link carries, indexed by LinkAddress::link (an XBee frame holds far less
   // than a UDP datagram). A link without an entry is bounded by max_downlink_datagram alone. Knowing
   // it here lets the core drop an undeliverable message once, instead of sending it, having the
