@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
   app.add_option("--gateway-pid", o.gateway_pid, "a running gateway, for /proc readings");
   app.add_option("--gateway-wait", o.gateway_wait_s, "seconds to wait for the gateway's first CONNACK")
       ->capture_default_str();
+  app.add_option("--xbee-pty", o.xbee_pty,
+                 "nodes behind a simulated XBee coordinator on a pty linked here (the gateway's xbee device) "
+                 "instead of UDP; one message in flight per node");
   app.add_option("--clients", o.clients, "number of MQTT-SN clients")->capture_default_str();
   app.add_option("--topics", o.topics_per_client, "topics registered per client")->capture_default_str();
   app.add_option("--qos", o.qos, "-1, 0, 1 or 2")->capture_default_str();

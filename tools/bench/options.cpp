@@ -19,9 +19,9 @@ const char* topic_mode_name(TopicMode m) {
 }
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> names = {"qos0-1client",   "qos0-50clients", "qos1-window10",
-                                                 "qos1-50clients", "qos1-latency",   "connect-storm",
-                                                 "capacity-10k",   "idle",           "smoke"};
+  static const std::vector<std::string> names = {
+      "qos0-1client",  "qos0-50clients", "qos1-window10", "qos1-50clients", "qos1-latency",
+      "connect-storm", "capacity-10k",   "idle",          "xbee-200",       "smoke"};
   return names;
 }
 
@@ -44,6 +44,10 @@ bool apply_preset(const std::string& name, Options& o) {
     o.idle_s = 10;
   } else if (name == "idle") {
     o.kind = ScenarioKind::idle, o.clients = 0, o.idle_s = 10;
+  } else if (name == "xbee-200") {
+    // Needs --xbee-pty (scripts/bench.sh gives the gateway an xbee link on that path). A node keeps one
+    // request outstanding, so the window is 1 per node; 200 nodes keep 200 messages in flight.
+    o.kind = ScenarioKind::publish, o.qos = 1, o.clients = 200, o.window = 1, o.count = 20000, o.rate = 0;
   } else if (name == "smoke") {
     o.kind = ScenarioKind::publish, o.qos = 1, o.clients = 2, o.window = 10, o.count = 1000, o.rate = 0;
   } else {
@@ -83,6 +87,11 @@ std::string validate(const Options& o) {
   if (o.payload > 60000) return "--payload too large for one datagram";
   if (o.clients < 0 || (o.kind != ScenarioKind::idle && o.clients < 1)) return "--clients must be >= 1";
   if (o.window < 1 || o.window > 1000) return "--window must be in 1..1000";
+  if (!o.xbee_pty.empty() &&
+      (o.window != 1 || o.rate != 0 || o.duration_s != 0 || o.topics_per_client != 1 ||
+       o.topic_mode != TopicMode::normal || o.qos < 0 || o.kind != ScenarioKind::publish))
+    return "--xbee-pty publishes with window 1, flat out, --count messages, one normal topic per node, QoS "
+           "0..2";
   if (o.topics_per_client < 1 || o.topics_per_client > 100) return "--topics must be in 1..100";
   if (o.topic_mode == TopicMode::short_name && o.short_topic.size() != 2)
     return "--short-topic needs 2 characters";

@@ -22,6 +22,9 @@ struct Options {
   std::string gateway_config;  // appended to gateway_cmd as --config FILE
   int gateway_pid = 0;         // attach to a running gateway for /proc readings
   double gateway_wait_s = 10;  // how long to wait for a first CONNACK
+  // Non-empty: the publishing clients are nodes behind a simulated XBee coordinator on a pty, linked
+  // at this path (the gateway's xbee link device); --gateway still names a UDP link for the probe.
+  std::string xbee_pty;
 
   // The load.
   int clients = 1;

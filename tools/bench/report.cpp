@@ -148,8 +148,10 @@ std::string markdown_row(const json& r) {
   std::string load;
   std::string row = "| " + r["scenario"].get<std::string>() + " | ";
   if (kind == "publish") {
-    load = "QoS " + std::to_string(o["qos"].get<int>()) + ", " + std::to_string(o["clients"].get<int>()) +
-           " clients, window " + std::to_string(o["window"].get<int>()) + ", " + amount(o) + ", " +
+    load = (o.value("transport", std::string("udp")) == "xbee-pty" ? "XBee pty, " : "") +
+           std::string("QoS ") + std::to_string(o["qos"].get<int>()) + ", " +
+           std::to_string(o["clients"].get<int>()) + " clients, window " +
+           std::to_string(o["window"].get<int>()) + ", " + amount(o) + ", " +
            (o["rate"].get<double>() > 0 ? num(o["rate"], 0) + "/s" : std::string("flat out"));
   } else {
     load = std::to_string(o["clients"].get<int>()) + " clients x " +
@@ -180,6 +182,9 @@ std::string markdown_row(const json& r) {
         notes += num(c["rejected"], 0) + " PUBACK rejections (" +
                  num(c.value("rejected_congestion", json(0)), 0) + " congestion); ";
     }
+    if (g.contains("xbee"))
+      for (const char* k : {"coordinator_frame_errors", "backlog_drops"})
+        if (g["xbee"].value(k, 0) > 0) notes += num(g["xbee"][k], 0) + " " + k + "; ";
     if (g.value("udp_rcvbuf_errors", 0) > 0)
       notes += get(g, "udp_rcvbuf_errors", nullptr, 0) + " kernel UDP drops; ";
   } else {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <type_traits>
 
 #include "gateway/core/codec.hpp"
 #include "tools/bench/payload.hpp"
@@ -17,6 +18,7 @@
 #include "tools/bench/stats.hpp"
 #include "tools/bench/subscriber.hpp"
 #include "tools/bench/udp_load.hpp"
+#include "tools/bench/xbee_load.hpp"
 
 namespace mqttsn::bench {
 namespace {
@@ -58,6 +60,7 @@ json options_json(const Options& o) {
   return {{"kind", o.kind == ScenarioKind::publish         ? "publish"
                    : o.kind == ScenarioKind::connect_storm ? "connect-storm"
                                                            : "idle"},
+          {"transport", o.xbee_pty.empty() ? "udp" : "xbee-pty"},
           {"idle_s", o.idle_s},
           {"qos", o.qos},
           {"clients", o.clients},
@@ -87,13 +90,15 @@ void delivery_json(json& j, std::uint64_t published, std::uint64_t first_send, c
   if (st.connection_lost) j["subscriber_connection_lost"] = true;
 }
 
+// Load: UdpLoad (N client sockets) or XbeeLoad (N nodes behind a coordinator on a pty).
+template <class Load>
 json gateway_publish_phase(const Options& o, Environment& env, const std::string& run,
                            const std::atomic<bool>& stop) {
   json j;
   Subscriber sub(env.broker, "bench-sub-" + run);
   if (auto err = sub.start({bench_filter(o, run)}, std::max(0, o.qos), 10); !err.empty())
     return {{"error", err}};
-  UdpLoad load(o, run, stop);
+  Load load(o, run, stop);
   if (auto err = load.open(); !err.empty()) return {{"error", err}};
   const auto times = load.connect_all(30);
   j["clients_ready"] = times.registered;
@@ -122,6 +127,8 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
                  {"decode_errors", c.decode_errors},
                  {"unexpected", c.unexpected},
                  {"gateway_disconnects", c.gateway_disconnects}};
+  if constexpr (std::is_same_v<Load, XbeeLoad>)
+    j["xbee"] = {{"coordinator_frame_errors", load.frame_errors()}, {"backlog_drops", load.backlog_drops()}};
   j["udp_rcvbuf_errors"] = udp1.rcvbuf_errors - udp0.rcvbuf_errors;  // system-wide, during the phase
   j["udp_in_errors"] = udp1.in_errors - udp0.in_errors;
   j["proc"] = proc_json(g0, g1);
@@ -365,7 +372,8 @@ json run_scenario(const Options& o, Environment& env, const std::atomic<bool>& s
   }
   switch (o.kind) {
     case ScenarioKind::publish: {
-      j["gateway"] = gateway_publish_phase(o, env, run + "g", stop);
+      j["gateway"] = o.xbee_pty.empty() ? gateway_publish_phase<UdpLoad>(o, env, run + "g", stop)
+                                        : gateway_publish_phase<XbeeLoad>(o, env, run + "g", stop);
       if (o.direct && !stop) {
         j["direct"] = direct_publish_phase(o, env, run + "d", stop);
         if (!j["gateway"].contains("error") && !j["direct"].contains("error"))
