@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libuv1-dev libpaho-mqtt-dev libserialport-dev libssl-dev openssl
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libsqlite3-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libsqlite3-dev sqlite3
   doctest-dev mosquitto mosquitto-clients
   clang procps iproute2 systemd
 )
