@@ -1,4 +1,5 @@
 // Store's operations: group-committed writes through statements prepared once at open.
+#include <cstring>
 #include <system_error>
 
 #include "gateway/core/log.hpp"
@@ -62,7 +63,10 @@ bool Store::Impl::load_counts(sql::Error& err) {
 
 void Store::Impl::failed(const char* what, int rc) {
   ++errors;
-  MQTTSN_LOG(error, "store: %s: %s (%s)", what, sqlite3_errmsg(db.get()), sqlite3_errstr(rc));
+  // The system's errno says which I/O error (EFBIG, ENOSPC, EIO) a bare "disk I/O error" was.
+  const int sys = sqlite3_system_errno(db.get());
+  MQTTSN_LOG(error, "store: %s: %s (code %d%s%s)", what, sqlite3_errmsg(db.get()), rc, sys != 0 ? ", " : "",
+             sys != 0 ? std::strerror(sys) : "");
   if (in_transaction && sqlite3_get_autocommit(db.get()) != 0) {
     in_transaction = false;
     MQTTSN_LOG(error, "store: SQLite rolled back the open transaction: its writes are lost");

@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
+// Long enough for an operator's sqlite3 CLI write to finish, short enough not to stall the
+// daemon's loop for long if one does not.
+constexpr int kBusyTimeoutMs = 1000;
 
 enum class Outcome { ok, damaged, unusable };
 
