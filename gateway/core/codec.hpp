@@ -11,25 +11,25 @@
 namespace mqttsn {
 
 enum class DecodeErrorKind : std::uint8_t {
-  zero_length,          // Length octet 0x00
-  truncated,            // fewer octets than Length says (or the length field itself is cut)
-  length_mismatch,      // more octets than Length says (trailing octets)
-  bad_length,           // Length below the form's minimum (2 short, 4 long)
-  reserved_type,        // MsgType is a reserved value
-  too_short,            // Length below the minimum for this message type
-  bad_protocol_id,      // CONNECT ProtocolId other than 0x01
-  qos_minus1_topic_type,// QoS -1 PUBLISH with a normal topic id
-  reserved_topic_type,  // TopicIdType 0b11
-  field_out_of_range,   // e.g. ClientId empty or longer than 23, QoS -1 outside PUBLISH
-  bad_encapsulation,    // 0xFE header shorter than 3, no inner message, or nested encapsulation
+  zero_length,            // Length octet 0x00
+  truncated,              // fewer octets than Length says (or the length field itself is cut)
+  length_mismatch,        // more octets than Length says (trailing octets)
+  bad_length,             // Length below the form's minimum (2 short, 4 long)
+  reserved_type,          // MsgType is a reserved value
+  too_short,              // Length below the minimum for this message type
+  bad_protocol_id,        // CONNECT ProtocolId other than 0x01
+  qos_minus1_topic_type,  // QoS -1 PUBLISH with a normal topic id
+  reserved_topic_type,    // TopicIdType 0b11
+  field_out_of_range,     // e.g. ClientId empty or longer than 23, QoS -1 outside PUBLISH
+  bad_encapsulation,      // 0xFE header shorter than 3, no inner message, or nested encapsulation
 };
 
 const char* to_string(DecodeErrorKind k);  // "truncated", "length-mismatch", ... as in the test vectors
 
 struct DecodeError {
   DecodeErrorKind kind{};
-  std::size_t offset = 0;       // octet offset where the problem was found
-  const char* detail = "";      // static text, e.g. "CONNACK needs 3 octets"
+  std::size_t offset = 0;   // octet offset where the problem was found
+  const char* detail = "";  // static text, e.g. "CONNACK needs 3 octets"
 };
 
 class DecodeResult {
@@ -71,6 +71,8 @@ EncodeResult encode(const Message& m, std::span<std::uint8_t> out);
 std::size_t encoded_size(const Message& m);
 
 // The Length header: how many octets a message of `body` octets (type included) needs in total.
-constexpr std::size_t total_length_for_body(std::size_t body) { return body + 1 <= 255 ? body + 1 : body + 3; }
+constexpr std::size_t total_length_for_body(std::size_t body) {
+  return body + 1 <= 255 ? body + 1 : body + 3;
+}
 
 }  // namespace mqttsn

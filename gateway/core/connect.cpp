@@ -96,6 +96,7 @@ void Gateway::handle_will_msg(Session& s, const WillMsg& w, Millis now) {
 }
 
 void Gateway::accept_connection(Session& s, Millis now) {
+  note_change(s);
   s.state = ClientState::active;
   s.stage = ConnectStage::none;
   send(s, ConnAck{ReturnCode::accepted});

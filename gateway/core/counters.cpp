@@ -58,6 +58,8 @@ const char* to_string(Counter c) {
       return "wills_published";
     case Counter::takeovers:
       return "takeovers";
+    case Counter::sessions_restored:
+      return "sessions_restored";
     case Counter::sessions_evicted:
       return "sessions_evicted";
     case Counter::publishes_up:

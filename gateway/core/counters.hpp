@@ -37,8 +37,9 @@ enum class Counter : std::uint8_t {
   connect_timeouts,   // will exchange not completed
   delivery_failures,  // radio reported it could not reach a node
   wills_published,
-  takeovers,         // client id moved to a new address
-  sessions_evicted,  // persistent session dropped to admit a new client
+  takeovers,          // client id moved to a new address
+  sessions_restored,  // kept sessions recreated from the store at start
+  sessions_evicted,   // persistent session dropped to admit a new client
   publishes_up,
   publishes_down,
   qosm1_publishes,

@@ -119,6 +119,8 @@ void Gateway::dispatch(const PeerRef& peer, const Message& m, Millis now) {
 }
 
 void Gateway::dispatch_session(Session& s, const Message& m, Millis now) {
+  // Everything but a QoS 0 PUBLISH may change what is kept of a session.
+  if (const auto* p = std::get_if<Publish>(&m); !p || p->qos > 0) note_change(s);
   if (s.state == ClientState::connecting) {
     if (const auto* wt = std::get_if<WillTopic>(&m); wt && s.stage == ConnectStage::await_will_topic)
       return handle_will_topic(s, *wt, now);
@@ -168,9 +170,16 @@ void Gateway::dispatch_session(Session& s, const Message& m, Millis now) {
 
 // A message that needs a session from a sender that has none. Field choice (spec 4.9 allows it):
 // answer requests with DISCONNECT so a node that still believes it is connected (e.g. after a
-// gateway restart) reconnects at once instead of retrying into the void. Acks are dropped.
+// gateway restart that lost its session) reconnects at once instead of retrying into the void.
+// A QoS 1/2 PUBLISH with a registered topic id gets the protocol's own answer instead, "invalid
+// topic id": the node registers again (and, refused that, reconnects). Its state is never guessed.
+// Acks are dropped.
 void Gateway::reject_unknown(const PeerRef& peer, const Message& m) {
   counters_.inc(Counter::unknown_client);
+  if (const auto* p = std::get_if<Publish>(&m); p && p->qos > 0 && p->topic_id_type == TopicIdType::normal) {
+    send(peer, PubAck{p->topic_id, p->msg_id, ReturnCode::invalid_topic_id});
+    return;
+  }
   switch (type_of(m)) {
     case MsgType::publish:
     case MsgType::reg:
@@ -264,6 +273,7 @@ Session& Gateway::create_session(const PeerRef& peer, std::string_view client_id
   Session& ref = *slots_[slot];
   by_peer_.insert(&ref);
   by_client_id_.insert(&ref);
+  note_change(ref);
   return ref;
 }
 
@@ -273,23 +283,39 @@ void Gateway::rebind(Session& s, const PeerRef& peer) {
   s.peer.forwarded = peer.forwarded;
   s.peer.node_id = std::string(peer.node_id);
   by_peer_.insert(&s);
+  note_change(s);
 }
 
 void Gateway::drop_delivery_state(Session& s) {
+  std::erase_if(pending_uplinks_,
+                [&](const auto& kv) { return kv.second.slot == s.slot && kv.second.serial == s.serial; });
+  if (!s.clean_session) {
+    // A kept session keeps what the client has not acknowledged yet (sent again with DUP when it
+    // connects without CleanSession) and its QoS 2 ids awaiting PUBREL; only unconfirmed gateway
+    // registrations go (the client never acknowledged them).
+    if (s.outbox) {
+      for (const auto& r : s.outbox->registering) s.registry.erase(r.topic_id);
+      s.outbox->registering.clear();
+      if (s.outbox->empty()) s.outbox.reset();
+    }
+    std::erase_if(s.inbound, [](const InboundPublish& r) { return r.qos != 2 || !r.upstream_done; });
+    return;
+  }
   if (s.outbox) {
     counters_.inc(Counter::dropped_offline, s.outbox->queue.size() + s.outbox->in_flight.size());
     // Unconfirmed gateway registrations are forgotten: the client never acknowledged them.
     for (const auto& r : s.outbox->registering) s.registry.erase(r.topic_id);
     s.outbox.reset();
   }
-  std::erase_if(pending_uplinks_,
-                [&](const auto& kv) { return kv.second.slot == s.slot && kv.second.serial == s.serial; });
   s.inbound.clear();
   s.inbound.shrink_to_fit();
 }
 
 void Gateway::clear_session_state(Session& s) {
+  const bool kept = !s.clean_session;
+  s.clean_session = true;  // so drop_delivery_state drops everything
   drop_delivery_state(s);
+  s.clean_session = !kept;
   while (!s.subscriptions.empty()) remove_subscription(s, s.subscriptions.size() - 1);
   s.subscriptions.shrink_to_fit();
   s.registry.clear();
@@ -299,6 +325,7 @@ void Gateway::clear_session_state(Session& s) {
 }
 
 void Gateway::destroy_session(Session& s) {
+  if (track_changes_ && !s.change_noted) changed_.push_back(s.client_id);  // so the store forgets it
   clear_session_state(s);
   by_peer_.erase(&s);
   by_client_id_.erase(&s);

@@ -21,6 +21,7 @@
 #include "options.hpp"
 #include "outputs.hpp"
 #include "session.hpp"
+#include "session_snapshot.hpp"
 #include "status.hpp"
 #include "subscription_tree.hpp"
 #include "topic_table.hpp"
@@ -61,6 +62,17 @@ class Gateway {
   std::size_t interned_topics() const { return topics_.size(); }
   bool upstream_connected() const { return upstream_connected_; }
 
+  // Persistence (persistence.cpp). With change tracking on, the core notes every session that may
+  // have changed (or gone) since the last take_changed_sessions(); the app snapshots those and
+  // writes only the ones whose bytes differ from what it stored. Kept: CleanSession=0 sessions
+  // (not mid-CONNECT) and sleeping ones; snapshot() gives nullopt for anything else.
+  void set_change_tracking(bool on) { track_changes_ = on; }
+  std::vector<std::string> take_changed_sessions();
+  std::optional<SessionSnapshot> snapshot(std::string_view client_id) const;
+  // Recreates a session from a snapshot (at start, before any datagram). false when it cannot be
+  // taken: its client id or address is already in use, or the table is full.
+  bool restore(const SessionSnapshot& snap, Millis now);
+
   // Consistency check for tests: empty when every internal cross-reference holds.
   std::vector<std::string> invariant_violations() const;
 
@@ -75,6 +87,16 @@ class Gateway {
   void send(const Session& s, const Message& m) { send(PeerRef::of(s.peer), m); }
   std::size_t wire_size(const Session& s, const Message& m) const;
   std::size_t downlink_limit(const Session& s) const;  // largest datagram s's link carries
+
+  // --- persistence (persistence.cpp)
+  void note_change(Session& s) {
+    if (track_changes_ && !s.change_noted) {
+      s.change_noted = true;
+      changed_.push_back(s.client_id);
+    }
+  }
+  bool kept(const Session& s) const;
+  void restore_subscription(Session& s, const SessionSnapshot::Subscription& sub);
 
   // --- session table (gateway.cpp)
   Session* find_session(const PeerRef& peer) const;
@@ -133,6 +155,9 @@ class Gateway {
   std::optional<std::uint16_t> predefined_id(const Session& s, std::string_view topic) const;
   const std::string* predefined_topic(std::string_view client_id, std::uint16_t id) const;
   Millis scaled(std::uint16_t seconds) const;
+
+  bool track_changes_ = false;
+  std::vector<std::string> changed_;  // client ids, see take_changed_sessions()
 
   GatewayOptions options_;
   Outputs& out_;

@@ -84,6 +84,7 @@ void Gateway::on_tick(Millis now) {
 }
 
 void Gateway::service_session(Session& s, Millis now) {
+  note_change(s);
   std::optional<Millis> supervision;
   switch (s.state) {
     case ClientState::connecting:

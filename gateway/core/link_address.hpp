@@ -13,10 +13,10 @@ namespace mqttsn {
 
 enum class AddressKind : std::uint8_t {
   none = 0,
-  xbee = 1,   // bytes[0..8) = 64-bit source address, big-endian; xbee16 is a routing hint only
-  udp4 = 2,   // bytes[0..4) = IPv4 address, bytes[4..6) = port, both big-endian
-  udp6 = 3,   // bytes[0..16) = IPv6 address, bytes[16..18) = port
-  serial = 4, // plain (njh) serial line: the line is the node, no address bytes
+  xbee = 1,    // bytes[0..8) = 64-bit source address, big-endian; xbee16 is a routing hint only
+  udp4 = 2,    // bytes[0..4) = IPv4 address, bytes[4..6) = port, both big-endian
+  udp6 = 3,    // bytes[0..16) = IPv6 address, bytes[16..18) = port
+  serial = 4,  // plain (njh) serial line: the line is the node, no address bytes
 };
 
 struct LinkAddress {

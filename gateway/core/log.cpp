@@ -16,18 +16,30 @@ void stderr_sink(Level l, std::string_view line) {
 Sink g_sink = stderr_sink;
 }  // namespace
 
-void set_level(Level l) { detail::current_level = static_cast<int>(l); }
-Level level() { return static_cast<Level>(detail::current_level); }
-void set_sink(Sink s) { g_sink = s ? s : stderr_sink; }
+void set_level(Level l) {
+  detail::current_level = static_cast<int>(l);
+}
+Level level() {
+  return static_cast<Level>(detail::current_level);
+}
+void set_sink(Sink s) {
+  g_sink = s ? s : stderr_sink;
+}
 
 const char* name(Level l) {
   switch (l) {
-    case Level::error: return "error";
-    case Level::warning: return "warning";
-    case Level::notice: return "notice";
-    case Level::info: return "info";
-    case Level::debug: return "debug";
-    case Level::trace: return "trace";
+    case Level::error:
+      return "error";
+    case Level::warning:
+      return "warning";
+    case Level::notice:
+      return "notice";
+    case Level::info:
+      return "info";
+    case Level::debug:
+      return "debug";
+    case Level::trace:
+      return "trace";
   }
   return "?";
 }

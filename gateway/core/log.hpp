@@ -19,13 +19,15 @@ const char* name(Level l);
 namespace detail {
 extern int current_level;
 }
-inline bool enabled(Level l) { return static_cast<int>(l) <= detail::current_level; }
+inline bool enabled(Level l) {
+  return static_cast<int>(l) <= detail::current_level;
+}
 
 }  // namespace mqttsn::log
 
 // Arguments are evaluated only when the level is enabled (packet traces cost nothing when off).
-#define MQTTSN_LOG(lvl, ...)                                                    \
-  do {                                                                          \
-    if (::mqttsn::log::enabled(::mqttsn::log::Level::lvl))                      \
-      ::mqttsn::log::write(::mqttsn::log::Level::lvl, __VA_ARGS__);             \
+#define MQTTSN_LOG(lvl, ...)                                        \
+  do {                                                              \
+    if (::mqttsn::log::enabled(::mqttsn::log::Level::lvl))          \
+      ::mqttsn::log::write(::mqttsn::log::Level::lvl, __VA_ARGS__); \
   } while (0)

@@ -52,7 +52,7 @@ enum class ReturnCode : std::uint8_t {
 };
 
 enum class TopicIdType : std::uint8_t {
-  normal = 0,      // registered id (PUBLISH) / topic name (SUBSCRIBE, UNSUBSCRIBE)
+  normal = 0,  // registered id (PUBLISH) / topic name (SUBSCRIBE, UNSUBSCRIBE)
   predefined = 1,
   short_name = 2,  // two characters carried in the TopicId field
 };
@@ -189,9 +189,9 @@ struct Encapsulated {
 };
 
 using Message = std::variant<Advertise, SearchGw, GwInfo, Connect, ConnAck, WillTopicReq, WillTopic,
-                             WillMsgReq, WillMsg, Register, RegAck, Publish, PubAck, PubRec, PubRel,
-                             PubComp, Subscribe, SubAck, Unsubscribe, UnsubAck, PingReq, PingResp,
-                             Disconnect, WillTopicUpd, WillTopicResp, WillMsgUpd, WillMsgResp, Encapsulated>;
+                             WillMsgReq, WillMsg, Register, RegAck, Publish, PubAck, PubRec, PubRel, PubComp,
+                             Subscribe, SubAck, Unsubscribe, UnsubAck, PingReq, PingResp, Disconnect,
+                             WillTopicUpd, WillTopicResp, WillMsgUpd, WillMsgResp, Encapsulated>;
 
 MsgType type_of(const Message& m);
 

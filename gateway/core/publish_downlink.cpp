@@ -42,7 +42,9 @@ void Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos
   for (const auto& [slot, granted] : match_scratch_) {
     Session* s = slots_[slot].get();
     if (!s) continue;
-    if (!s->connected() && s->state != ClientState::connecting) {
+    // A CleanSession=0 client that is away keeps receiving into its buffer (MQTT's persistent
+    // session semantics); it gets the messages when it connects again.
+    if (!s->connected() && s->state != ClientState::connecting && s->clean_session) {
       counters_.inc(Counter::dropped_offline);
       continue;
     }
@@ -54,6 +56,7 @@ void Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos
 }
 
 void Gateway::enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos, bool retain) {
+  note_change(s);
   if (!s.outbox) s.outbox = std::make_unique<Outbox>();
   auto& q = s.outbox->queue;
   std::size_t limit = std::max<std::size_t>(1, options_.limits.buffered_per_client);
@@ -94,6 +97,7 @@ static DownlinkTopic downlink_topic(const Session& s, const TopicRef& t,
 void Gateway::pump(Session& s, Millis now) {
   if (s.state != ClientState::active && s.state != ClientState::awake) return;
   if (s.outbox) {
+    note_change(s);
     Outbox& ob = *s.outbox;
     auto& blocked = blocked_scratch_;
     blocked.clear();

@@ -109,6 +109,7 @@ void Gateway::on_upstream_ack(UpstreamToken token, bool ok, Millis /*now*/) {
   if (!ok) counters_.inc(Counter::upstream_rejected);
   Session* s = live(p.slot, p.serial);
   if (!s) return;
+  note_change(*s);
   auto rec = std::find_if(s->inbound.begin(), s->inbound.end(),
                           [&](const InboundPublish& r) { return r.msg_id == p.msg_id && r.token == token; });
   if (rec == s->inbound.end()) return;

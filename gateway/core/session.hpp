@@ -121,6 +121,7 @@ struct Session {
   ClientState state = ClientState::connecting;
   ConnectStage stage = ConnectStage::none;
   bool clean_session = true;
+  bool change_noted = false;           // already in Gateway::changed_ since the last take_changed_sessions()
   std::uint8_t delivery_failures = 0;  // consecutive, reset by any datagram from the client
   std::uint8_t pending_subscribes = 0;
   std::uint16_t keep_alive_s = 0;

@@ -121,7 +121,10 @@ std::vector<std::string> Gateway::invariant_violations() const {
         fail(s.client_id + ": buffer over its limit");
       if (s.in_flight() > options_.limits.in_flight_per_client)
         fail(s.client_id + ": in-flight over its limit");
-      if (!s.connected() && s.state != ClientState::connecting) fail(s.client_id + ": outbox while offline");
+      // Only a CleanSession=0 session keeps messages while its client is away, and registers nothing.
+      if (!s.connected() && s.state != ClientState::connecting &&
+          (s.clean_session || !s.outbox->registering.empty()))
+        fail(s.client_id + ": outbox while offline");
       for (const auto& m : s.outbox->in_flight)
         if (m.qos == 0 || (!m.released && !m.payload)) fail(s.client_id + ": bad in-flight entry");
       for (const auto& r : s.outbox->registering) {

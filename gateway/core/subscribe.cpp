@@ -115,6 +115,7 @@ void Gateway::on_upstream_suback(std::string_view filter, std::optional<QoS> gra
   for (const auto& w : waiters) {
     Session* s = live(w.session, w.serial);
     if (!s) continue;  // the client went away meanwhile
+    note_change(*s);
     if (s->pending_subscribes > 0) --s->pending_subscribes;
     if (!granted) {
       send(*s, SubAck{0, kNoTopicId, w.msg_id, ReturnCode::not_supported});

@@ -21,6 +21,14 @@ std::optional<std::uint16_t> TopicRegistry::add(TopicRef topic, bool confirmed, 
   }
 }
 
+bool TopicRegistry::restore(std::uint16_t id, TopicRef topic) {
+  if (id == kNoTopicId || id == kReservedTopicId || find_id(id)) return false;
+  entries_.push_back(TopicMapping{std::move(topic), id, true});
+  // New ids continue after the highest restored one, as they would have in the earlier run.
+  if (id >= next_id_) next_id_ = static_cast<std::uint16_t>(id + 1 == kReservedTopicId ? 1 : id + 1);
+  return true;
+}
+
 void TopicRegistry::confirm(std::uint16_t id) {
   for (auto& m : entries_)
     if (m.id == id) m.confirmed = true;

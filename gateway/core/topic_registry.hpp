@@ -39,6 +39,8 @@ class TopicRegistry {
   }
   // Assigns the next free id; nullopt when `limit` ids are in use.
   std::optional<std::uint16_t> add(TopicRef topic, bool confirmed, std::size_t limit);
+  // Puts back a mapping kept from an earlier run (the store); false when the id is taken.
+  bool restore(std::uint16_t id, TopicRef topic);
   void confirm(std::uint16_t id);
   void erase(std::uint16_t id);
   void clear() {

@@ -102,18 +102,22 @@ TEST_CASE("CleanSession=0 keeps subscriptions and topic ids across reconnects") 
   h.recv(1, "02 18");
   CHECK(h.take() == Events{"send " + addr(1) + " 02 18"});
   CHECK(h.gw.clients()[0].state == ClientState::disconnected);
-  // While disconnected the broker's messages are not delivered (and counted).
+  // While disconnected the broker's messages wait in its buffer (a persistent session).
   h.upstream("c/x", "1", 0);
   CHECK(h.take().empty());
-  CHECK(h.gw.counter(Counter::dropped_offline) == 1);
-  // Reconnect with CleanSession=0 (flags 0x00): id 1 still means a/b, c/# still delivers.
+  CHECK(h.gw.counter(Counter::dropped_offline) == 0);
+  CHECK(h.gw.clients()[0].buffered == 1);
+  // Reconnect with CleanSession=0 (flags 0x00): id 1 still means a/b, c/# still delivers, and the
+  // buffered message follows the CONNACK (its topic needs an id: REGISTER id 2 first).
   h.recv(1, "0C 04 00 01 00 3C 6B 65 65 70 65 72");
-  CHECK(h.take() == Events{"send " + addr(1) + " 03 05 00"});
+  CHECK(h.take() ==
+        Events{"send " + addr(1) + " 03 05 00", "send " + addr(1) + " 09 0A 00 02 00 01 63 2F 78"});
   h.recv(1, "08 0C 00 00 01 00 00 41");
   CHECK(h.take() == Events{"publish a/b q0 r0 41"});
+  h.recv(1, "07 0B 00 02 00 01 00");  // REGACK
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 0C 00 00 02 00 00 31"});
   h.upstream("c/d", "hi", 0);
-  // c/d needs a topic id: REGISTER first (id 2, msg id 1).
-  CHECK(h.take() == Events{"send " + addr(1) + " 09 0A 00 02 00 01 63 2F 64"});
+  CHECK(h.take() == Events{"send " + addr(1) + " 09 0A 00 03 00 02 63 2F 64"});
   h.check_invariants();
 }
 
