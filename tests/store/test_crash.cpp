@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <random>
+
 #include "store_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -85,7 +87,10 @@ Result run_writer(const fs::path& db, Death death) {
     }
     r.last_reported = value;
     if (death == Death::sigkill_anytime && value >= 300) {
-      kill(pid, SIGKILL);  // the child is still writing: it may be inside a commit
+      // A random few ms later the child is somewhere in the next batches, maybe inside a commit.
+      std::random_device rd;
+      usleep(static_cast<useconds_t>(rd() % 20000));
+      kill(pid, SIGKILL);
       break;
     }
   }

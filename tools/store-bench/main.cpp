@@ -3,7 +3,8 @@
 //  - msgs/s and commits/s (each commit is one WAL fsync with synchronous=FULL);
 //  - bytes the process wrote (wchar: write syscalls, and write_bytes: what reached the block
 //    layer, the SD card's budget) per message;
-//  - database size per 1,000 queued messages, open (db + -wal) and after close (checkpointed).
+//  - database size per 1,000 queued messages, open (db + -wal) and after close (checkpointed);
+//  - the time to reopen the store with all N queued (quick_check reads the whole file).
 // Usage: mqttsn-store-bench [--count N] [--batch B[,B...]] [--payload BYTES] [--dir DIR]
 // DIR defaults to $TMPDIR or /var/tmp: put it on the card the gateway will use to measure that card.
 #include <unistd.h>
@@ -119,20 +120,27 @@ bool run(const Options& o, std::size_t batch) {
   store.reset();
   std::error_code ec;
   const auto closed_bytes = fs::file_size(db, ec);
+  // Start-up cost with this many messages queued: open runs quick_check over the whole file.
+  const auto r0 = std::chrono::steady_clock::now();
+  auto reopened = Store::open(db, limits, report, error);
+  const double reopen_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r0).count();
+  ok = ok && reopened && reopened->load_uplink().size() == o.count;
+  reopened.reset();
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix, ec);
   if (!ok) {
-    std::fprintf(stderr, "mqttsn-store-bench: a write failed (errors=%llu)\n",
+    std::fprintf(stderr, "mqttsn-store-bench: a write or the reopen failed (errors=%llu)\n",
                  static_cast<unsigned long long>(st.errors));
     return false;
   }
 
   const double n = static_cast<double>(o.count);
-  std::printf("%6zu %10.0f %9llu %10.0f %12.0f %14.0f %16.0f %18.0f\n", batch, n / secs,
+  std::printf("%6zu %10.0f %9llu %10.0f %12.0f %14.0f %16.0f %18.0f %10.1f\n", batch, n / secs,
               static_cast<unsigned long long>(st.commits), static_cast<double>(st.commits) / secs,
               static_cast<double>(io1.wchar - io0.wchar) / n,
               static_cast<double>(io1.write_bytes - io0.write_bytes) / n,
-              static_cast<double>(st.file_bytes) / (n / 1000),
-              static_cast<double>(closed_bytes) / (n / 1000));
+              static_cast<double>(st.file_bytes) / (n / 1000), static_cast<double>(closed_bytes) / (n / 1000),
+              reopen_ms);
   return true;
 }
 
@@ -142,8 +150,8 @@ int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   std::printf("store bench: %zu messages, %zu-byte payload, topic ~20 B, in %s\n", o.count, o.payload,
               o.dir.c_str());
-  std::printf("%6s %10s %9s %10s %12s %14s %16s %18s\n", "batch", "msgs/s", "commits", "commits/s",
-              "wchar/msg", "disk_wr/msg", "open_B/1k_msgs", "closed_B/1k_msgs");
+  std::printf("%6s %10s %9s %10s %12s %14s %16s %18s %10s\n", "batch", "msgs/s", "commits", "commits/s",
+              "wchar/msg", "disk_wr/msg", "open_B/1k_msgs", "closed_B/1k_msgs", "reopen_ms");
   for (std::size_t b : o.batches) {
     if (!run(o, b)) return 1;
   }
