@@ -296,12 +296,21 @@ Environment::~Environment() {
   }
 }
 
-bool probe_gateway(const std::string& gateway, double timeout_s) {
+bool probe_gateway(const std::string& gateway, double timeout_s, const std::string& broker) {
   Endpoint gw;
   if (!resolve_udp(gateway, gw).empty()) return false;
   const int fd = socket(gw.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  bool ok = false;
+  // The gateway accepts CONNECT before its broker connection is up, and drops QoS 0 publishes until
+  // it is: so with a broker given, the path counts as ready only when a QoS 0 PUBLISH (short topic
+  // "bp") sent through the gateway reaches a subscriber there. Without this, the first ~100 ms of a
+  // flat-out QoS 0 run were lost and blamed on the gateway.
+  std::unique_ptr<Subscriber> sub;
+  if (!broker.empty()) {
+    sub = std::make_unique<Subscriber>(broker, "bench-probe-" + std::to_string(getpid()));
+    if (!sub->start({"bp"}, 0, timeout_s).empty()) sub.reset();
+  }
+  bool connected = false, through = !sub;
   if (connect(fd, reinterpret_cast<const sockaddr*>(&gw.addr), gw.len) == 0) {
     std::array<std::uint8_t, 64> tx{}, rx{};
     Connect c;
@@ -309,25 +318,37 @@ bool probe_gateway(const std::string& gateway, double timeout_s) {
     c.duration = 10;
     c.client_id = "bench-probe";
     const auto n = encode(c, tx).size;
-    timeval tv{0, 200'000};
+    timeval tv{0, 100'000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     const auto end = now_ns() + static_cast<std::uint64_t>(timeout_s * 1e9);
-    while (!ok && now_ns() < end) {
+    while (!connected && now_ns() < end) {
       if (send(fd, tx.data(), n, 0) < 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
       const auto got = recv(fd, rx.data(), rx.size(), 0);
       if (got <= 0) continue;
       const auto r = decode(std::span<const std::uint8_t>(rx.data(), static_cast<std::size_t>(got)));
       // Only "accepted" counts: a gateway still connecting upstream may answer "congestion".
-      ok = r && std::holds_alternative<ConnAck>(r.message()) &&
-           std::get<ConnAck>(r.message()).rc == ReturnCode::accepted;
+      connected = r && std::holds_alternative<ConnAck>(r.message()) &&
+                  std::get<ConnAck>(r.message()).rc == ReturnCode::accepted;
     }
-    if (ok) {
+    std::array<std::uint8_t, kMinPayload> payload{};
+    for (std::uint32_t seq = 0; connected && !through && now_ns() < end; ++seq) {
+      encode_payload({0xFFFFFFFFu, seq, now_ns()}, payload);
+      Publish p;
+      p.qos = 0;
+      p.topic_id_type = TopicIdType::short_name;
+      p.topic_id = short_topic_id('b', 'p');
+      p.data = payload;
+      if (const auto m = encode(p, tx)) send(fd, tx.data(), m.size, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      through = sub->stats().unique > 0;
+    }
+    if (connected) {
       const auto m = encode(Disconnect{}, tx).size;
       send(fd, tx.data(), m, 0);
     }
   }
   close(fd);
-  return ok;
+  return connected && through;
 }
 
 std::string prepare_environment(const Options& o, Environment& env) {
@@ -350,9 +371,10 @@ std::string prepare_environment(const Options& o, Environment& env) {
     if (!err.empty()) return err;
     env.gateway_pid = env.gateway.pid();
   }
-  if (!probe_gateway(o.gateway, o.gateway_wait_s)) {
+  if (!probe_gateway(o.gateway, o.gateway_wait_s, env.broker)) {
     env.keep_dir = !o.gateway_cmd.empty() && o.gateway_log.empty();
-    env.gateway_error = "the gateway does not accept CONNECT at " + o.gateway;
+    env.gateway_error =
+        "the gateway does not accept CONNECT at " + o.gateway + " or does not forward to the broker";
     if (!o.gateway_cmd.empty())
       env.gateway_error += " (started with: " + o.gateway_cmd + "; its output: " + log_path(o, env) + ")";
   }

@@ -30,8 +30,9 @@ struct Environment {
 // direct phase still runs.
 std::string prepare_environment(const Options& o, Environment& env);
 
-// Sends CONNECT from a throw-away client until a CONNACK comes back; true when the gateway answers.
-bool probe_gateway(const std::string& gateway, double timeout_s);
+// Sends CONNECT from a throw-away client until a CONNACK comes back; with a broker, then QoS 0
+// PUBLISHes until one reaches a subscriber there. True when the gateway answers (and forwards).
+bool probe_gateway(const std::string& gateway, double timeout_s, const std::string& broker = {});
 
 nlohmann::json run_scenario(const Options& o, Environment& env, const std::atomic<bool>& stop);
 
