@@ -10,7 +10,7 @@
 #   scripts/bench.sh --out FILE.md       # table here (JSON lines go to FILE.jsonl)
 #
 # Environment: BUILD_DIR (default build-bench), RESULTS_DIR (default tools/bench/results),
-# GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_STORE=0 turns the gateway's SQLite
+# GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_RCVBUF (the measured UDP link's receive_buffer, default 32M), BENCH_STORE=0 turns the gateway's SQLite
 # store off (default on, as deployed), BENCH_ARGS (extra options for every mqttsn-bench run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +72,7 @@ name = "bench"
 bind_address = "127.0.0.1"
 port = $2
 broadcast_address = ""
-receive_buffer = "${BENCH_RCVBUF:-8M}"
+receive_buffer = "${BENCH_RCVBUF:-32M}"
 
 [[link]]
 kind = "udp"
