@@ -10,8 +10,9 @@
 #   scripts/bench.sh --out FILE.md       # table here (JSON lines go to FILE.jsonl)
 #
 # Environment: BUILD_DIR (default build-bench), RESULTS_DIR (default tools/bench/results),
-# GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_RCVBUF (the measured UDP link's receive_buffer, default 32M), BENCH_STORE=0 turns the gateway's SQLite
-# store off (default on, as deployed), BENCH_ARGS (extra options for every mqttsn-bench run).
+# GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_RCVBUF (the measured UDP link's
+# receive_buffer, default 32M), BENCH_STORE=0 turns the gateway's SQLite store off (default on, as
+# deployed), BENCH_ARGS (extra options for every mqttsn-bench run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) scenarios+=("$1") ;;
   esac
   shift
