@@ -56,6 +56,7 @@ class Store {
   // the path cannot be used at all (permission, read-only fs): the caller then runs without a store.
   // A damaged file never makes open fail: it is moved aside (with its -wal/-shm) and a new one made.
   // So is a file whose schema version is newer than this code knows (OpenReport::detail says so).
+  // (A damaged file that cannot be renamed, the directory being read-only, is an unusable path.)
   static std::unique_ptr<Store> open(const std::filesystem::path& path, StoreLimits limits,
                                      OpenReport& report, std::string& error);
   ~Store();  // commits what is pending, closes
