@@ -118,6 +118,9 @@ class Bridge {
   void finish_shutdown();
   void fail_remaining();
   int upstream_qos(QoS sn_qos) const;
+  bool reports_result(const OutboundMessage& m) const {
+    return !m.internal && m.token != 0 && (!m.node_acked || options_.report_every_result);
+  }
 
   uv_loop_t* loop_;
   BridgeOptions options_;

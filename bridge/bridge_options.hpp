@@ -63,6 +63,10 @@ struct BridgeOptions {
   std::size_t queue_max_messages = 10'000;
   std::size_t queue_max_bytes = 8u << 20;
   bool queue_qos0_offline = false;  // queue QoS 0/-1 while offline instead of dropping them
+  // The app keeps every QoS 1/2 message durably (the SQLite store) and must hear when the broker
+  // took each one, queued while offline or not, to forget it: every QoS 1/2 publish then gets a
+  // token and exactly one on_publish_result(token, ...).
+  bool report_every_result = false;
 
   // Our send window: QoS 1/2 messages handed to Paho and not yet acknowledged by the broker.
   // Paho's own maxInflight is set to at least this.

@@ -77,6 +77,8 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
     return {UpstreamAccept::dropped, 0};
   }
   m.node_acked = true;  // the queue is our promise: the node is acknowledged now
+  if (options_.report_every_result && m.qos > 0) m.token = next_token_++;
+  const UpstreamToken token = m.token;
   const bool qos0 = m.qos == 0;
   if (!queue_.push_back(std::move(m))) {
     if (qos0) {
@@ -87,7 +89,7 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
     return {UpstreamAccept::congested, 0};
   }
   ++counters_.queued_offline;
-  return {UpstreamAccept::accepted, 0};
+  return {UpstreamAccept::accepted, token};
 }
 
 Bridge::SendResult Bridge::send(OutboundMessage& m) {
@@ -140,7 +142,7 @@ void Bridge::pump() {
         return;
       case SendResult::failed:
         ++counters_.failed;
-        if (!m.node_acked && m.token != 0) events_.on_publish_result(m.token, false);
+        if (reports_result(m)) events_.on_publish_result(m.token, false);
         break;
     }
   }
@@ -165,7 +167,7 @@ void Bridge::handle(detail::PublishDone& e) {
   inflight_.erase(it);
   if (e.ok) {
     ++counters_.acked;
-    if (!m.node_acked && !m.internal && m.token != 0) events_.on_publish_result(m.token, true);
+    if (reports_result(m)) events_.on_publish_result(m.token, true);
   } else if (!m.internal) {
     // Not delivered and the node may not have been told yet: send it again, in its place.
     MQTTSN_LOG(debug, "upstream: publish to '%s' not confirmed (Paho %d): queued again", m.topic.c_str(),
@@ -207,10 +209,10 @@ void Bridge::fail_remaining() {
   std::size_t promised = 0;
   auto settle = [&](OutboundMessage& m) {
     if (m.internal) return;
-    if (m.node_acked)
-      ++promised;
-    else if (m.token != 0)
+    if (reports_result(m))
       waiting.push_back(m.token);
+    else if (m.node_acked)
+      ++promised;
   };
   for (auto& [token, m] : inflight_) settle(m);
   auto rest = queue_.take_all();

@@ -100,7 +100,9 @@ struct UpstreamConfig {
   std::vector<std::string> servers{"tcp://localhost:1883"};  // tried in order
   std::string client_id = "mqttsn-gw-%h";                    // %h host name, %g gateway id, %% a percent sign
   Duration keepalive = 60s;
-  bool clean_session = true;
+  // false: the broker keeps the gateway's subscriptions and queues QoS 1/2 messages for it while
+  // the gateway restarts, so nodes' kept subscriptions lose nothing (see the store).
+  bool clean_session = false;
   std::string username;                                // empty: none
   std::filesystem::path password_file;                 // first line is the password; empty: none
   std::string password_env;                            // environment variable holding it; empty: none

@@ -91,7 +91,7 @@ presence_topic = "mqttsn-gw/demo/state"
 socket = "$work/status.sock"
 
 [store]
-enabled = false
+enabled = true
 path = "$work/state.db"
 CONF
 

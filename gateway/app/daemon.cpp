@@ -28,17 +28,25 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
     link_names_.push_back(lc.name);
   }
 
-  bridge_ = std::make_unique<bridge::Bridge>(&loop_, bridge_options(config_), *this);
+  keeper_ = std::make_unique<StoreKeeper>(config_);
+  auto bridge_opts = bridge_options(config_);
+  bridge_opts.report_every_result = keeper_->active();
+  bridge_ = std::make_unique<bridge::Bridge>(&loop_, std::move(bridge_opts), *this);
   GatewayOptions core_opts = core_options(config_);
   for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
   core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
   core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
+  keeper_->restore(*core_, *bridge_, now());
   status_ = std::make_unique<StatusServer>(
       &loop_, [this](std::string_view req) { return answer_status(*this, req); });
   systemd_ = std::make_unique<SystemdNotifier>(&loop_);
 
   uv_timer_init(&loop_, &core_timer_);
   core_timer_.data = this;
+  uv_prepare_init(&loop_, &turn_end_);
+  turn_end_.data = this;
+  if (keeper_->active())
+    uv_prepare_start(&turn_end_, [](uv_prepare_t* h) { static_cast<Daemon*>(h->data)->end_of_turn(); });
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
 }
@@ -49,6 +57,7 @@ Daemon::~Daemon() {
   // callbacks and ends. The core goes last: nothing calls it any more.
   status_.reset();
   bridge_.reset();
+  if (core_ && keeper_) keeper_->flush(*core_);  // results of the bridge's last moments
   links_.clear();
   systemd_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -63,8 +72,8 @@ void Daemon::close_handles() {
   if (status_) status_->close();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
-        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
-        reinterpret_cast<uv_handle_t*>(&sighup_)})
+        reinterpret_cast<uv_handle_t*>(&turn_end_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+        reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
     if (h->loop && !uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -167,9 +176,15 @@ void Daemon::broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) {
 }
 
 PublishOutcome Daemon::publish(std::string_view topic, Bytes payload, QoS qos, bool retain) {
+  // Only what a node is acknowledged for (QoS 1/2) must be durable before the acknowledgement.
+  if (qos >= 1 && keeper_->active()) return keeper_->publish(*bridge_, topic, payload, qos, retain);
   // QoS -1 has its own upstream level in the configuration (default 0); the bridge applies the floor.
   if (qos < 0 && config_.upstream.qos_minus1 > 0) qos = static_cast<QoS>(config_.upstream.qos_minus1);
   return bridge_->publish(topic, payload, qos, retain);
+}
+
+void Daemon::end_of_turn() {
+  if (core_ && keeper_->end_of_turn(*core_, now())) arm_core_timer();
 }
 
 void Daemon::subscribe(std::string_view filter, QoS qos) {
@@ -187,6 +202,7 @@ void Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool ret
 }
 
 void Daemon::on_publish_result(UpstreamToken token, bool ok) {
+  if (keeper_ && keeper_->on_publish_result(token, ok)) return;
   if (!core_) return;
   core_->on_upstream_ack(token, ok, now());
   arm_core_timer();
@@ -266,6 +282,7 @@ void Daemon::begin_shutdown(const char* why) {
 
 void Daemon::finish_shutdown() {
   if (handles_closed_) return;
+  end_of_turn();  // what this turn changed is on disk before the process ends
   close_handles();
   MQTTSN_LOG(notice, "stopped");
   // The bridge closes its own handles in its destructor; the loop then runs dry and run() returns.

@@ -14,6 +14,7 @@
 #include "conf/config.hpp"
 #include "conf/reload.hpp"
 #include "gateway/app/status_server.hpp"
+#include "gateway/app/store_keeper.hpp"
 #include "gateway/app/systemd_notify.hpp"
 #include "gateway/core/gateway.hpp"
 #include "radio/link.hpp"
@@ -36,6 +37,7 @@ class Daemon final : public Outputs, public bridge::BridgeEvents {
   const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
   const std::vector<std::string>& link_names() const { return link_names_; }
   const conf::GatewayConfig& config() const { return config_; }
+  const StoreKeeper& store() const { return *keeper_; }
   double uptime_seconds() const;
 
   // Outputs (called by the core).
@@ -61,6 +63,7 @@ class Daemon final : public Outputs, public bridge::BridgeEvents {
   void finish_shutdown();
   void close_handles();
   void trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const;
+  void end_of_turn();
 
   conf::GatewayConfig config_;
   conf::ReloadableState reloadable_;
@@ -69,12 +72,14 @@ class Daemon final : public Outputs, public bridge::BridgeEvents {
 
   std::vector<std::unique_ptr<radio::Link>> links_;
   std::vector<std::string> link_names_;
+  std::unique_ptr<StoreKeeper> keeper_;
   std::unique_ptr<bridge::Bridge> bridge_;
   std::unique_ptr<Gateway> core_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<SystemdNotifier> systemd_;
 
   uv_timer_t core_timer_{};
+  uv_prepare_t turn_end_{};  // runs once per loop turn, before it waits: the store's group commit
   uv_timer_t shutdown_timer_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   bool shutting_down_ = false;

@@ -118,6 +118,33 @@ json error(std::string text) {
 
 }  // namespace
 
+json store(const Daemon& d) {
+  const StoreKeeperStatus s = d.store().status();
+  std::size_t kept = 0, buffered = 0;
+  for (const auto& c : d.core().clients()) {
+    if (!c.clean_session || c.state == ClientState::asleep || c.state == ClientState::awake) {
+      ++kept;
+      buffered += c.buffered + c.in_flight;
+    }
+  }
+  json out = {{"state", s.state}, {"path", s.path}};
+  if (!s.problem.empty()) out["problem"] = s.problem;
+  out["sessions_kept"] = s.stats.sessions;
+  out["clients_kept_now"] = kept;
+  out["uplink_queued"] = s.stats.uplink_messages;
+  out["uplink_queued_bytes"] = s.stats.uplink_bytes;
+  out["downlink_queued"] = buffered;
+  out["file_bytes"] = s.stats.file_bytes;
+  out["commits"] = s.stats.commits;
+  out["rows_written"] = s.stats.rows_written;
+  out["snapshots_written"] = s.snapshots_written;
+  out["snapshots_unchanged"] = s.snapshots_unchanged;
+  out["congested"] = s.congested;
+  out["errors"] = s.stats.errors;
+  out["commit_failures"] = s.commit_failures;
+  return {{"store", out}};
+}
+
 std::string answer_status(const Daemon& d, std::string_view request) {
   while (!request.empty() && request.back() == ' ') request.remove_suffix(1);
   const auto space = request.find(' ');
@@ -134,11 +161,13 @@ std::string answer_status(const Daemon& d, std::string_view request) {
     reply = stats(d);
   else if (verb == "metrics")
     reply = {{"metrics", prometheus_metrics(d)}};
+  else if (verb == "store")
+    reply = store(d);
   else if (verb == "version")
     reply = {{"version", kVersion}};
   else
     reply = error("unknown request '" + std::string(verb) +
-                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, version");
+                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, store, version");
   // Client ids and topics come from radios: never let a stray byte break the JSON.
   return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -160,7 +160,10 @@ std::vector<std::string> Gateway::invariant_violations() const {
       fail(s.client_id + ": too many inbound");
   }
   if (live_sessions != by_peer_.size() || live_sessions != by_client_id_.size()) fail("index sizes differ");
-  for (const auto& [token, p] : pending_uplinks_) {
+  for (const auto& entry : pending_uplinks_) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
+    const UpstreamToken token = entry.first;
+    const PendingUplink& p = entry.second;
     const Session* s = live(p.slot, p.serial);
     if (!s) {
       fail("orphan upstream token");

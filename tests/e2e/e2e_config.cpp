@@ -29,12 +29,13 @@ std::string GatewayToml::to_toml() const {
   t += "client_id = " + quoted(upstream_client_id) + "\n";
   t += "presence_topic = " + quoted(presence_topic) + "\n";
   t += "shutdown_grace = " + quoted(shutdown_grace) + "\n";
+  t += "clean_session = " + std::string(upstream_clean_session ? "true" : "false") + "\n";
   t += "\n[upstream.reconnect]\nmin_backoff = " + quoted(reconnect_min) + "\n";
   t += "max_backoff = " + quoted(reconnect_max) + "\n";
   t += "\n[access]\nallow_anonymous = " + std::string(allow_anonymous ? "true" : "false") + "\n";
   t += "clients_file = " + quoted(clients_file) + "\n";
   t += "acl_file = " + quoted(acl_file) + "\n";
-  t += "\n[store]\nenabled = false\n";
+  t += "\n[store]\nenabled = " + std::string(store ? "true" : "false") + "\npath = \"{dir}/state.db\"\n";
   t += extra;
   return t;
 }

@@ -25,6 +25,8 @@ struct GatewayToml {
   std::string shutdown_grace = "2s";
   std::string reconnect_min = "200ms";
   std::string reconnect_max = "1s";
+  bool store = true;  // the SQLite store, in the test's own directory
+  bool upstream_clean_session = false;
   std::string extra{};  // appended verbatim (whole sections)
 
   std::string to_toml() const;

@@ -353,7 +353,10 @@ TEST_CASE(
   CHECK(text_of(m->payload) == "fits");
   CHECK(nodes.count(0, EventKind::message) == 1);
   CHECK(gw.status("stats")["core"]["too_large_for_link"] == 1);
-  // The session is intact: nothing was left in flight for the dropped message.
+  // The session is intact: nothing is left in flight once the node has acknowledged "fits".
+  CHECK(gw.wait_status("clients", [](const nlohmann::json& j) {
+    return j["clients"].size() == 1 && j["clients"][0]["in_flight"] == 0;
+  }));
   const auto clients = gw.status("clients")["clients"];
   REQUIRE(clients.size() == 1);
   CHECK(clients[0]["state"] == "active");
