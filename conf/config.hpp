@@ -112,8 +112,11 @@ struct UpstreamConfig {
   std::uint8_t qos_minus1 = 0;                         // upstream QoS for MQTT-SN QoS -1 publishes
   std::uint8_t qos_floor = 0;                          // uplink publishes go up with at least this QoS
   std::uint8_t max_qos = 2;                            // highest QoS used upstream
-  std::uint32_t queue_max_messages = 1000;             // offline queue while the broker is away
-  std::uint64_t queue_max_bytes = 1048576;
+  // Uplink QoS 1/2 messages acknowledged to nodes and not yet to the broker: the store's table
+  // (on disk) and the bridge's queue (in memory) share these bounds. A burst of readings outruns the
+  // broker for a moment; 10,000 is minutes of a field network's traffic and ~1 MB of RAM.
+  std::uint32_t queue_max_messages = 10000;
+  std::uint64_t queue_max_bytes = 8388608;
   bool queue_qos0 = false;  // also queue QoS 0 while offline
   Duration reconnect_min = 1s;
   Duration reconnect_max = 60s;

@@ -5,10 +5,17 @@
 namespace mqttsn::conf {
 
 std::string ConfigError::to_string() const {
+  // Appended piece by piece: `":" + std::to_string(line)` trips GCC 12's -Wrestrict false positive.
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
   out += ": ";
-  if (!key.empty()) out += key + ": ";
+  if (!key.empty()) {
+    out += key;
+    out += ": ";
+  }
   out += message;
   return out;
 }
