@@ -49,12 +49,12 @@ echo "== mosquitto on 127.0.0.1:$broker_port"
 mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do
-  mosquitto_pub -p "$broker_port" -t demo/ping -m up -q 0 2>/dev/null && break
+  mosquitto_pub -h 127.0.0.1 -p "$broker_port" -t demo/ping -m up -q 0 2>/dev/null && break
   sleep 0.1
 done
 
-echo "== broker-side subscriber: mosquitto_sub -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#'"
-mosquitto_sub -p "$broker_port" -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#' > >(prefix "[broker ]") 2>&1 &
+echo "== broker-side subscriber: mosquitto_sub -h 127.0.0.1 -p $broker_port -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#'"
+mosquitto_sub -h 127.0.0.1 -p "$broker_port" -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#' > >(prefix "[broker ]") 2>&1 &
 pids+=($!)
 
 cat >"$work/predefined-topics.conf" <<CONF
@@ -114,8 +114,8 @@ pids+=($!)
 
 sleep 8
 echo
-echo "== a command through the broker: mosquitto_pub -t cmd/xbee-node1/led -m on -q 1"
-mosquitto_pub -p "$broker_port" -t cmd/xbee-node1/led -m on -q 1
+echo "== a command through the broker: mosquitto_pub -h 127.0.0.1 -p $broker_port -t cmd/xbee-node1/led -m on -q 1"
+mosquitto_pub -h 127.0.0.1 -p "$broker_port" -t cmd/xbee-node1/led -m on -q 1
 sleep 2
 echo
 echo "== mqttsn-gwctl clients"
@@ -126,6 +126,9 @@ echo "== mqttsn-gwctl topics"
 echo
 echo "== mqttsn-gwctl subscriptions"
 "$gwctl" -s "$work/status.sock" subscriptions
+echo
+echo "== mqttsn-gwctl store (SQLite: kept sessions, messages not yet acknowledged by the broker)"
+"$gwctl" -s "$work/status.sock" store
 echo
 remaining=$((seconds - 10))
 if [ "$remaining" -gt 0 ]; then
