@@ -8,7 +8,7 @@
 #                 or native (this machine's architecture, into build-pkg)
 #   --test        run the tests under qemu before packaging: unit, and the io and broker integration
 #                 suites (mosquitto runs natively beside them); not e2e_*, which start the gateway as a
-#                 child process and so would need binfmt_misc
+#                 child process and so would need binfmt_misc, nor the one test qemu-user cannot serve
 #   --no-install  do not touch apt; fail if something is missing
 #   --target T    build only T (repeatable; default: everything)
 #   --werror      warnings are errors (off by default: the native CI build enforces them, and GCC's
@@ -186,7 +186,10 @@ if [ "$run_tests" = 1 ]; then
     ctest --test-dir "$build_dir" -L unit --output-on-failure -j "$jobs"
   else
     phase "unit, io and broker tests (under $qemu)"
-    ctest --test-dir "$build_dir" -L 'unit|io|broker' -E '^e2e_' --output-on-failure -j "$jobs"
+    # Left out besides e2e_*: the UDP drop counter reads getsockopt(SO_MEMINFO), which qemu-user 7.2
+    # answers with 4 bytes (it treats unknown SOL_SOCKET options as an int), so no drop is ever seen.
+    ctest --test-dir "$build_dir" -L 'unit|io|broker' --output-on-failure -j "$jobs" \
+      -E '^e2e_|^radio_udp_link_buffer_test:udp link: datagrams the kernel drops'
   fi
 fi
 
