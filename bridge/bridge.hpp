@@ -118,6 +118,11 @@ class Bridge {
   void finish_shutdown();
   void fail_remaining();
   int upstream_qos(QoS sn_qos) const;
+  // Whether `m` may go now: the send window, and the narrower one for QoS 2 (see BridgeOptions).
+  bool window_allows(const OutboundMessage& m) const {
+    return inflight_.size() < static_cast<std::size_t>(options_.max_inflight) &&
+           (m.qos < 2 || inflight_qos2_ < static_cast<std::size_t>(options_.max_inflight_qos2));
+  }
   bool reports_result(const OutboundMessage& m) const {
     return !m.internal && m.token != 0 && (!m.node_acked || options_.report_every_result);
   }
@@ -149,6 +154,7 @@ class Bridge {
 
   OutboundQueue queue_;
   std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
+  std::size_t inflight_qos2_ = 0;            // of which QoS 2
   std::uint64_t next_seq_ = 1;
   UpstreamToken next_token_ = 1;
 

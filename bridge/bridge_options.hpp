@@ -71,6 +71,11 @@ struct BridgeOptions {
   // Our send window: QoS 1/2 messages handed to Paho and not yet acknowledged by the broker.
   // Paho's own maxInflight is set to at least this.
   int max_inflight = 4096;
+  // QoS 2 messages in flight upstream (PUBLISH sent, PUBCOMP not yet received). MQTT 3.1.1 has no
+  // "receive maximum", but brokers enforce one: mosquitto's max_inflight_messages (default 20)
+  // refuses more with a disconnect, and the bridge would then reconnect and burst again forever.
+  // 10 leaves room for the unreleased QoS 2 messages a killed gateway may have left in its session.
+  int max_inflight_qos2 = 10;
 
   // QoS translation. Uplink: QoS -1 is sent as 0; then raised to `uplink_qos_floor`.
   // Subscriptions ask for at most `granted_qos_ceiling`.

@@ -51,7 +51,7 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
     }
     m.token = next_token_++;
     const UpstreamToken token = m.token;
-    if (queue_.empty() && inflight_.size() < static_cast<std::size_t>(options_.max_inflight)) {
+    if (queue_.empty() && window_allows(m)) {
       switch (send(m)) {
         case SendResult::sent:
           return {UpstreamAccept::pending, token};
@@ -126,13 +126,13 @@ Bridge::SendResult Bridge::send(OutboundMessage& m) {
     return SendResult::sent;
   }
   (m.qos == 1 ? counters_.published_qos1 : counters_.published_qos2)++;
+  if (m.qos == 2) ++inflight_qos2_;
   inflight_.insert_or_assign(ro.token, std::move(m));
   return SendResult::sent;
 }
 
 void Bridge::pump() {
-  while (connected_ && !queue_.empty() &&
-         inflight_.size() < static_cast<std::size_t>(options_.max_inflight)) {
+  while (connected_ && !queue_.empty() && window_allows(queue_.front())) {
     OutboundMessage m = queue_.pop_front();
     switch (send(m)) {
       case SendResult::sent:
@@ -165,6 +165,7 @@ void Bridge::handle(detail::PublishDone& e) {
   if (it == inflight_.end()) return;  // taken back from flight already (connection lost)
   OutboundMessage m = std::move(it->second);
   inflight_.erase(it);
+  if (m.qos == 2) --inflight_qos2_;
   if (e.ok) {
     ++counters_.acked;
     if (reports_result(m)) events_.on_publish_result(m.token, true);
@@ -187,6 +188,7 @@ void Bridge::take_back_inflight() {
     ++n;
   }
   inflight_.clear();
+  inflight_qos2_ = 0;
   counters_.requeued += n;
   if (n > 0) MQTTSN_LOG(info, "upstream: %zu unconfirmed messages queued again", n);
 }
@@ -218,6 +220,7 @@ void Bridge::fail_remaining() {
   auto rest = queue_.take_all();
   for (auto& m : rest) settle(m);
   inflight_.clear();
+  inflight_qos2_ = 0;
   if (promised > 0)
     MQTTSN_LOG(warning, "upstream: shutdown with %zu queued messages not delivered (the queue is in memory)",
                promised);

@@ -40,6 +40,7 @@ class OutboundQueue {
   // Puts back the message just popped (Paho refused it for now). Never refused.
   void push_front(OutboundMessage&& m);
 
+  const OutboundMessage& front() const { return items_.front(); }
   bool empty() const { return items_.empty(); }
   std::size_t size() const { return items_.size(); }
   std::size_t bytes() const { return bytes_; }

@@ -13,7 +13,7 @@ echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
-BUILD_TYPE=Debug bash scripts/build.sh build-asan -DMQTTSN_WERROR=ON -DMQTTSN_SANITIZE=ON
+BUILD_TYPE=Debug bash scripts/build.sh build-asan -DMQTTSN_WERROR=ON -DMQTTSN_SANITIZE=ON -DMQTTSN_BENCH_TOOLS=OFF
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
