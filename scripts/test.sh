@@ -8,12 +8,14 @@ bash scripts/install-deps.sh
 jobs=$(nproc)
 
 echo "== build (warnings are errors)"
-bash scripts/build.sh build -DMQTTSN_WERROR=ON
+# TESTS=ON explicitly: the demo builds the same tree without tests, and CMake remembers that.
+bash scripts/build.sh build -DMQTTSN_WERROR=ON -DMQTTSN_TESTS=ON
 echo "== tests"
-ctest --test-dir build --output-on-failure -j "$jobs"
+ctest --test-dir build --output-on-failure --no-tests=error -j "$jobs"
 
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
-BUILD_TYPE=Debug bash scripts/build.sh build-asan -DMQTTSN_WERROR=ON -DMQTTSN_SANITIZE=ON -DMQTTSN_BENCH_TOOLS=OFF
+BUILD_TYPE=Debug bash scripts/build.sh build-asan -DMQTTSN_WERROR=ON -DMQTTSN_SANITIZE=ON -DMQTTSN_BENCH_TOOLS=OFF \
+  -DMQTTSN_TESTS=ON
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+  ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs"
