@@ -169,7 +169,9 @@ check_tools
 
 phase "configure $build_dir"
 configure=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
-           -DMQTTSN_WERROR="$werror" -DMQTTSN_BENCH_TOOLS=OFF)
+           -DMQTTSN_WERROR="$werror" -DMQTTSN_BENCH_TOOLS=OFF
+           # The package's binaries are stripped anyway; without -g the build is ~40% cheaper.
+           "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG")
 # Under emulation only the suites that can run there are built (e2e starts the gateway as a child).
 [ "$arch" = native ] || configure+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain"
                                    "-DMQTTSN_TEST_AREAS=codec;radio;core;store;bridge;conf;support")
