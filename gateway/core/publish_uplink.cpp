@@ -109,11 +109,11 @@ void Gateway::on_upstream_ack(UpstreamToken token, bool ok, Millis /*now*/) {
   if (!ok) counters_.inc(Counter::upstream_rejected);
   Session* s = live(p.slot, p.serial);
   if (!s) return;
-  note_change(*s);
   auto rec = std::find_if(s->inbound.begin(), s->inbound.end(),
                           [&](const InboundPublish& r) { return r.msg_id == p.msg_id && r.token == token; });
   if (rec == s->inbound.end()) return;
   std::uint16_t topic_id = rec->topic_id;
+  if (rec->qos == 2 && !ok) note_change(*s);  // a kept QoS 2 id goes (QoS 1 records are not kept)
   if (rec->qos == 1 || !ok) {
     s->inbound.erase(rec);
     if (s->connected())

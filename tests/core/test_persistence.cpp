@@ -184,17 +184,21 @@ TEST_CASE("CleanSession=1 on reconnect drops what a kept session had buffered") 
   h.check_invariants();
 }
 
-TEST_CASE("change tracking: QoS 0 publishes and pings mark nothing; registering, subscribing, leaving do") {
+TEST_CASE("change tracking: QoS 0/1 publishes and pings mark nothing; registering, QoS 2, leaving do") {
   Harness h;
   h.gw.set_change_tracking(true);
   h.connect(1, "c1", false);
   CHECK(h.gw.take_changed_sessions() == std::vector<std::string>{"c1"});
   h.reg(1, "a");
   CHECK(h.gw.take_changed_sessions() == std::vector<std::string>{"c1"});
-  h.recv(1, "08 0C 00 00 01 00 00 31");  // PUBLISH QoS 0
-  h.recv(1, "02 16");                    // PINGREQ
+  h.recv(1, "08 0C 00 00 01 00 00 31");     // PUBLISH QoS 0
+  h.recv(1, "09 0C 20 00 01 00 05 34 32");  // PUBLISH QoS 1 (kept by the uplink queue, not the session)
+  h.recv(1, "02 16");                       // PINGREQ
   h.take();
   CHECK(h.gw.take_changed_sessions().empty());
+  h.recv(1, "08 0C 40 00 01 00 06 41");  // PUBLISH QoS 2: an id awaiting PUBREL is kept
+  h.take();
+  CHECK(h.gw.take_changed_sessions() == std::vector<std::string>{"c1"});
   h.recv(1, "02 18");  // DISCONNECT
   h.take();
   CHECK(h.gw.take_changed_sessions() == std::vector<std::string>{"c1"});
