@@ -9,7 +9,7 @@ packages=(
   libuv1-dev libpaho-mqtt-dev libserialport-dev libssl-dev openssl
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libsqlite3-dev sqlite3
   doctest-dev mosquitto mosquitto-clients
-  clang procps iproute2 systemd
+  clang libclang-rt-dev procps iproute2 systemd  # libclang-rt-dev: libFuzzer and sanitizer runtimes (clang only recommends them)
 )
 
 missing=()
