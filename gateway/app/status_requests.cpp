@@ -122,7 +122,7 @@ json store(const Daemon& d) {
   const StoreKeeperStatus s = d.store().status();
   std::size_t kept = 0, buffered = 0;
   for (const auto& c : d.core().clients()) {
-    if (!c.clean_session || c.state == ClientState::asleep || c.state == ClientState::awake) {
+    if (c.kept) {
       ++kept;
       buffered += c.buffered + c.in_flight;
     }

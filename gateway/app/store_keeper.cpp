@@ -147,9 +147,10 @@ bool StoreKeeper::end_of_turn(Gateway& core, Millis now) {
   if (awaiting_commit_.empty()) return false;
   // A failed commit answers the node "congestion" (its message was not made durable); the bridge
   // may still deliver it, so a retry can duplicate but never lose.
-  std::vector<UpstreamToken> tokens = std::move(awaiting_commit_);
-  awaiting_commit_.clear();
-  for (auto t : tokens) core.on_upstream_ack(t, ok, now);
+  // Swapped, not moved: both vectors keep their capacity, so a busy loop does not allocate per turn.
+  acking_.swap(awaiting_commit_);
+  for (auto t : acking_) core.on_upstream_ack(t, ok, now);
+  acking_.clear();
   return true;
 }
 

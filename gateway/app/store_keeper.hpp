@@ -74,8 +74,9 @@ class StoreKeeper {
   std::unique_ptr<store::Store> store_;
   StoreKeeperStatus status_;
   std::unordered_map<UpstreamToken, std::int64_t> rows_by_bridge_token_;
-  std::vector<UpstreamToken> awaiting_commit_;         // core tokens whose rows are in the open transaction
-  UpstreamToken next_token_ = UpstreamToken{1} << 62;  // apart from the bridge's own tokens
+  std::vector<UpstreamToken> awaiting_commit_;  // core tokens whose rows are in the open transaction
+  std::vector<UpstreamToken> acking_;           // the committed ones, being acknowledged (capacity reused)
+  UpstreamToken next_token_ = UpstreamToken{1} << 62;           // apart from the bridge's own tokens
   std::unordered_map<std::string, std::size_t> stored_digest_;  // per client id: what the store holds
 };
 

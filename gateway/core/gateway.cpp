@@ -287,25 +287,29 @@ void Gateway::rebind(Session& s, const PeerRef& peer) {
   note_change(s);
 }
 
-void Gateway::drop_delivery_state(Session& s) {
+// Unconfirmed gateway registrations (the client never acknowledged them) and uplink messages
+// waiting for the broker on the client's behalf: nobody is there to answer any more.
+void Gateway::forget_unconfirmed(Session& s) {
   std::erase_if(pending_uplinks_,
                 [&](const auto& kv) { return kv.second.slot == s.slot && kv.second.serial == s.serial; });
-  if (!s.clean_session) {
-    // A kept session keeps what the client has not acknowledged yet (sent again with DUP when it
-    // connects without CleanSession) and its QoS 2 ids awaiting PUBREL; only unconfirmed gateway
-    // registrations go (the client never acknowledged them).
-    if (s.outbox) {
-      for (const auto& r : s.outbox->registering) s.registry.erase(r.topic_id);
-      s.outbox->registering.clear();
-      if (s.outbox->empty()) s.outbox.reset();
-    }
-    std::erase_if(s.inbound, [](const InboundPublish& r) { return r.qos != 2 || !r.upstream_done; });
-    return;
-  }
+  if (!s.outbox) return;
+  for (const auto& r : s.outbox->registering) s.registry.erase(r.topic_id);
+  s.outbox->registering.clear();
+}
+
+void Gateway::drop_delivery_state(Session& s) {
+  if (s.clean_session) return discard_delivery_state(s);
+  // A kept session keeps what the client has not acknowledged yet (sent again with DUP when it
+  // connects without CleanSession) and its QoS 2 ids awaiting PUBREL.
+  forget_unconfirmed(s);
+  if (s.outbox && s.outbox->empty()) s.outbox.reset();
+  std::erase_if(s.inbound, [](const InboundPublish& r) { return r.qos != 2 || !r.upstream_done; });
+}
+
+void Gateway::discard_delivery_state(Session& s) {
+  forget_unconfirmed(s);
   if (s.outbox) {
     counters_.inc(Counter::dropped_offline, s.outbox->queue.size() + s.outbox->in_flight.size());
-    // Unconfirmed gateway registrations are forgotten: the client never acknowledged them.
-    for (const auto& r : s.outbox->registering) s.registry.erase(r.topic_id);
     s.outbox.reset();
   }
   s.inbound.clear();
@@ -313,10 +317,7 @@ void Gateway::drop_delivery_state(Session& s) {
 }
 
 void Gateway::clear_session_state(Session& s) {
-  const bool kept = !s.clean_session;
-  s.clean_session = true;  // so drop_delivery_state drops everything
-  drop_delivery_state(s);
-  s.clean_session = !kept;
+  discard_delivery_state(s);
   while (!s.subscriptions.empty()) remove_subscription(s, s.subscriptions.size() - 1);
   s.subscriptions.shrink_to_fit();
   s.registry.clear();

@@ -105,8 +105,10 @@ class Gateway {
   Session& create_session(const PeerRef& peer, std::string_view client_id);
   void rebind(Session& s, const PeerRef& peer);
   void destroy_session(Session& s);
-  void clear_session_state(Session& s);  // CleanSession: subscriptions, topics, will, queues
-  void drop_delivery_state(Session& s);  // queues and uplink records (client went away)
+  void clear_session_state(Session& s);     // CleanSession: subscriptions, topics, will, queues
+  void drop_delivery_state(Session& s);     // client went away: what a kept session does not keep
+  void discard_delivery_state(Session& s);  // all queues and uplink records
+  void forget_unconfirmed(Session& s);
   bool evict_one_persistent();
   std::size_t active_sessions() const;
 
@@ -128,6 +130,7 @@ class Gateway {
   void handle_unsubscribe(Session& s, const Unsubscribe& m);
   void remove_subscription(Session& s, std::size_t index);
   void release_filter_if_unused(SubscriptionTree::Node* n);
+  void request_upstream(SubscriptionTree::Node& node, std::string_view filter, QoS qos);
   void enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos,
                bool retain);  // publish_downlink.cpp
   void pump(Session& s, Millis now);

@@ -70,11 +70,7 @@ void Gateway::restore_subscription(Session& s, const SessionSnapshot::Subscripti
   s.subscriptions.push_back(SessionSubscription{node, sub.qos, sub.kind});
   // The upstream session may be gone (the broker restarted too): subscribe again. An upstream
   // subscription that exists already is simply confirmed by the broker.
-  if (node->upstream == UpstreamSubState::none || sub.qos > node->requested) {
-    node->requested = std::max(node->requested, sub.qos);
-    node->upstream = UpstreamSubState::pending;
-    out_.subscribe(sub.filter, node->requested);
-  }
+  request_upstream(*node, sub.filter, sub.qos);
 }
 
 bool Gateway::restore(const SessionSnapshot& snap, Millis now) {

@@ -45,6 +45,7 @@ std::vector<ClientStatus> Gateway::clients() const {
     c.keep_alive_s = s.keep_alive_s;
     c.sleep_s = s.sleep_s;
     c.clean_session = s.clean_session;
+    c.kept = kept(s);
     c.last_seen = s.last_seen;
     c.in_flight = s.in_flight();
     c.buffered = s.buffered();

@@ -22,6 +22,7 @@ struct ClientStatus {
   std::uint16_t keep_alive_s = 0;
   std::uint16_t sleep_s = 0;
   bool clean_session = true;
+  bool kept = false;  // survives a gateway restart (CleanSession=0 or asleep; see persistence.cpp)
   Millis last_seen{0};
   std::size_t in_flight = 0;
   std::size_t buffered = 0;

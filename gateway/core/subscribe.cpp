@@ -85,14 +85,19 @@ void Gateway::handle_subscribe(Session& s, const Subscribe& m) {
     send(s, SubAck{granted, suback_topic_id, m.msg_id, ReturnCode::accepted});
     return;
   }
-  // First client of this filter, or one asking more than was asked upstream: (re)subscribe there.
-  bool ask = node->upstream == UpstreamSubState::none || requested > node->requested;
-  node->requested = std::max(node->requested, requested);
-  node->upstream = UpstreamSubState::pending;
+  request_upstream(*node, filter, requested);
+  node->upstream = UpstreamSubState::pending;  // this client waits for the broker's answer either way
   node->waiters.push_back(
       SubscribeWaiter{s.slot, s.serial, m.msg_id, suback_topic_id, requested, m.topic_id_type});
   ++s.pending_subscribes;
-  if (ask) out_.subscribe(filter, node->requested);
+}
+
+// First client of this filter, or one asking more than was asked upstream: (re)subscribe there.
+void Gateway::request_upstream(SubscriptionTree::Node& node, std::string_view filter, QoS qos) {
+  if (node.upstream != UpstreamSubState::none && qos <= node.requested) return;
+  node.requested = std::max(node.requested, qos);
+  node.upstream = UpstreamSubState::pending;
+  out_.subscribe(filter, node.requested);
 }
 
 void Gateway::on_upstream_suback(std::string_view filter, std::optional<QoS> granted, Millis now) {
