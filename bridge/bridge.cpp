@@ -120,9 +120,22 @@ bool Bridge::create_client() {
   // Paho bounds its internal command queue by this even while connected (default 100): a burst of
   // QoS 0 publishes would be refused with MQTTASYNC_MAX_BUFFERED_MESSAGES. Our queue is the bound.
   co.maxBufferedMessages = 1 << 20;
+  // (persistQoS0 = 0 would spare QoS 0 commands the persistence calls, but the Paho 1.3.11 library
+  // Debian ships refuses a version 3 structure with MQTTASYNC_BAD_STRUCTURE.)
+  int persistence_type = MQTTCLIENT_PERSISTENCE_NONE;
+  void* persistence_context = nullptr;
+  if (options_.durable_records != nullptr && !options_.clean_session) {
+    persistence_ = std::make_unique<PahoPersistence>(*options_.durable_records);
+    persistence_type = MQTTCLIENT_PERSISTENCE_USER;
+    persistence_context = persistence_->interface();
+  } else if (options_.durable_records != nullptr) {
+    MQTTSN_LOG(warning,
+               "upstream: clean_session = true: the broker forgets packet ids on every connection, so a "
+               "QoS 2 message in flight at a crash or a reconnect may reach it twice");
+  }
   MQTTAsync c = nullptr;
-  int rc = MQTTAsync_createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(),
-                                       MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+  int rc = MQTTAsync_createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(), persistence_type,
+                                       persistence_context, &co);
   if (rc != MQTTASYNC_SUCCESS) {
     MQTTSN_LOG(error, "upstream: cannot create the MQTT client for %s (Paho error %d)",
                servers_.front().c_str(), rc);
@@ -337,7 +350,11 @@ void Bridge::handle(detail::ConnectionLost& e) {
   if (!connected_) return;
   connected_ = false;
   ++counters_.connections_lost;
-  take_back_inflight();
+  if (options_.clean_session)
+    take_back_inflight();
+  else if (!inflight_.empty())
+    MQTTSN_LOG(info, "upstream: %zu message(s) in flight; the MQTT client resends them after the reconnect",
+               inflight_.size());
   subscribe_tokens_.clear();
   if (phase_ != Phase::running) {
     finish_shutdown();

@@ -11,17 +11,21 @@
 // "Nothing acknowledged is lost": a QoS 1/2 publish is either `accepted` (it sits in the queue
 // while the broker is away; the node is acknowledged now) or `pending` (handed to Paho while
 // connected; on_publish_result(token, true) follows the broker's PUBACK/PUBCOMP). Messages in flight
-// when the connection fails are taken back from flight and put at the front of the queue, in their
-// original order, and sent again after the reconnect (a duplicate is possible, a loss is not).
+// when the connection fails: with clean_session=false they stay with Paho, which resends them after
+// the reconnect under their packet ids (the broker's kept session recognises a QoS 2 resend) and
+// completes them then; with a clean session the broker forgot those ids, so they are taken back and
+// queued again in their original order (a duplicate is possible, a loss is not).
+//
+// Across a crash: with BridgeOptions::durable_records, Paho's records of QoS 2 exchanges survive
+// the process (PahoPersistence), and a restarted Paho resends them under the same packet ids.
 //
 // TCP_NODELAY: Paho 1.3.12 does not set it (Socket_new only sets SO_NOSIGPIPE where it exists; an
 // strace of the tests shows no setsockopt on Paho's sockets) and its API gives no access to the
 // socket. Paho writes each MQTT packet with one writev(), so a packet is never split, but with Nagle
 // a small packet can wait for the ACK of the previous one (delayed ACK, up to ~40 ms on Linux).
 //
-// Limits: the queue is in memory (lost on restart, counted and logged at shutdown). With
-// clean_session=false Paho also retransmits its own in-flight messages after a reconnect, so the
-// window in flight at the moment of a failure may arrive twice (QoS 2 included).
+// Limits: the queue is in memory (lost on restart, counted and logged at shutdown): the app's store
+// keeps its own copy of every QoS 1/2 message it hands over (tagged publishes).
 #include <uv.h>
 
 #include <functional>
@@ -36,6 +40,7 @@
 #include "bridge/bridge_events.hpp"
 #include "bridge/bridge_options.hpp"
 #include "bridge/outbound_queue.hpp"
+#include "bridge/paho_persistence.hpp"
 #include "bridge/topic_mount.hpp"
 #include "bridge/upstream_status.hpp"
 #include "gateway/core/outputs.hpp"
@@ -72,8 +77,10 @@ class Bridge {
   // are reported on_publish_result(token, false) when the node was still waiting for them.
   void shutdown(Millis grace, std::function<void()> done);
 
-  // `qos` is the MQTT-SN QoS (-1..2). See UpstreamAccept for the results.
-  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain);
+  // `qos` is the MQTT-SN QoS (-1..2). See UpstreamAccept for the results. A non-zero `tag` names a
+  // message the app keeps durably (its store row): it rides along to PahoPersistence, and the queue
+  // bounds do not refuse it (the app's store bounds those messages).
+  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain, MessageTag tag = 0);
   // Once per distinct filter (the core counts references). The result comes via on_suback: while
   // disconnected, at once with the requested QoS (the subscription is made on connect; a later
   // refusal by the broker is reported as on_suback(filter, nullopt)); while connected, after SUBACK.
@@ -111,6 +118,8 @@ class Bridge {
   enum class SendResult { sent, retry_later, failed };
   SendResult send(OutboundMessage& m);
   void take_back_inflight();
+  // Queues `m` behind everything older; tagged messages are never refused (see publish()).
+  bool enqueue(OutboundMessage&& m);
   void send_subscribe(const std::string& filter, int qos);
   void publish_presence(const std::string& payload);
   void maybe_finish_drain();
@@ -138,7 +147,8 @@ class Bridge {
   std::vector<char*> server_ptrs_;
 
   std::unique_ptr<detail::Mailbox> mailbox_;
-  void* client_ = nullptr;  // MQTTAsync
+  std::unique_ptr<PahoPersistence> persistence_;  // with durable_records and a kept session
+  void* client_ = nullptr;                        // MQTTAsync
   uv_timer_t* reconnect_timer_ = nullptr;
   uv_timer_t* grace_timer_ = nullptr;
   uv_timer_t* pump_timer_ = nullptr;  // retries pump() when Paho pushed back (no completion to wait for)

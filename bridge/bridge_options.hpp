@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/durable_records.hpp"
 #include "gateway/core/messages.hpp"
 #include "gateway/core/outputs.hpp"
 
@@ -67,6 +68,10 @@ struct BridgeOptions {
   // took each one, queued while offline or not, to forget it: every QoS 1/2 publish then gets a
   // token and exactly one on_publish_result(token, ...).
   bool report_every_result = false;
+  // Where the MQTT client keeps the records of its QoS 2 exchanges across a crash (not owned; must
+  // outlive the Bridge). Used only with clean_session=false: a clean session makes the broker
+  // forget the packet ids those records name. nullptr: Paho keeps everything in memory.
+  DurableRecords* durable_records = nullptr;
 
   // Our send window: QoS 1/2 messages handed to Paho and not yet acknowledged by the broker.
   // Paho's own maxInflight is set to at least this.

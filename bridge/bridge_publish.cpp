@@ -18,9 +18,18 @@ int Bridge::upstream_qos(QoS sn_qos) const {
   return std::min(q, 2);
 }
 
-PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, bool retain) {
+bool Bridge::enqueue(OutboundMessage&& m) {
+  if (m.tag != 0) {
+    queue_.requeue(std::move(m));  // newest seq: goes to the back, whatever the bounds say
+    return true;
+  }
+  return queue_.push_back(std::move(m));
+}
+
+PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, bool retain, MessageTag tag) {
   OutboundMessage m;
   m.seq = next_seq_++;
+  m.tag = tag;
   m.topic = mount_.upstream(topic);
   m.payload.assign(payload.begin(), payload.end());
   m.qos = upstream_qos(qos);
@@ -42,7 +51,7 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
       if (queue_.empty()) {
         if (send(m) == SendResult::sent) return {UpstreamAccept::accepted, 0};
       }
-      if (!queue_.push_back(std::move(m))) {
+      if (!enqueue(std::move(m))) {
         ++counters_.dropped_offline;
         return {UpstreamAccept::dropped, 0};
       }
@@ -64,7 +73,7 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
       }
     }
     // Behind the queue (it is draining, or the window is full): the node waits for the broker.
-    if (!queue_.push_back(std::move(m))) {
+    if (!enqueue(std::move(m))) {
       ++counters_.congested;
       return {UpstreamAccept::congested, 0};
     }
@@ -80,7 +89,7 @@ PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, b
   if (options_.report_every_result && m.qos > 0) m.token = next_token_++;
   const UpstreamToken token = m.token;
   const bool qos0 = m.qos == 0;
-  if (!queue_.push_back(std::move(m))) {
+  if (!enqueue(std::move(m))) {
     if (qos0) {
       ++counters_.dropped_offline;
       return {UpstreamAccept::dropped, 0};
@@ -104,7 +113,9 @@ Bridge::SendResult Bridge::send(OutboundMessage& m) {
     ro.onFailure = detail::paho_publish_failed;
     ro.context = mailbox_.get();
   }
-  // Paho copies topic and payload; ro.token is the message id it assigned.
+  // Paho copies topic and payload; ro.token is the message id it assigned. Paho stores the command
+  // during this call, on this thread: that is where PahoPersistence learns the message's tag.
+  const PahoPersistence::Handing handing(m.tag);
   int rc = MQTTAsync_sendMessage(client_, m.topic.c_str(), &msg, &ro);
   switch (rc) {
     case MQTTASYNC_SUCCESS:

@@ -16,6 +16,7 @@ namespace mqttsn::bridge {
 struct OutboundMessage {
   std::uint64_t seq = 0;    // global send order
   UpstreamToken token = 0;  // what the core knows it by (0: none, e.g. presence)
+  std::int64_t tag = 0;     // the app's durable name for it (store row), 0: none
   std::string topic;        // full upstream topic (mount point applied)
   std::vector<std::uint8_t> payload;
   int qos = 0;  // MQTT QoS after translation (0..2)

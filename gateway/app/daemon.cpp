@@ -28,9 +28,10 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
     link_names_.push_back(lc.name);
   }
 
-  keeper_ = std::make_unique<StoreKeeper>(config_);
+  keeper_ = std::make_unique<StoreKeeper>(config_, &loop_);
   auto bridge_opts = bridge_options(config_);
   bridge_opts.report_every_result = keeper_->active();
+  bridge_opts.durable_records = keeper_->durable_records();
   bridge_ = std::make_unique<bridge::Bridge>(&loop_, std::move(bridge_opts), *this);
   GatewayOptions core_opts = core_options(config_);
   for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
@@ -70,6 +71,7 @@ void Daemon::close_handles() {
   for (auto& l : links_) l->close();
   if (systemd_) systemd_->close();
   if (status_) status_->close();
+  if (keeper_) keeper_->close();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
         reinterpret_cast<uv_handle_t*>(&turn_end_), reinterpret_cast<uv_handle_t*>(&sigterm_),
@@ -184,7 +186,7 @@ PublishOutcome Daemon::publish(std::string_view topic, Bytes payload, QoS qos, b
 }
 
 void Daemon::end_of_turn() {
-  if (core_ && keeper_->end_of_turn(*core_, now())) arm_core_timer();
+  if (core_ && keeper_->end_of_turn(*core_, *bridge_, now())) arm_core_timer();
 }
 
 void Daemon::subscribe(std::string_view filter, QoS qos) {

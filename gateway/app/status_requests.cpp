@@ -142,6 +142,12 @@ json store(const Daemon& d) {
   out["congested"] = s.congested;
   out["errors"] = s.stats.errors;
   out["commit_failures"] = s.commit_failures;
+  // The upstream client's QoS 2 exchanges under way (Paho persistence, their own file).
+  out["upstream_records_state"] = s.upstream_records_state;
+  out["upstream_records_path"] = s.upstream_records_path;
+  out["upstream_records"] = s.upstream_records;
+  out["upstream_records_bytes"] = s.upstream_records_bytes;
+  out["delivered_by_paho"] = s.delivered_by_paho;
   return {{"store", out}};
 }
 

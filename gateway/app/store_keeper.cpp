@@ -1,7 +1,9 @@
 #include "gateway/app/store_keeper.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <string_view>
+#include <unordered_set>
 
 #include "gateway/core/log.hpp"
 #include "gateway/core/session_snapshot.hpp"
@@ -15,7 +17,7 @@ std::size_t digest(const std::vector<std::uint8_t>& bytes) {
 }
 }  // namespace
 
-StoreKeeper::StoreKeeper(const conf::GatewayConfig& config) {
+StoreKeeper::StoreKeeper(const conf::GatewayConfig& config, uv_loop_t* loop) {
   status_.path = config.store.path.string();
   if (!config.store.enabled) {
     status_.state = "disabled";
@@ -42,6 +44,35 @@ StoreKeeper::StoreKeeper(const conf::GatewayConfig& config) {
     MQTTSN_LOG(error, "store: %s was unreadable (%s); moved to %s, starting with empty state",
                status_.path.c_str(), report.detail.c_str(), report.moved_to.c_str());
   }
+  open_upstream_records(config, loop);
+}
+
+void StoreKeeper::open_upstream_records(const conf::GatewayConfig& config, uv_loop_t* loop) {
+  const auto path = store::upstream_records_path(config.store.path);
+  status_.upstream_records_path = path.string();
+  if (config.upstream.clean_session) return;  // the broker forgets packet ids: nothing to resume
+  store::OpenReport report;
+  std::string error;
+  auto records = store::UpstreamRecords::open(path, report, error);
+  if (!records) {
+    status_.upstream_records_state = "unavailable";
+    MQTTSN_LOG(error,
+               "store: cannot use %s: %s; a QoS 2 message in flight upstream at a crash may reach the "
+               "broker twice",
+               path.c_str(), error.c_str());
+    return;
+  }
+  if (report.recovered) {
+    // Its rows are in the store: they are all published again (at least once, not exactly once).
+    MQTTSN_LOG(error, "store: %s was unreadable (%s); moved to %s: QoS 2 messages in flight are sent again",
+               path.c_str(), report.detail.c_str(), report.moved_to.c_str());
+  }
+  status_.upstream_records_state = "ok";
+  upstream_ = std::make_unique<DurableUpstream>(loop, std::move(records));
+}
+
+void StoreKeeper::close() {
+  if (upstream_) upstream_->close();
 }
 
 void StoreKeeper::restore(Gateway& core, bridge::Bridge& bridge, Millis now) {
@@ -66,25 +97,44 @@ void StoreKeeper::restore(Gateway& core, bridge::Bridge& bridge, Millis now) {
   // Restoring noted every session as changed; what it would write is what the store holds.
   save_changed_sessions(core);
 
+  // Rows whose QoS 2 exchange the broker completed before the crash go; rows whose exchange is
+  // under way stay, but Paho resumes them (same packet id): publishing them again would be a second
+  // message to the broker.
+  std::unordered_set<std::int64_t> resumed_by_paho;
+  if (upstream_) {
+    drop_delivered(upstream_->records().delivered());
+    for (const auto& r : upstream_->records().load())
+      if (r.row != 0) resumed_by_paho.insert(r.row);
+  }
   std::size_t messages = 0;
   for (auto& m : store_->load_uplink()) {
-    const PublishOutcome o =
-        bridge.publish(m.topic, Bytes(m.payload.data(), m.payload.size()), static_cast<QoS>(m.qos), m.retain);
-    if (o.token != 0) {
-      rows_by_bridge_token_[o.token] = m.id;
+    if (resumed_by_paho.count(m.id) > 0) continue;
+    if (hand_over(bridge, m.id, m.topic, Bytes(m.payload.data(), m.payload.size()), static_cast<QoS>(m.qos),
+                  m.retain))
       ++messages;
-    } else {
-      MQTTSN_LOG(warning,
-                 "store: kept message %lld on '%s' not accepted by the bridge; kept for the next start",
-                 static_cast<long long>(m.id), m.topic.c_str());
-    }
   }
-  store_->commit();
-  MQTTSN_LOG(notice, "store: %s: %zu kept session(s) restored, %zu message(s) queued for the broker%s",
-             status_.path.c_str(), sessions, messages,
+  if (store_->commit() && upstream_) upstream_->records().forget_delivered(dropping_);
+  dropping_.clear();
+  MQTTSN_LOG(notice,
+             "store: %s: %zu kept session(s) restored, %zu message(s) queued for the broker, %zu QoS 2 "
+             "exchange(s) resumed by the MQTT client%s",
+             status_.path.c_str(), sessions, messages, resumed_by_paho.size(),
              unreadable + refused ? " (some records skipped, see the counters)" : "");
   if (unreadable) MQTTSN_LOG(warning, "store: %zu session record(s) unreadable, dropped", unreadable);
   if (refused) MQTTSN_LOG(warning, "store: %zu session record(s) clash or exceed limits, dropped", refused);
+}
+
+bool StoreKeeper::hand_over(bridge::Bridge& bridge, std::int64_t row, std::string_view topic, Bytes payload,
+                            QoS qos, bool retain) {
+  const PublishOutcome o = bridge.publish(topic, payload, qos, retain, row);
+  if (o.token == 0) {
+    // The bridge is shutting down: the row stays for the next start.
+    MQTTSN_LOG(info, "store: message %lld on '%.*s' not taken by the bridge now; kept for the next start",
+               static_cast<long long>(row), static_cast<int>(topic.size()), topic.data());
+    return false;
+  }
+  rows_by_bridge_token_[o.token] = row;
+  return true;
 }
 
 PublishOutcome StoreKeeper::publish(bridge::Bridge& bridge, std::string_view topic, Bytes payload, QoS qos,
@@ -93,13 +143,12 @@ PublishOutcome StoreKeeper::publish(bridge::Bridge& bridge, std::string_view top
     ++status_.congested;
     return {UpstreamAccept::congested, 0};
   }
-  const PublishOutcome o = bridge.publish(topic, payload, qos, retain);
-  if (o.result == UpstreamAccept::congested || o.result == UpstreamAccept::dropped || o.token == 0) return o;
   const std::int64_t row = store_->add_uplink({}, topic, payload, qos, retain);
-  if (row == 0) return o;  // the store failed (logged): the bridge's own, in-memory promise holds
-  rows_by_bridge_token_[o.token] = row;
+  if (row == 0) return bridge.publish(topic, payload, qos, retain);  // the store failed (logged)
   const UpstreamToken token = next_token_++;
-  awaiting_commit_.push_back(token);
+  awaiting_commit_.push_back(Awaiting{token, row, std::string(topic),
+                                      std::vector<std::uint8_t>(payload.begin(), payload.end()), qos,
+                                      retain});
   return {UpstreamAccept::pending, token};
 }
 
@@ -110,6 +159,14 @@ bool StoreKeeper::on_publish_result(UpstreamToken token, bool ok) {
   if (ok) store_->remove_uplink(it->second);
   rows_by_bridge_token_.erase(it);
   return true;
+}
+
+void StoreKeeper::drop_delivered(std::vector<std::int64_t> rows) {
+  for (std::int64_t row : rows) {
+    store_->remove_uplink(row);  // a no-op when on_publish_result() removed it already
+    dropping_.push_back(row);
+  }
+  status_.delivered_by_paho += rows.size();
 }
 
 void StoreKeeper::save_changed_sessions(Gateway& core) {
@@ -132,8 +189,12 @@ void StoreKeeper::save_changed_sessions(Gateway& core) {
   }
 }
 
-bool StoreKeeper::end_of_turn(Gateway& core, Millis now) {
+bool StoreKeeper::end_of_turn(Gateway& core, bridge::Bridge& bridge, Millis now) {
   if (!store_) return false;
+  if (upstream_) {
+    upstream_->take_delivered(delivered_);
+    if (!delivered_.empty()) drop_delivered(delivered_);
+  }
   save_changed_sessions(core);
   bool ok = true;
   if (store_->pending()) {
@@ -144,12 +205,21 @@ bool StoreKeeper::end_of_turn(Gateway& core, Millis now) {
       stored_digest_.clear();
     }
   }
+  if (!dropping_.empty()) {
+    // Only once the rows are gone from the store may the upstream file forget them; a failed
+    // commit keeps them noted there, and the next start drops the rows.
+    if (ok && upstream_) upstream_->records().forget_delivered(dropping_);
+    dropping_.clear();
+  }
   if (awaiting_commit_.empty()) return false;
-  // A failed commit answers the node "congestion" (its message was not made durable); the bridge
-  // may still deliver it, so a retry can duplicate but never lose.
   // Swapped, not moved: both vectors keep their capacity, so a busy loop does not allocate per turn.
   acking_.swap(awaiting_commit_);
-  for (auto t : acking_) core.on_upstream_ack(t, ok, now);
+  for (auto& a : acking_) {
+    // A failed commit answers the node "congestion": its message was not made durable, and it was
+    // not handed over either, so the node's retry is the only copy that will ever reach the broker.
+    if (ok) hand_over(bridge, a.row, a.topic, Bytes(a.payload.data(), a.payload.size()), a.qos, a.retain);
+    core.on_upstream_ack(a.core_token, ok, now);
+  }
   acking_.clear();
   return true;
 }
@@ -163,6 +233,10 @@ void StoreKeeper::flush(Gateway& core) {
 StoreKeeperStatus StoreKeeper::status() const {
   StoreKeeperStatus s = status_;
   if (store_) s.stats = store_->stats();
+  if (upstream_) {
+    s.upstream_records = upstream_->records().size();
+    s.upstream_records_bytes = upstream_->records().file_bytes();
+  }
   return s;
 }
 

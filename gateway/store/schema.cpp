@@ -24,10 +24,26 @@ constexpr Migration kMigrations[] = {
      ");"},
 };
 
+// `row` is the uplink row (main file) the record carries, 0 for none. `delivered` holds uplink rows
+// whose MQTT exchange ended (PUBCOMP) until the main file has dropped them.
+constexpr Migration kUpstreamMigrations[] = {
+    {1,
+     "CREATE TABLE record ("
+     "  key TEXT PRIMARY KEY NOT NULL,"
+     "  value BLOB NOT NULL,"
+     "  row INTEGER NOT NULL DEFAULT 0"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE delivered (row INTEGER PRIMARY KEY NOT NULL);"},
+};
+
 }  // namespace
 
 std::span<const Migration> migrations() {
   return kMigrations;
+}
+
+std::span<const Migration> upstream_migrations() {
+  return kUpstreamMigrations;
 }
 
 int latest_version(std::span<const Migration> list) {
@@ -61,19 +77,6 @@ MigrateResult migrate(sqlite3* db, std::span<const Migration> list) {
     r.to_version = m.version;
   }
   return r;
-}
-
-bool has_expected_tables(sqlite3* db, sql::Error& err) {
-  auto n = sql::query_int(db,
-                          "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-                          "('uplink', 'session', 'sqlite_sequence')",
-                          err);
-  if (!n) return false;
-  if (*n != 3) {
-    err = {SQLITE_CORRUPT, "schema lacks the uplink/session tables its version promises"};
-    return false;
-  }
-  return true;
 }
 
 }  // namespace mqttsn::store::schema

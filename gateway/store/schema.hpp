@@ -14,8 +14,10 @@ struct Migration {
   const char* sql;  // may hold several statements
 };
 
-// The gateway's own list, oldest first.
+// The gateway's own list (the main store file), oldest first.
 std::span<const Migration> migrations();
+// The upstream MQTT client's in-flight records, a file of their own (see upstream_records.hpp).
+std::span<const Migration> upstream_migrations();
 int latest_version(std::span<const Migration> list);
 
 struct MigrateResult {
@@ -29,9 +31,5 @@ struct MigrateResult {
 // its user_version bump, so a power cut mid-way leaves the file at the last completed version.
 // A file newer than the list is left untouched (the caller moves it aside).
 MigrateResult migrate(sqlite3* db, std::span<const Migration> list);
-
-// The tables the statements of this version use exist (a file that claims our version but holds
-// something else is treated as damaged). Statement preparation checks the columns.
-bool has_expected_tables(sqlite3* db, sql::Error& err);
 
 }  // namespace mqttsn::store::schema

@@ -48,6 +48,12 @@ bool Store::Impl::prepare_all(sql::Error& err) {
          (count_sessions = sql::prepare(d, "SELECT count(*) FROM session", err));
 }
 
+void Store::Impl::finalize_statements() {
+  for (sql::Stmt* st : {&begin, &commit, &rollback, &insert_uplink, &delete_uplink, &select_uplink,
+                        &uplink_totals, &upsert_session, &delete_session, &select_sessions, &count_sessions})
+    st->reset();
+}
+
 bool Store::Impl::load_counts(sql::Error& err) {
   sqlite3_stmt* s = uplink_totals.get();
   ResetGuard reset{s};

@@ -28,6 +28,8 @@ struct Store::Impl {
 
   // Prepares every statement above; false (with err) if the file's tables do not fit them.
   bool prepare_all(sql::Error& err);
+  // Before the connection closes on a failed open (a connection with live statements stays open).
+  void finalize_statements();
   // Re-reads uplink_messages/uplink_bytes from the table (at open, and after SQLite rolled back).
   bool load_counts(sql::Error& err);
 

@@ -145,12 +145,12 @@ nlohmann::json GatewayProcess::status(const std::string& request) const {
 
 bool GatewayProcess::wait_status(const std::string& request,
                                  const std::function<bool(const nlohmann::json&)>& pred,
-                                 std::chrono::milliseconds timeout) const {
+                                 std::chrono::milliseconds timeout, std::chrono::milliseconds poll) const {
   const auto until = std::chrono::steady_clock::now() + timeout;
   do {
     const auto j = status(request);
     if (!j.is_null() && pred(j)) return true;
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(poll);
   } while (std::chrono::steady_clock::now() < until);
   return false;
 }

@@ -38,7 +38,8 @@ class GatewayProcess {
   nlohmann::json status(const std::string& request) const;
   // Waits until `pred(status(request))` holds.
   bool wait_status(const std::string& request, const std::function<bool(const nlohmann::json&)>& pred,
-                   std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
+                   std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+                   std::chrono::milliseconds poll = std::chrono::milliseconds(20)) const;
 
   // Waits until `stats` says the upstream connection is up (QoS 0/-1 sent before that is dropped).
   bool wait_upstream_connected(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;

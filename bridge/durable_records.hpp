@@ -1,0 +1,36 @@
+#pragma once
+// Where the bridge keeps the MQTT client's records that must survive a crash (the app backs it
+// with a SQLite file; see gateway/store/upstream_records.hpp). Called from Paho's threads and from
+// the loop thread: implementations are thread-safe.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mqttsn::bridge {
+
+// A tag is the app's name for an uplink message (its store row); 0 means none.
+using MessageTag = std::int64_t;
+
+class DurableRecords {
+ public:
+  struct Record {
+    std::string key;
+    std::vector<std::uint8_t> value;
+    MessageTag tag = 0;
+  };
+
+  virtual ~DurableRecords() = default;
+  // On disk when it returns true. A replacement with tag 0 keeps the record's tag.
+  virtual bool put(std::string_view key, std::span<const std::uint8_t> value, MessageTag tag) = 0;
+  // Removes `key`; with delivered != 0, notes in the same transaction that the broker completed
+  // the exchange of that message (the app then forgets it).
+  virtual bool remove(std::string_view key, MessageTag delivered) = 0;
+  virtual std::optional<std::vector<std::uint8_t>> get(std::string_view key) = 0;
+  virtual std::vector<Record> load() = 0;
+  virtual bool clear() = 0;
+};
+
+}  // namespace mqttsn::bridge

@@ -1,0 +1,83 @@
+#pragma once
+// Paho's persistence interface (MQTTCLIENT_PERSISTENCE_USER), deciding record by record what must
+// outlive a crash.
+//
+// Exactly once at QoS 2 across a gateway crash needs the broker to see a resent PUBLISH under the
+// packet id it already knows, and only Paho can resend under an old id: so the records of a QoS 2
+// exchange ("s-<id>": PUBLISH sent, "sc-<id>": PUBREL sent) go to DurableRecords, and Paho writes
+// each before the packet reaches the socket (checked against Paho 1.3.11/12). Everything else stays
+// in memory: QoS 1 messages (their store row is resent after a crash: at least once, as QoS 1
+// promises), commands not yet sent ("c-<n>": Paho drops that record before it writes "s-<id>", so
+// the store row, not this record, covers the message until then), received QoS 2 ("r-<id>").
+//
+// Each durable record carries the tag (store row) of its message, so that after a restart the app
+// knows which rows Paho will finish by itself, and when Paho removes "s-<id>" (PUBCOMP received)
+// the tag is noted as delivered in the same transaction: no moment exists at which a completed
+// message looks undelivered, or an undelivered one looks completed.
+//
+// The tag reaches us through the loop thread: Bridge::send() sets it (Handing) around
+// MQTTAsync_sendMessage(), during which Paho stores "c-<n>" whose second field is the packet id.
+#include <MQTTClientPersistence.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "bridge/durable_records.hpp"
+
+namespace mqttsn::bridge {
+
+class PahoPersistence {
+ public:
+  explicit PahoPersistence(DurableRecords& durable);
+  PahoPersistence(const PahoPersistence&) = delete;
+  PahoPersistence& operator=(const PahoPersistence&) = delete;
+
+  // For MQTTAsync_createWithOptions(..., MQTTCLIENT_PERSISTENCE_USER, interface(), ...).
+  MQTTClient_persistence* interface() { return &callbacks_; }
+
+  // While alive on a thread, a PUBLISH command Paho stores from that thread belongs to `tag`.
+  class Handing {
+   public:
+    explicit Handing(MessageTag tag);
+    ~Handing();
+    Handing(const Handing&) = delete;
+    Handing& operator=(const Handing&) = delete;
+
+   private:
+    MessageTag previous_;
+  };
+
+  std::uint64_t errors() const;  // durable writes that failed
+
+ private:
+  static int open(void** handle, const char* client_id, const char* server_uri, void* context);
+  static int close(void* handle);
+  static int put(void* handle, char* key, int bufcount, char* buffers[], int buflens[]);
+  static int get(void* handle, char* key, char** buffer, int* buflen);
+  static int remove(void* handle, char* key);
+  static int keys(void* handle, char*** keys, int* nkeys);
+  static int clear(void* handle);
+  static int contains(void* handle, char* key);
+
+  int do_open();
+  int do_put(const std::string& key, std::vector<std::uint8_t> value, int first_byte, int token);
+  int do_get(const std::string& key, char** buffer, int* buflen);
+  int do_remove(const std::string& key);
+  int do_keys(char*** keys, int* nkeys);
+  int do_clear();
+  bool has(const std::string& key);
+
+  DurableRecords& durable_;
+  MQTTClient_persistence callbacks_{};
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::vector<std::uint8_t>> memory_;
+  std::unordered_set<std::string> durable_keys_;
+  std::unordered_map<int, MessageTag> tag_by_packet_id_;
+  std::uint64_t errors_ = 0;
+};
+
+}  // namespace mqttsn::bridge

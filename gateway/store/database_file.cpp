@@ -1,0 +1,155 @@
+#include "gateway/store/database_file.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "gateway/core/log.hpp"
+#include "gateway/store/recovery.hpp"
+
+namespace mqttsn::store::dbfile {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Long enough for an operator's sqlite3 CLI write to finish, short enough not to stall the
+// daemon's loop for long if one does not.
+constexpr int kBusyTimeoutMs = 1000;
+
+bool has_tables(sqlite3* db, std::span<const char* const> tables, sql::Error& err) {
+  for (const char* t : tables) {
+    std::string q =
+        std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '") + t + "'";
+    auto n = sql::query_int(db, q.c_str(), err);
+    if (!n) return false;
+    if (*n != 1) {
+      err = {SQLITE_CORRUPT, std::string("schema lacks the '") + t + "' table its version promises"};
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Outcome classify(const sql::Error& e) {
+  switch (e.code) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_FORMAT:
+    case SQLITE_ERROR:  // "no such table/column", a failed CREATE TABLE: not our schema
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+      return Outcome::damaged;
+    default:
+      return Outcome::unusable;
+  }
+}
+
+Outcome open_checked(const fs::path& path, const Layout& layout, sql::Db& db, int& schema_version,
+                     sql::Error& err) {
+  db = sql::open(path.string(), err);
+  if (!db) return Outcome::unusable;
+  sqlite3* d = db.get();
+  sqlite3_busy_timeout(d, kBusyTimeoutMs);
+
+  // The first statement reads page 1: a file that is not a database fails here with NOTADB.
+  auto mode = sql::query_text(d, "PRAGMA journal_mode=WAL", err);
+  if (!mode) return classify(err);
+  if (sqlite3_db_readonly(d, "main") == 1) {
+    err = {SQLITE_READONLY, "database opened read-only (file or directory not writable)"};
+    return Outcome::unusable;
+  }
+  if (*mode != "wal") {
+    // Still durable (rollback journal), only slower: keep going.
+    MQTTSN_LOG(warning, "%s: %s: journal_mode is '%s', not wal", layout.what, path.c_str(), mode->c_str());
+  }
+  const std::string sync = std::string("PRAGMA synchronous=") + layout.synchronous;
+  if (!sql::exec(d, sync.c_str(), err)) return classify(err);
+  // After a burst the WAL is truncated back to this at checkpoints instead of staying large.
+  if (!sql::exec(d, "PRAGMA journal_size_limit=4194304", err)) return classify(err);
+
+  auto check = sql::query_text(d, "PRAGMA quick_check", err);
+  if (!check) return classify(err);
+  if (*check != "ok") {
+    // Its report spans lines ("*** in database main ***\nPage 5: ..."): one line for the log.
+    std::replace(check->begin(), check->end(), '\n', ' ');
+    err = {SQLITE_CORRUPT, "quick_check: " + *check};
+    return Outcome::damaged;
+  }
+
+  auto m = schema::migrate(d, layout.migrations);
+  schema_version = m.to_version;
+  if (m.status == schema::MigrateResult::Status::newer_than_known) {
+    err = {SQLITE_FORMAT, "schema version " + std::to_string(m.from_version) +
+                              " is newer than this gateway knows (" +
+                              std::to_string(schema::latest_version(layout.migrations)) + ")"};
+    return Outcome::damaged;
+  }
+  if (m.status == schema::MigrateResult::Status::failed) {
+    err = m.error;
+    return classify(err);
+  }
+  if (m.to_version != m.from_version) {
+    MQTTSN_LOG(info, "%s: %s: schema version %d -> %d", layout.what, path.c_str(), m.from_version,
+               m.to_version);
+  }
+  if (!has_tables(d, layout.tables, err)) return classify(err);
+  return Outcome::ok;
+}
+
+void close_as_found(sql::Db& db) {
+  // Closing the last connection normally checkpoints the -wal into the file and deletes it.
+  if (db) sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  db.reset();
+}
+
+bool open_recovering(const fs::path& path, const Layout& layout, OpenReport& report, std::string& error,
+                     const std::function<Outcome(sql::Error&)>& attempt) {
+  report = OpenReport{};
+  std::error_code ec;
+  if (path.has_parent_path()) {
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) {
+      error = "cannot create " + path.parent_path().string() + ": " + ec.message();
+      return false;
+    }
+  }
+  // SQLite would retry read-only and then report that retry's errno ("No such file"), hiding why.
+  if (!fs::exists(path, ec) &&
+      access(path.has_parent_path() ? path.parent_path().c_str() : ".", W_OK | X_OK) != 0) {
+    error = "cannot create " + path.string() + ": " + std::strerror(errno);
+    return false;
+  }
+
+  // Two attempts: the file as found, then (if damaged) a new one in its place.
+  for (int n = 0; n < 2; ++n) {
+    sql::Error err;
+    const Outcome outcome = attempt(err);
+    if (outcome == Outcome::ok) return true;
+    if (outcome == Outcome::unusable || n == 1) {
+      error = path.string() + ": " + err.message;
+      return false;
+    }
+    std::string move_error;
+    fs::path moved = recovery::move_aside(path, std::chrono::system_clock::now(), move_error);
+    if (moved.empty()) {
+      error = path.string() + ": " + err.message + "; " + move_error;
+      return false;
+    }
+    report.recovered = true;
+    report.moved_to = moved;
+    report.detail = err.message;
+    MQTTSN_LOG(warning, "%s: %s is unusable (%s): moved to %s, starting empty", layout.what, path.c_str(),
+               err.message.c_str(), moved.c_str());
+  }
+  return false;  // not reached: the second attempt returns either way
+}
+
+}  // namespace mqttsn::store::dbfile

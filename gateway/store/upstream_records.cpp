@@ -1,0 +1,243 @@
+#include "gateway/store/upstream_records.hpp"
+
+#include <system_error>
+
+#include "gateway/core/log.hpp"
+#include "gateway/store/database_file.hpp"
+#include "gateway/store/schema.hpp"
+
+namespace mqttsn::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kTables[] = {"record", "delivered"};
+
+struct ResetGuard {
+  sqlite3_stmt* s;
+  ~ResetGuard() {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
+}  // namespace
+
+struct UpstreamRecords::Impl {
+  fs::path path;
+  std::mutex mutex;
+  sql::Db db;
+  sql::Stmt sync_full, sync_normal, begin, commit, rollback;
+  sql::Stmt upsert, remove, note_delivered, select_one, select_all, clear, select_delivered, forget, count;
+  std::uint64_t errors = 0;
+
+  bool prepare_all(sql::Error& err) {
+    sqlite3* d = db.get();
+    return (sync_full = sql::prepare(d, "PRAGMA synchronous=FULL", err)) &&
+           (sync_normal = sql::prepare(d, "PRAGMA synchronous=NORMAL", err)) &&
+           (begin = sql::prepare(d, "BEGIN IMMEDIATE", err)) && (commit = sql::prepare(d, "COMMIT", err)) &&
+           (rollback = sql::prepare(d, "ROLLBACK", err)) &&
+           (upsert = sql::prepare(d,
+                                  "INSERT INTO record (key, value, row) VALUES (?1, ?2, ?3) "
+                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                                  "row = CASE WHEN excluded.row != 0 THEN excluded.row ELSE record.row END",
+                                  err)) &&
+           (remove = sql::prepare(d, "DELETE FROM record WHERE key = ?1", err)) &&
+           (note_delivered = sql::prepare(d, "INSERT OR IGNORE INTO delivered (row) VALUES (?1)", err)) &&
+           (select_one = sql::prepare(d, "SELECT value FROM record WHERE key = ?1", err)) &&
+           (select_all = sql::prepare(d, "SELECT key, value, row FROM record ORDER BY key", err)) &&
+           (clear = sql::prepare(d, "DELETE FROM record", err)) &&
+           (select_delivered = sql::prepare(d, "SELECT row FROM delivered ORDER BY row", err)) &&
+           (forget = sql::prepare(d, "DELETE FROM delivered WHERE row = ?1", err)) &&
+           (count = sql::prepare(d, "SELECT count(*) FROM record", err));
+  }
+  void finalize_statements() {
+    for (sql::Stmt* st :
+         {&sync_full, &sync_normal, &begin, &commit, &rollback, &upsert, &remove, &note_delivered,
+          &select_one, &select_all, &clear, &select_delivered, &forget, &count})
+      st->reset();
+  }
+
+  // Steps a statement that returns no rows; false (counted, logged) on error.
+  bool step(sqlite3_stmt* s, const char* what) {
+    ResetGuard reset{s};
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
+    ++errors;
+    MQTTSN_LOG(error, "upstream records: %s: %s (code %d)", what, sqlite3_errmsg(db.get()), rc);
+    return false;
+  }
+  // Runs `writes` in one transaction; rolls back when one fails.
+  template <typename Writes>
+  bool transaction(const char* what, Writes writes) {
+    if (!step(begin.get(), "BEGIN")) return false;
+    if (writes() && step(commit.get(), what)) return true;
+    if (sqlite3_get_autocommit(db.get()) == 0) step(rollback.get(), "ROLLBACK");
+    return false;
+  }
+};
+
+UpstreamRecords::UpstreamRecords(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UpstreamRecords::~UpstreamRecords() = default;
+
+std::unique_ptr<UpstreamRecords> UpstreamRecords::open(const fs::path& path, OpenReport& report,
+                                                       std::string& error) {
+  // FULL: each put() must be on disk before Paho writes the packet it describes (see the header).
+  const dbfile::Layout layout{"upstream records", schema::upstream_migrations(), kTables, "FULL"};
+  std::unique_ptr<Impl> opened;
+  auto attempt = [&](sql::Error& err) {
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    int version = 0;
+    auto outcome = dbfile::open_checked(path, layout, impl->db, version, err);
+    report.schema_version = version;
+    if (outcome == dbfile::Outcome::ok && !impl->prepare_all(err)) outcome = dbfile::classify(err);
+    if (outcome != dbfile::Outcome::ok) {
+      impl->finalize_statements();
+      dbfile::close_as_found(impl->db);
+      return outcome;
+    }
+    opened = std::move(impl);
+    return outcome;
+  };
+  if (!dbfile::open_recovering(path, layout, report, error, attempt)) return nullptr;
+  return std::unique_ptr<UpstreamRecords>(new UpstreamRecords(std::move(opened)));
+}
+
+bool UpstreamRecords::put(std::string_view key, std::span<const std::uint8_t> value, std::int64_t row) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  sqlite3_stmt* st = s.upsert.get();
+  sql::bind_text(st, 1, key);
+  sql::bind_blob(st, 2, value.data(), value.size());
+  sqlite3_bind_int64(st, 3, row);
+  return s.step(st, "put");  // autocommit, synchronous=FULL: on disk when this returns
+}
+
+bool UpstreamRecords::remove(std::string_view key, std::int64_t delivered_row) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  // NORMAL for this commit only: the next put()'s FULL commit syncs it along (WAL order).
+  if (!s.step(s.sync_normal.get(), "synchronous=NORMAL")) return false;
+  const bool ok = s.transaction("remove", [&] {
+    sql::bind_text(s.remove.get(), 1, key);
+    if (!s.step(s.remove.get(), "remove")) return false;
+    if (delivered_row == 0) return true;
+    sqlite3_bind_int64(s.note_delivered.get(), 1, delivered_row);
+    return s.step(s.note_delivered.get(), "note delivered");
+  });
+  s.step(s.sync_full.get(), "synchronous=FULL");
+  return ok;
+}
+
+std::optional<std::vector<std::uint8_t>> UpstreamRecords::get(std::string_view key) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  sqlite3_stmt* st = s.select_one.get();
+  ResetGuard reset{st};
+  sql::bind_text(st, 1, key);
+  const int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 0));
+    const int n = sqlite3_column_bytes(st, 0);
+    return p != nullptr ? std::vector<std::uint8_t>(p, p + n) : std::vector<std::uint8_t>();
+  }
+  if (rc != SQLITE_DONE) {
+    ++s.errors;
+    MQTTSN_LOG(error, "upstream records: get: %s (code %d)", sqlite3_errmsg(s.db.get()), rc);
+  }
+  return std::nullopt;
+}
+
+std::vector<UpstreamRecord> UpstreamRecords::load() {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  std::vector<UpstreamRecord> out;
+  sqlite3_stmt* st = s.select_all.get();
+  ResetGuard reset{st};
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    UpstreamRecord r;
+    r.key = sql::column_text(st, 0);
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 1));
+    if (p != nullptr) r.value.assign(p, p + sqlite3_column_bytes(st, 1));
+    r.row = sqlite3_column_int64(st, 2);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) {
+    ++s.errors;
+    MQTTSN_LOG(error, "upstream records: load: %s (code %d)", sqlite3_errmsg(s.db.get()), rc);
+  }
+  return out;
+}
+
+bool UpstreamRecords::clear() {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->step(impl_->clear.get(), "clear");
+}
+
+std::vector<std::int64_t> UpstreamRecords::delivered() {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  std::vector<std::int64_t> out;
+  sqlite3_stmt* st = s.select_delivered.get();
+  ResetGuard reset{st};
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(sqlite3_column_int64(st, 0));
+  if (rc != SQLITE_DONE) {
+    ++s.errors;
+    MQTTSN_LOG(error, "upstream records: delivered: %s (code %d)", sqlite3_errmsg(s.db.get()), rc);
+  }
+  return out;
+}
+
+bool UpstreamRecords::forget_delivered(std::span<const std::int64_t> rows) {
+  if (rows.empty()) return true;
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  // Forgetting can wait for the disk: a delivered row noted twice is dropped twice, harmlessly.
+  if (!s.step(s.sync_normal.get(), "synchronous=NORMAL")) return false;
+  const bool ok = s.transaction("forget delivered", [&] {
+    for (std::int64_t row : rows) {
+      sqlite3_bind_int64(s.forget.get(), 1, row);
+      if (!s.step(s.forget.get(), "forget delivered")) return false;
+    }
+    return true;
+  });
+  s.step(s.sync_full.get(), "synchronous=FULL");
+  return ok;
+}
+
+std::size_t UpstreamRecords::size() {
+  std::lock_guard lock(impl_->mutex);
+  sqlite3_stmt* st = impl_->count.get();
+  ResetGuard reset{st};
+  return sqlite3_step(st) == SQLITE_ROW ? static_cast<std::size_t>(sqlite3_column_int64(st, 0)) : 0;
+}
+
+std::uint64_t UpstreamRecords::file_bytes() {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (const fs::path& p : {impl_->path, fs::path(impl_->path.string() + "-wal")}) {
+    auto n = fs::file_size(p, ec);
+    if (!ec) total += n;
+  }
+  return total;
+}
+
+std::uint64_t UpstreamRecords::errors() {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->errors;
+}
+
+const fs::path& UpstreamRecords::path() const {
+  return impl_->path;
+}
+
+fs::path upstream_records_path(const fs::path& store_path) {
+  fs::path p = store_path;
+  const std::string ext = p.extension().string();
+  p.replace_filename(p.stem().string() + ".upstream" + ext);
+  return p;
+}
+
+}  // namespace mqttsn::store
