@@ -31,6 +31,10 @@ class DurableRecords {
   virtual std::optional<std::vector<std::uint8_t>> get(std::string_view key) = 0;
   virtual std::vector<Record> load() = 0;
   virtual bool clear() = 0;
+  // Paho dropped the exchange of `tag` without completing it (the broker had lost the session, so
+  // Paho cleaned its own): nobody will send that message unless the app does. Memory only: after
+  // a crash the record is gone and the message is published again from the store anyway.
+  virtual void abandoned(MessageTag tag) = 0;
 };
 
 }  // namespace mqttsn::bridge

@@ -11,6 +11,7 @@ namespace mqttsn::bridge {
 namespace {
 
 thread_local MessageTag t_handing = 0;
+thread_local std::string t_last_removed;  // the key of this thread's previous premove
 
 constexpr int kPahoPublishCommand = 3;  // MQTT packet type PUBLISH, as Paho stores its commands
 
@@ -174,27 +175,42 @@ int PahoPersistence::do_get(const std::string& key, char** buffer, int* buflen) 
   return *buffer != nullptr ? 0 : MQTTCLIENT_PERSISTENCE_ERROR;
 }
 
+bool PahoPersistence::completes(int id) {
+  const std::string n = std::to_string(id);
+  return t_last_removed == "s5-" + n || t_last_removed == "sc5-" + n;
+}
+
 int PahoPersistence::do_remove(const std::string& key) {
   std::lock_guard lock(mutex_);
-  // Paho removes "s-<id>" when the exchange ends (PUBACK, or PUBCOMP for QoS 2).
+  // Paho removes "s-<id>" when the exchange ends (PUBACK, or PUBCOMP for QoS 2), or when it
+  // cleans its session (see the header).
   const int sent = packet_id(key, "s-");
+  const bool completion = sent >= 0 && completes(sent);
+  t_last_removed = key;
   if (memory_.erase(key) > 0) {
     if (sent >= 0) tag_by_packet_id_.erase(sent);
     return 0;
   }
   if (durable_keys_.count(key) == 0) return 0;  // never stored, or gone already: nothing to do
-  MessageTag delivered = 0;
+  MessageTag tag = 0;
   if (sent >= 0) {
     if (auto it = tag_by_packet_id_.find(sent); it != tag_by_packet_id_.end()) {
-      delivered = it->second;
+      tag = it->second;
       tag_by_packet_id_.erase(it);
     }
   }
-  if (!durable_.remove(key, delivered)) {
+  if (!durable_.remove(key, completion ? tag : 0)) {
     ++errors_;
     return MQTTCLIENT_PERSISTENCE_ERROR;
   }
   durable_keys_.erase(key);
+  if (!completion && tag != 0) {
+    MQTTSN_LOG(info,
+               "upstream: the MQTT client dropped a QoS 2 exchange (packet id %d) the broker no longer "
+               "knows; the message is published again",
+               sent);
+    durable_.abandoned(tag);
+  }
   return 0;
 }
 

@@ -15,6 +15,14 @@
 // the tag is noted as delivered in the same transaction: no moment exists at which a completed
 // message looks undelivered, or an undelivered one looks completed.
 //
+// Paho also removes "s-<id>" when it throws its session away (the broker answered CONNACK with
+// session present = 0): that is no delivery. Paho 1.3's completion path removes the MQTT 5 twins
+// "s5-<id>"/"sc5-<id>" first, its clean-session path does not (it walks pkeys()); that is how the
+// two are told apart. An exchange given up is reported to the app (abandoned()), which publishes
+// the message again. Should a future Paho change the order, completions would go unnoticed here:
+// the rows then wait for the bridge's own success callback, or are published again after a crash
+// (at least once), never lost.
+//
 // The tag reaches us through the loop thread: Bridge::send() sets it (Handing) around
 // MQTTAsync_sendMessage(), during which Paho stores "c-<n>" whose second field is the packet id.
 #include <MQTTClientPersistence.h>
@@ -67,6 +75,7 @@ class PahoPersistence {
   int do_put(const std::string& key, std::vector<std::uint8_t> value, int first_byte, int token);
   int do_get(const std::string& key, char** buffer, int* buflen);
   int do_remove(const std::string& key);
+  static bool completes(int packet_id);  // this thread's previous removal was the completion path's
   int do_keys(char*** keys, int* nkeys);
   int do_clear();
   bool has(const std::string& key);

@@ -27,6 +27,17 @@ void DurableUpstream::take_delivered(std::vector<bridge::MessageTag>& into) {
   into.swap(delivered_);
 }
 
+std::vector<bridge::MessageTag> DurableUpstream::take_abandoned() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(abandoned_, {});
+}
+
+void DurableUpstream::abandoned(bridge::MessageTag tag) {
+  std::lock_guard lock(mutex_);
+  abandoned_.push_back(tag);
+  if (wake_ != nullptr) uv_async_send(wake_);
+}
+
 bool DurableUpstream::put(std::string_view key, std::span<const std::uint8_t> value, bridge::MessageTag tag) {
   return records_->put(key, value, tag);
 }

@@ -23,17 +23,21 @@ class DurableUpstream final : public bridge::DurableRecords {
   store::UpstreamRecords& records() { return *records_; }
   // Rows noted delivered since the last call (loop thread); `into` is cleared first.
   void take_delivered(std::vector<bridge::MessageTag>& into);
+  // Rows whose exchange Paho gave up since the last call (loop thread).
+  std::vector<bridge::MessageTag> take_abandoned();
 
   bool put(std::string_view key, std::span<const std::uint8_t> value, bridge::MessageTag tag) override;
   bool remove(std::string_view key, bridge::MessageTag delivered) override;
   std::optional<std::vector<std::uint8_t>> get(std::string_view key) override;
   std::vector<Record> load() override;
   bool clear() override;
+  void abandoned(bridge::MessageTag tag) override;
 
  private:
   std::unique_ptr<store::UpstreamRecords> records_;
   std::mutex mutex_;
   std::vector<bridge::MessageTag> delivered_;
+  std::vector<bridge::MessageTag> abandoned_;
   uv_async_t* wake_ = nullptr;  // owned until close(); freed in its close callback
 };
 

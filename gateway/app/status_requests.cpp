@@ -148,6 +148,7 @@ json store(const Daemon& d) {
   out["upstream_records"] = s.upstream_records;
   out["upstream_records_bytes"] = s.upstream_records_bytes;
   out["delivered_by_paho"] = s.delivered_by_paho;
+  out["abandoned_by_paho"] = s.abandoned_by_paho;
   return {{"store", out}};
 }
 

@@ -169,6 +169,19 @@ void StoreKeeper::drop_delivered(std::vector<std::int64_t> rows) {
   status_.delivered_by_paho += rows.size();
 }
 
+void StoreKeeper::resend_abandoned(bridge::Bridge& bridge, const std::vector<std::int64_t>& rows) {
+  status_.abandoned_by_paho += rows.size();
+  std::unordered_set<std::int64_t> wanted(rows.begin(), rows.end());
+  // The bridge's own messages among them come back through its failure callback and queue.
+  for (const auto& [token, row] : rows_by_bridge_token_) wanted.erase(row);
+  if (wanted.empty()) return;
+  for (auto& m : store_->load_uplink()) {  // rare (a broker that lost our session): a full read is fine
+    if (wanted.count(m.id) == 0) continue;
+    hand_over(bridge, m.id, m.topic, Bytes(m.payload.data(), m.payload.size()), static_cast<QoS>(m.qos),
+              m.retain);
+  }
+}
+
 void StoreKeeper::save_changed_sessions(Gateway& core) {
   for (const auto& id : core.take_changed_sessions()) {
     auto snap = core.snapshot(id);
@@ -194,6 +207,7 @@ bool StoreKeeper::end_of_turn(Gateway& core, bridge::Bridge& bridge, Millis now)
   if (upstream_) {
     upstream_->take_delivered(delivered_);
     if (!delivered_.empty()) drop_delivered(delivered_);
+    if (auto abandoned = upstream_->take_abandoned(); !abandoned.empty()) resend_abandoned(bridge, abandoned);
   }
   save_changed_sessions(core);
   bool ok = true;

@@ -53,6 +53,7 @@ struct StoreKeeperStatus {
   std::size_t upstream_records = 0;
   std::uint64_t upstream_records_bytes = 0;
   std::uint64_t delivered_by_paho = 0;  // rows dropped because Paho completed their QoS 2 exchange
+  std::uint64_t abandoned_by_paho = 0;  // exchanges Paho dropped (broker lost the session): resent
 };
 
 class StoreKeeper {
@@ -97,6 +98,8 @@ class StoreKeeper {
   void save_changed_sessions(Gateway& core);
   void open_upstream_records(const conf::GatewayConfig& config, uv_loop_t* loop);
   void drop_delivered(std::vector<std::int64_t> rows);  // Paho completed them: out of the store
+  // Rows whose exchange Paho gave up: handed to the bridge again unless it still holds them.
+  void resend_abandoned(bridge::Bridge& bridge, const std::vector<std::int64_t>& rows);
   bool hand_over(bridge::Bridge& bridge, std::int64_t row, std::string_view topic, Bytes payload, QoS qos,
                  bool retain);
 

@@ -1,10 +1,12 @@
-// PahoPersistence driven the way Paho 1.3 drives it (the call sequences an strace-free probe of the
-// library recorded: "c-N" put in MQTTAsync_sendMessage, then on Paho's threads "c-N" get + remove,
-// "s-ID" put, "sc-ID" put at PUBREC, "s-ID" and "sc-ID" removed at PUBCOMP), over the real records
-// file and the daemon's DurableUpstream.
+// PahoPersistence driven the way Paho 1.3.11 drives it (call sequences recorded from the library
+// with a logging persistence: "c-N" put in MQTTAsync_sendMessage, then on Paho's threads "c-N" get
+// and remove, "s-ID" put, "sc-ID" put at PUBREC; at PUBACK/PUBCOMP "s5-ID", "sc5-ID", "s-ID",
+// "sc-ID" removed in that order; on a clean-session reconnect pkeys() and then each "s-"/"sc-" key
+// removed), over the real records file and the daemon's DurableUpstream.
 #include <doctest/doctest.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -32,8 +34,14 @@ struct Command {
 
 // Paho's stored PUBLISH packet: fixed header byte (QoS in bits 1-2), then the rest.
 std::vector<char> publish_packet(int qos, std::uint16_t id, bool dup = false) {
-  return {static_cast<char>(0x30 | (dup ? 0x08 : 0) | (qos << 1)), 7, 0, 1, 't', static_cast<char>(id >> 8),
-          static_cast<char>(id & 0xff), 'x'};
+  return {static_cast<char>(0x30 | (dup ? 0x08 : 0) | (qos << 1)),
+          7,
+          0,
+          1,
+          't',
+          static_cast<char>(id >> 8),
+          static_cast<char>(id & 0xff),
+          'x'};
 }
 
 class Driver {
@@ -61,8 +69,12 @@ class Driver {
   // MQTTAsync_sendMessage: stores the command on the caller's thread.
   int command(int n, int packet_id, int qos, MessageTag tag) {
     Command c{.token = packet_id, .qos = qos};
-    char* bufs[] = {reinterpret_cast<char*>(&c.type), reinterpret_cast<char*>(&c.token), c.topic.data(),
-                    reinterpret_cast<char*>(&c.payloadlen), &c.payload, reinterpret_cast<char*>(&c.qos),
+    char* bufs[] = {reinterpret_cast<char*>(&c.type),
+                    reinterpret_cast<char*>(&c.token),
+                    c.topic.data(),
+                    reinterpret_cast<char*>(&c.payloadlen),
+                    &c.payload,
+                    reinterpret_cast<char*>(&c.qos),
                     reinterpret_cast<char*>(&c.retained)};
     int lens[] = {4, 4, static_cast<int>(c.topic.size()) + 1, 4, 1, 4, 4};
     const PahoPersistence::Handing handing(tag);
@@ -81,7 +93,19 @@ class Driver {
     return put("sc-" + std::to_string(packet_id), bufs, lens, 2);
   }
   int remove(const std::string& key) { return p_->premove(handle_, const_cast<char*>(key.c_str())); }
-  bool contains(const std::string& key) { return p_->pcontainskey(handle_, const_cast<char*>(key.c_str())) == 0; }
+  // PUBACK or PUBCOMP: MQTTPersistence_remove's sequence.
+  void complete(int packet_id) {
+    const std::string n = std::to_string(packet_id);
+    for (const char* prefix : {"s5-", "sc5-", "s-", "sc-"}) REQUIRE(remove(prefix + n) == 0);
+  }
+  // CONNACK with session present = 0 on a kept session: Paho lists its keys and drops the in-flight ones.
+  void clean_session() {
+    for (const auto& k : keys())
+      if (k.rfind("s-", 0) == 0 || k.rfind("sc-", 0) == 0) REQUIRE(remove(k) == 0);
+  }
+  bool contains(const std::string& key) {
+    return p_->pcontainskey(handle_, const_cast<char*>(key.c_str())) == 0;
+  }
   std::string get(const std::string& key) {
     char* buf = nullptr;
     int len = 0;
@@ -107,6 +131,7 @@ class Driver {
     durable_->take_delivered(out);
     return out;
   }
+  std::vector<MessageTag> abandoned() { return durable_->take_abandoned(); }
   mqttsn::store::UpstreamRecords& file() { return durable_->records(); }
 
  private:
@@ -142,11 +167,11 @@ TEST_CASE("paho persistence: a QoS 2 exchange is on disk with its row from PUBLI
   CHECK(row_in_file(d.file(), "sc-17") == 501);
   CHECK(d.keys() == std::set<std::string>{"s-17", "sc-17"});
   CHECK(d.delivered().empty());
-  // PUBCOMP: Paho removes s- then sc-; the first removal notes the row delivered, atomically.
-  REQUIRE(d.remove("s-17") == 0);
+  // PUBCOMP: removing s-17 notes the row delivered in the same transaction.
+  d.complete(17);
   CHECK(d.file().delivered() == std::vector<std::int64_t>{501});
   CHECK(d.delivered() == std::vector<MessageTag>{501});
-  REQUIRE(d.remove("sc-17") == 0);
+  CHECK(d.abandoned().empty());
   CHECK(d.file().size() == 0);
   CHECK(d.keys().empty());
 }
@@ -160,7 +185,7 @@ TEST_CASE("paho persistence: QoS 1 and QoS 0 never touch the disk, and deliver n
   CHECK(d.contains("s-5"));
   CHECK(d.get("s-5").size() == publish_packet(1, 5).size());
   CHECK(d.file().size() == 0);
-  REQUIRE(d.remove("s-5") == 0);  // PUBACK
+  d.complete(5);  // PUBACK
   CHECK_FALSE(d.contains("s-5"));
   CHECK(d.file().delivered().empty());
   CHECK(d.delivered().empty());
@@ -190,10 +215,8 @@ TEST_CASE("paho persistence: after a restart the records are Paho's to resume, w
   REQUIRE(d.sent(3, 2, true) == 0);
   CHECK(row_in_file(d.file(), "s-3") == 900);
   REQUIRE(d.pubrel(3) == 0);
-  REQUIRE(d.remove("s-3") == 0);
-  REQUIRE(d.remove("sc-3") == 0);
-  REQUIRE(d.remove("s-4") == 0);
-  REQUIRE(d.remove("sc-4") == 0);
+  d.complete(3);
+  d.complete(4);
   CHECK(d.delivered() == std::vector<MessageTag>{900, 901});
   CHECK(d.file().size() == 0);
 }
@@ -204,14 +227,37 @@ TEST_CASE("paho persistence: a QoS 2 message that is not the app's (no tag) is k
   d.command(1, 9, 2, 333);
   d.remove("c-1");
   d.sent(9, 2);
-  d.remove("s-9");  // completed: 333 delivered, and packet id 9 free again
-  d.remove("sc-9");
+  d.complete(9);  // 333 delivered, and packet id 9 free again
   CHECK(d.delivered() == std::vector<MessageTag>{333});
   // Packet id 9 reused by a message sent without a tag (e.g. a QoS floor raised a QoS 0 reading).
   d.command(2, 9, 2, 0);
   d.remove("c-2");
   d.sent(9, 2);
   CHECK(row_in_file(d.file(), "s-9") == 0);
-  d.remove("s-9");
+  d.complete(9);
   CHECK(d.delivered().empty());
+}
+
+TEST_CASE("paho persistence: exchanges Paho drops with its session are reported abandoned, not delivered") {
+  mqttsn::test::TempDir dir("paho-persistence");
+  const auto file = dir.path() / "u.db";
+  {
+    Driver d(file);
+    d.command(1, 21, 2, 700);
+    d.remove("c-1");
+    d.sent(21, 2);
+    d.command(2, 22, 2, 701);
+    d.remove("c-2");
+    d.sent(22, 2);
+    d.pubrel(22);
+  }
+  // Restarted, and the broker lost the gateway's session: Paho cleans its own.
+  Driver d(file);
+  d.clean_session();
+  CHECK(d.file().size() == 0);
+  CHECK(d.file().delivered().empty());
+  CHECK(d.delivered().empty());
+  auto abandoned = d.abandoned();
+  std::sort(abandoned.begin(), abandoned.end());
+  CHECK(abandoned == std::vector<MessageTag>{700, 701});
 }

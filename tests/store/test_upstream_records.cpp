@@ -55,7 +55,8 @@ TEST_CASE("upstream records: put, get, replace keeps the row, load lists them by
   CHECK(r->size() == 3);
 }
 
-TEST_CASE("upstream records: a removal may note its row delivered; the note outlives a reopen until forgotten") {
+TEST_CASE(
+    "upstream records: a removal may note its row delivered; the note outlives a reopen until forgotten") {
   mqttsn::test::TempDir dir("upstream-records");
   const auto path = dir.path() / "g.upstream.db";
   {

@@ -160,6 +160,14 @@ void MosquittoBroker::start() {
   throw std::runtime_error("mosquitto did not start; its log:\n" + log());
 }
 
+void MosquittoBroker::pause() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void MosquittoBroker::resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 void MosquittoBroker::stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);

@@ -46,6 +46,9 @@ class MosquittoBroker {
   // SIGTERM (mosquitto saves its persistence database), then SIGKILL after 10 s.
   void stop();
   bool running() const { return pid_ > 0; }
+  // Freezes / thaws the broker process (SIGSTOP / SIGCONT): its clients' exchanges stay under way.
+  void pause();
+  void resume();
 
   std::uint16_t port() const { return port_; }
   std::uint16_t tls_port() const { return tls_port_; }
