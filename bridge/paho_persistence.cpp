@@ -74,18 +74,24 @@ int PahoPersistence::close(void*) {
 }
 
 int PahoPersistence::put(void* handle, char* key, int bufcount, char* buffers[], int buflens[]) {
+  const int first_byte = bufcount > 0 && buflens[0] > 0 ? static_cast<unsigned char>(buffers[0][0]) : -1;
+  // A sent QoS 1 PUBLISH: Paho resends it from its own memory and reads this record back only when
+  // restoring at start, and after a crash the store publishes the message again (at least once).
+  // Keeping nothing spares every QoS 1 message a copy here and a lookup at its PUBACK.
+  if (std::string_view(key).substr(0, 2) == "s-" && first_byte >= 0 && ((first_byte >> 1) & 3) != 2) return 0;
   std::vector<std::uint8_t> value;
   std::size_t total = 0;
   for (int i = 0; i < bufcount; ++i) total += static_cast<std::size_t>(buflens[i]);
   value.reserve(total);
   for (int i = 0; i < bufcount; ++i) value.insert(value.end(), buffers[i], buffers[i] + buflens[i]);
-  const int first_byte = bufcount > 0 && buflens[0] > 0 ? static_cast<unsigned char>(buffers[0][0]) : -1;
-  // A stored command is (type, token, ...) as two ints: the token of a PUBLISH is its packet id.
+  // A stored PUBLISH command is (type, token, topic, payloadlen, payload, qos, retained): the token
+  // is its packet id. Only QoS 2 needs its tag followed.
   int token = -1;
-  if (bufcount > 1 && buflens[0] == sizeof(int) && buflens[1] == sizeof(int)) {
-    int type = 0;
+  if (bufcount == 7 && buflens[0] == sizeof(int) && buflens[1] == sizeof(int) && buflens[5] == sizeof(int)) {
+    int type = 0, qos = 0;
     std::memcpy(&type, buffers[0], sizeof type);
-    if (type == kPahoPublishCommand) std::memcpy(&token, buffers[1], sizeof token);
+    std::memcpy(&qos, buffers[5], sizeof qos);
+    if (type == kPahoPublishCommand && qos == 2) std::memcpy(&token, buffers[1], sizeof token);
   }
   return self(handle).do_put(key, std::move(value), first_byte, token);
 }
@@ -111,7 +117,7 @@ int PahoPersistence::contains(void* handle, char* key) {
 }
 
 int PahoPersistence::do_open() {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(mutex_, memory_mutex_);
   memory_.clear();
   durable_keys_.clear();
   tag_by_packet_id_.clear();
@@ -121,6 +127,7 @@ int PahoPersistence::do_open() {
     if (id >= 0 && r.tag != 0) tag_by_packet_id_[id] = r.tag;
     durable_keys_.insert(std::move(r.key));
   }
+  durable_count_ = durable_keys_.size();
   if (!durable_keys_.empty())
     MQTTSN_LOG(info,
                "upstream: %zu record(s) of QoS 2 exchanges in progress found; the MQTT client resumes them",
@@ -130,8 +137,14 @@ int PahoPersistence::do_open() {
 
 int PahoPersistence::do_put(const std::string& key, std::vector<std::uint8_t> value, int first_byte,
                             int token) {
-  std::lock_guard lock(mutex_);
   int id = packet_id(key, "c-") >= 0 ? token : -1;
+  const bool sent_or_pubrel = key.rfind("s-", 0) == 0 || key.rfind("sc-", 0) == 0;
+  if (id < 0 && !sent_or_pubrel) {  // a command (QoS 0/1, subscribe) or a received QoS 2: memory
+    std::lock_guard lock(memory_mutex_);
+    memory_.insert_or_assign(key, std::move(value));
+    return 0;
+  }
+  std::lock_guard lock(mutex_);
   if (id >= 0) {
     if (t_handing != 0)
       tag_by_packet_id_[id] = t_handing;
@@ -147,6 +160,7 @@ int PahoPersistence::do_put(const std::string& key, std::vector<std::uint8_t> va
     id = sc;
   }
   if (!durable) {
+    std::lock_guard memory_lock(memory_mutex_);
     memory_.insert_or_assign(key, std::move(value));
     return 0;
   }
@@ -156,17 +170,20 @@ int PahoPersistence::do_put(const std::string& key, std::vector<std::uint8_t> va
     return MQTTCLIENT_PERSISTENCE_ERROR;
   }
   durable_keys_.insert(key);
-  memory_.erase(key);
+  durable_count_ = durable_keys_.size();
   return 0;
 }
 
 int PahoPersistence::do_get(const std::string& key, char** buffer, int* buflen) {
-  std::lock_guard lock(mutex_);
-  if (auto it = memory_.find(key); it != memory_.end()) {
-    *buffer = copy_out(it->second);
-    *buflen = static_cast<int>(it->second.size());
-    return *buffer != nullptr ? 0 : MQTTCLIENT_PERSISTENCE_ERROR;
+  {
+    std::lock_guard memory_lock(memory_mutex_);
+    if (auto it = memory_.find(key); it != memory_.end()) {
+      *buffer = copy_out(it->second);
+      *buflen = static_cast<int>(it->second.size());
+      return *buffer != nullptr ? 0 : MQTTCLIENT_PERSISTENCE_ERROR;
+    }
   }
+  std::lock_guard lock(mutex_);
   if (durable_keys_.count(key) == 0) return MQTTCLIENT_PERSISTENCE_ERROR;
   auto v = durable_.get(key);
   if (!v) return MQTTCLIENT_PERSISTENCE_ERROR;
@@ -175,22 +192,36 @@ int PahoPersistence::do_get(const std::string& key, char** buffer, int* buflen) 
   return *buffer != nullptr ? 0 : MQTTCLIENT_PERSISTENCE_ERROR;
 }
 
-bool PahoPersistence::completes(int id) {
-  const std::string n = std::to_string(id);
-  return t_last_removed == "s5-" + n || t_last_removed == "sc5-" + n;
+bool PahoPersistence::completes(std::string_view sent_key) {
+  const std::string_view n = sent_key.substr(2);  // "s-17" -> "17"
+  const std::string_view last = t_last_removed;
+  auto is = [&](std::string_view prefix) {
+    return last.size() == prefix.size() + n.size() && last.substr(0, prefix.size()) == prefix &&
+           last.substr(prefix.size()) == n;
+  };
+  return is("s5-") || is("sc5-");
 }
 
 int PahoPersistence::do_remove(const std::string& key) {
-  std::lock_guard lock(mutex_);
+  const std::string_view k(key);
+  if (k.substr(0, 3) == "s5-" || k.substr(0, 4) == "sc5-") {  // MQTT 5 keys: never stored (we speak 3.1.1)
+    t_last_removed = key;
+    return 0;
+  }
   // Paho removes "s-<id>" when the exchange ends (PUBACK, or PUBCOMP for QoS 2), or when it
   // cleans its session (see the header).
   const int sent = packet_id(key, "s-");
-  const bool completion = sent >= 0 && completes(sent);
+  const bool completion = sent >= 0 && completes(k);
   t_last_removed = key;
-  if (memory_.erase(key) > 0) {
-    if (sent >= 0) tag_by_packet_id_.erase(sent);
+  if (sent >= 0 || k.substr(0, 3) == "sc-") {
+    // Only ever durable. With no QoS 2 under way (QoS 1 traffic) there is nothing to look up.
+    if (durable_count_.load() == 0) return 0;
+  } else {
+    std::lock_guard memory_lock(memory_mutex_);
+    memory_.erase(key);
     return 0;
   }
+  std::lock_guard lock(mutex_);
   if (durable_keys_.count(key) == 0) return 0;  // never stored, or gone already: nothing to do
   MessageTag tag = 0;
   if (sent >= 0) {
@@ -204,6 +235,7 @@ int PahoPersistence::do_remove(const std::string& key) {
     return MQTTCLIENT_PERSISTENCE_ERROR;
   }
   durable_keys_.erase(key);
+  durable_count_ = durable_keys_.size();
   if (!completion && tag != 0) {
     MQTTSN_LOG(info,
                "upstream: the MQTT client dropped a QoS 2 exchange (packet id %d) the broker no longer "
@@ -215,7 +247,7 @@ int PahoPersistence::do_remove(const std::string& key) {
 }
 
 int PahoPersistence::do_keys(char*** keys, int* nkeys) {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(mutex_, memory_mutex_);
   const std::size_t n = memory_.size() + durable_keys_.size();
   *nkeys = static_cast<int>(n);
   *keys = nullptr;
@@ -229,9 +261,10 @@ int PahoPersistence::do_keys(char*** keys, int* nkeys) {
 }
 
 int PahoPersistence::do_clear() {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(mutex_, memory_mutex_);
   memory_.clear();
   durable_keys_.clear();
+  durable_count_ = 0;
   tag_by_packet_id_.clear();
   if (!durable_.clear()) {
     ++errors_;
@@ -241,7 +274,7 @@ int PahoPersistence::do_clear() {
 }
 
 bool PahoPersistence::has(const std::string& key) {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(mutex_, memory_mutex_);
   return memory_.count(key) > 0 || durable_keys_.count(key) > 0;
 }
 

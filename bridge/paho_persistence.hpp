@@ -6,8 +6,9 @@
 // packet id it already knows, and only Paho can resend under an old id: so the records of a QoS 2
 // exchange ("s-<id>": PUBLISH sent, "sc-<id>": PUBREL sent) go to DurableRecords, and Paho writes
 // each before the packet reaches the socket (checked against Paho 1.3.11/12). Everything else stays
-// in memory: QoS 1 messages (their store row is resent after a crash: at least once, as QoS 1
-// promises), commands not yet sent ("c-<n>": Paho drops that record before it writes "s-<id>", so
+// in memory or nowhere: a sent QoS 1 PUBLISH is not kept at all (Paho resends from its own memory,
+// and after a crash the store row is published again: at least once, as QoS 1 promises), commands
+// not yet sent ("c-<n>": Paho drops that record before it writes "s-<id>", so
 // the store row, not this record, covers the message until then), received QoS 2 ("r-<id>").
 //
 // Each durable record carries the tag (store row) of its message, so that after a restart the app
@@ -27,9 +28,11 @@
 // MQTTAsync_sendMessage(), during which Paho stores "c-<n>" whose second field is the packet id.
 #include <MQTTClientPersistence.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -75,16 +78,22 @@ class PahoPersistence {
   int do_put(const std::string& key, std::vector<std::uint8_t> value, int first_byte, int token);
   int do_get(const std::string& key, char** buffer, int* buflen);
   int do_remove(const std::string& key);
-  static bool completes(int packet_id);  // this thread's previous removal was the completion path's
+  // This thread's previous removal was the completion path's twin of `sent_key` ("s-<id>").
+  static bool completes(std::string_view sent_key);
   int do_keys(char*** keys, int* nkeys);
   int do_clear();
   bool has(const std::string& key);
 
   DurableRecords& durable_;
   MQTTClient_persistence callbacks_{};
+  // Two locks, so that the loop thread storing a command and Paho's receive thread ending an
+  // exchange do not wait on each other: memory_mutex_ guards memory_ ("c-", "r-" records),
+  // mutex_ the rest. Taken together (keys, clear, open) always in that order: mutex_ first.
   mutable std::mutex mutex_;
+  std::mutex memory_mutex_;
   std::unordered_map<std::string, std::vector<std::uint8_t>> memory_;
   std::unordered_set<std::string> durable_keys_;
+  std::atomic<std::size_t> durable_count_{0};  // durable_keys_.size(), readable without the lock
   std::unordered_map<int, MessageTag> tag_by_packet_id_;
   std::uint64_t errors_ = 0;
 };

@@ -182,8 +182,7 @@ TEST_CASE("paho persistence: QoS 1 and QoS 0 never touch the disk, and deliver n
   REQUIRE(d.command(1, 5, 1, 77) == 0);
   REQUIRE(d.remove("c-1") == 0);
   REQUIRE(d.sent(5, 1) == 0);
-  CHECK(d.contains("s-5"));
-  CHECK(d.get("s-5").size() == publish_packet(1, 5).size());
+  CHECK_FALSE(d.contains("s-5"));  // Paho resends a QoS 1 PUBLISH from its own memory
   CHECK(d.file().size() == 0);
   d.complete(5);  // PUBACK
   CHECK_FALSE(d.contains("s-5"));
