@@ -140,6 +140,9 @@ struct StatusConfig {
 struct StoreConfig {
   bool enabled = true;
   std::filesystem::path path = "/var/lib/mqttsn-gw/state.db";
+  // QoS 2 exactly once across a crash: the upstream client keeps its exchanges in a file beside the
+  // store (Paho persistence). Costs throughput at QoS 1 and 2 (see README, Performance).
+  bool qos2_exactly_once = true;
   friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
 };
 

@@ -281,6 +281,7 @@ void read_status(TableReader t, StatusConfig& s) {
 void read_store(TableReader t, StoreConfig& s) {
   t.read("enabled", s.enabled);
   t.read_path("path", s.path);
+  t.read("qos2_exactly_once", s.qos2_exactly_once);
   if (s.path.empty() && s.enabled)
     if (const auto* node = t.find("path"))
       t.error(*node, "path", "expected a path such as \"/var/lib/mqttsn-gw/state.db\"");

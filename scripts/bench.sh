@@ -12,13 +12,15 @@
 # Environment: BUILD_DIR (default build-bench), RESULTS_DIR (default tools/bench/results),
 # GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_RCVBUF (the measured UDP link's
 # receive_buffer, default 32M), BENCH_STORE=0 turns the gateway's SQLite store off (default on, as
-# deployed), BENCH_ARGS (extra options for every mqttsn-bench run).
+# deployed), BENCH_QOS2_EXACTLY_ONCE=0 sets the store's qos2_exactly_once = false (the MQTT client
+# without persistence), BENCH_ARGS (extra options for every mqttsn-bench run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build-bench}
 RESULTS_DIR=${RESULTS_DIR:-tools/bench/results}
 BENCH_STORE=${BENCH_STORE:-1}
+BENCH_QOS2_EXACTLY_ONCE=${BENCH_QOS2_EXACTLY_ONCE:-1}
 STANDARD=(idle qos0-1client qos0-50clients qos1-window10 qos1-50clients qos1-latency connect-storm capacity-10k xbee-200)
 
 smoke=0
@@ -41,8 +43,9 @@ if [ ${#scenarios[@]} -eq 0 ]; then scenarios=("${STANDARD[@]}"); fi
 # $6 (optional) the pty path of an XBee link (mqttsn-bench --xbee-pty creates it; the gateway retries
 # opening it until it exists)
 write_gateway_config() {
-  local store=false
+  local store=false exactly_once=true
   [ "$BENCH_STORE" = 1 ] && store=true
+  [ "$BENCH_QOS2_EXACTLY_ONCE" = 0 ] && exactly_once=false
   local xbee_link=""
   if [ -n "${6:-}" ]; then
     xbee_link="
@@ -101,6 +104,7 @@ socket = "$5/status.sock"
 
 [store]
 enabled = $store
+qos2_exactly_once = $exactly_once
 path = "$5/state.db"
 
 [logging]

@@ -51,6 +51,12 @@ void StoreKeeper::open_upstream_records(const conf::GatewayConfig& config, uv_lo
   const auto path = store::upstream_records_path(config.store.path);
   status_.upstream_records_path = path.string();
   if (config.upstream.clean_session) return;  // the broker forgets packet ids: nothing to resume
+  if (!config.store.qos2_exactly_once) {
+    MQTTSN_LOG(notice,
+               "store: qos2_exactly_once = false: a QoS 2 message in flight upstream at a crash "
+               "may reach the broker twice");
+    return;
+  }
   store::OpenReport report;
   std::string error;
   auto records = store::UpstreamRecords::open(path, report, error);

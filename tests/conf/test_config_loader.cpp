@@ -48,6 +48,7 @@ TEST_CASE("config: a minimal file gets every documented default") {
   CHECK(c.status.socket == "/run/mqttsn-gw/status.sock");
   CHECK(c.status.mode == 0660);
   CHECK(c.store.path == "/var/lib/mqttsn-gw/state.db");
+  CHECK(c.store.qos2_exactly_once);
   CHECK(c.logging.level == mqttsn::log::Level::notice);
   CHECK(c.source == "/etc/mqttsn-gw/t.toml");
 }
@@ -279,6 +280,11 @@ TEST_CASE("config: access, status and store checks") {
   CHECK(octal.config.status.mode == 0640);
   const auto text = parse("[status]\nmode = \"0600\"\n");
   CHECK(text.config.status.mode == 0600);
+  const auto off = parse("[store]\nqos2_exactly_once = false\n");
+  REQUIRE_MESSAGE(off.ok(), errors_of(off));
+  CHECK_FALSE(off.config.store.qos2_exactly_once);
+  const auto wrong = parse("[store]\nqos2_exactly_once = \"yes\"\n");
+  CHECK(errors_of(wrong).rfind("/etc/mqttsn-gw/t.toml:2: store.qos2_exactly_once: ", 0) == 0);
 }
 
 TEST_CASE("config: relative paths resolve against the configuration file's directory") {
