@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/core/describe.hpp"
 #include "codec/vector_file.hpp"
 #include "gateway/core/codec.hpp"
+#include "gateway/core/describe.hpp"
 
 namespace mqttsn::test {
 namespace {

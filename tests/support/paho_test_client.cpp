@@ -39,8 +39,7 @@ PahoTestClient::PahoTestClient(TestClientOptions options) : options_(std::move(o
                                   MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co) != MQTTASYNC_SUCCESS)
     throw std::runtime_error("cannot create a Paho client for " + options_.uri);
   client_ = c;
-  MQTTAsync_setCallbacks(c, this, &PahoTestClient::on_lost,
-                         &PahoTestClient::on_message, nullptr);
+  MQTTAsync_setCallbacks(c, this, &PahoTestClient::on_lost, &PahoTestClient::on_message, nullptr);
   MQTTAsync_setConnected(c, this, &PahoTestClient::on_connected);
 }
 
