@@ -18,6 +18,8 @@
 // once" being QoS 1's promise, and one FULL sync per message on Paho's threads being the cost
 // QoS 2 pays for exactly once. Paho's file persistence was the other choice: it never syncs (a power
 // cut could lose a record after the packet left) and knows nothing of our rows.
+// Paho applies persistence to the whole connection, so QoS 1 pays too (README, Performance):
+// [store] qos2_exactly_once = false runs Paho without it, and QoS 2 is then at least once.
 //
 // Sessions: the core notes which sessions may have changed; their snapshots are written only when
 // their bytes differ from what the store holds (a digest per client), so keep-alive pings and
