@@ -136,6 +136,7 @@ bool Bridge::create_client() {
   MQTTAsync c = nullptr;
   int rc = MQTTAsync_createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(), persistence_type,
                                        persistence_context, &co);
+  if (persistence_) persistence_->restored();
   if (rc != MQTTASYNC_SUCCESS) {
     MQTTSN_LOG(error, "upstream: cannot create the MQTT client for %s (Paho error %d)",
                servers_.front().c_str(), rc);

@@ -44,6 +44,7 @@ namespace mqttsn::bridge {
 class PahoPersistence {
  public:
   explicit PahoPersistence(DurableRecords& durable);
+  ~PahoPersistence();
   PahoPersistence(const PahoPersistence&) = delete;
   PahoPersistence& operator=(const PahoPersistence&) = delete;
 
@@ -63,6 +64,8 @@ class PahoPersistence {
   };
 
   std::uint64_t errors() const;  // durable writes that failed
+  // MQTTAsync_create has returned: Paho's restoring of its records at start is over.
+  void restored() { restoring_ = false; }
 
  private:
   static int open(void** handle, const char* client_id, const char* server_uri, void* context);
@@ -94,6 +97,15 @@ class PahoPersistence {
   std::unordered_map<std::string, std::vector<std::uint8_t>> memory_;
   std::unordered_set<std::string> durable_keys_;
   std::atomic<std::size_t> durable_count_{0};  // durable_keys_.size(), readable without the lock
+  // Paho <= 1.3.12 never frees the buffer pget() returns for a command it is about to send (ASan: one
+  // leak per message). Those buffers are kept here and freed when Paho removes the command's record,
+  // which it does right after reading it. Later Paho versions free it themselves: then this is off.
+  bool paho_leaks_command_buffers_;
+  std::unordered_map<std::string, char*> lent_;  // under memory_mutex_
+  // Paho 1.3.11 also keeps what pget()/pkeys() returned while it restores records at start (at most
+  // the QoS 2 window, once per start) and the key list of a clean-session cleanup. Those buffers come
+  // from functions of their own (restore_copy, key_list) that the sanitizer run's suppression names.
+  std::atomic<bool> restoring_{false};
   std::unordered_map<int, MessageTag> tag_by_packet_id_;
   std::uint64_t errors_ = 0;
 };

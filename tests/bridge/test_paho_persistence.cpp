@@ -111,7 +111,9 @@ class Driver {
     int len = 0;
     if (p_->pget(handle_, const_cast<char*>(key.c_str()), &buf, &len) != 0) return "(none)";
     std::string out(buf, static_cast<std::size_t>(len));
-    std::free(buf);
+    // As Paho 1.3.11 does: it never frees a command's buffer (PahoPersistence frees it when the
+    // command's record is removed); every other buffer it frees.
+    if (key.rfind("c-", 0) != 0) std::free(buf);
     return out;
   }
   std::set<std::string> keys() {
