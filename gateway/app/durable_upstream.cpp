@@ -21,15 +21,13 @@ void DurableUpstream::close() {
            [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
 }
 
-void DurableUpstream::take_delivered(std::vector<bridge::MessageTag>& into) {
-  into.clear();
+void DurableUpstream::take(std::vector<bridge::MessageTag>& delivered,
+                           std::vector<bridge::MessageTag>& abandoned) {
+  delivered.clear();
+  abandoned.clear();
   std::lock_guard lock(mutex_);
-  into.swap(delivered_);
-}
-
-std::vector<bridge::MessageTag> DurableUpstream::take_abandoned() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(abandoned_, {});
+  delivered.swap(delivered_);
+  abandoned.swap(abandoned_);
 }
 
 void DurableUpstream::abandoned(bridge::MessageTag tag) {

@@ -1,6 +1,6 @@
 #pragma once
 // bridge::DurableRecords over the store's upstream-records file. When Paho notes a delivery it also
-// lists the row for the loop (take_delivered()) and wakes the loop, since a QoS 2 exchange resumed
+// lists the row for the loop (take()) and wakes the loop, since a QoS 2 exchange resumed
 // after a restart completes without any callback the loop would hear.
 // Called from Paho's threads: the list and the wake-up are all it touches of the loop's world,
 // under a lock, so that close() (loop thread) and a late Paho callback never meet on a closed handle.
@@ -21,10 +21,9 @@ class DurableUpstream final : public bridge::DurableRecords {
   void close();  // before the loop ends; later deliveries are still stored, just not announced
 
   store::UpstreamRecords& records() { return *records_; }
-  // Rows noted delivered since the last call (loop thread); `into` is cleared first.
-  void take_delivered(std::vector<bridge::MessageTag>& into);
-  // Rows whose exchange Paho gave up since the last call (loop thread).
-  std::vector<bridge::MessageTag> take_abandoned();
+  // Rows noted delivered, and rows whose exchange Paho gave up, since the last call (loop thread,
+  // once per turn: one lock). Both vectors are cleared first; their capacity is reused.
+  void take(std::vector<bridge::MessageTag>& delivered, std::vector<bridge::MessageTag>& abandoned);
 
   bool put(std::string_view key, std::span<const std::uint8_t> value, bridge::MessageTag tag) override;
   bool remove(std::string_view key, bridge::MessageTag delivered) override;

@@ -167,7 +167,7 @@ bool StoreKeeper::on_publish_result(UpstreamToken token, bool ok) {
   return true;
 }
 
-void StoreKeeper::drop_delivered(std::vector<std::int64_t> rows) {
+void StoreKeeper::drop_delivered(const std::vector<std::int64_t>& rows) {
   for (std::int64_t row : rows) {
     store_->remove_uplink(row);  // a no-op when on_publish_result() removed it already
     dropping_.push_back(row);
@@ -211,9 +211,9 @@ void StoreKeeper::save_changed_sessions(Gateway& core) {
 bool StoreKeeper::end_of_turn(Gateway& core, bridge::Bridge& bridge, Millis now) {
   if (!store_) return false;
   if (upstream_) {
-    upstream_->take_delivered(delivered_);
+    upstream_->take(delivered_, abandoned_);
     if (!delivered_.empty()) drop_delivered(delivered_);
-    if (auto abandoned = upstream_->take_abandoned(); !abandoned.empty()) resend_abandoned(bridge, abandoned);
+    if (!abandoned_.empty()) resend_abandoned(bridge, abandoned_);
   }
   save_changed_sessions(core);
   bool ok = true;

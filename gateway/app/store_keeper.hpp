@@ -99,7 +99,7 @@ class StoreKeeper {
 
   void save_changed_sessions(Gateway& core);
   void open_upstream_records(const conf::GatewayConfig& config, uv_loop_t* loop);
-  void drop_delivered(std::vector<std::int64_t> rows);  // Paho completed them: out of the store
+  void drop_delivered(const std::vector<std::int64_t>& rows);  // Paho completed them: out of the store
   // Rows whose exchange Paho gave up: handed to the bridge again unless it still holds them.
   void resend_abandoned(bridge::Bridge& bridge, const std::vector<std::int64_t>& rows);
   bool hand_over(bridge::Bridge& bridge, std::int64_t row, std::string_view topic, Bytes payload, QoS qos,
@@ -108,6 +108,7 @@ class StoreKeeper {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<DurableUpstream> upstream_;
   std::vector<std::int64_t> delivered_;  // rows Paho completed, collected this turn (capacity reused)
+  std::vector<std::int64_t> abandoned_;  // rows whose exchange Paho gave up, this turn
   std::vector<std::int64_t> dropping_;   // delivered rows deleted in the open transaction
   StoreKeeperStatus status_;
   std::unordered_map<UpstreamToken, std::int64_t> rows_by_bridge_token_;

@@ -36,6 +36,21 @@ Outcome open_checked(const std::filesystem::path& path, const Layout& layout, sq
 // moved aside exactly as it was found.
 void close_as_found(sql::Db& db);
 
+// One attempt for a file's private state `impl` (members `db`, `prepare(err)` for its statements,
+// `finalize_statements()`): open_checked, then prepare; on any failure the connection is released as
+// found, ready for open_recovering to move the file aside.
+template <typename Impl>
+Outcome open_impl(const std::filesystem::path& path, const Layout& layout, Impl& impl, int& schema_version,
+                  sql::Error& err) {
+  Outcome outcome = open_checked(path, layout, impl.db, schema_version, err);
+  if (outcome == Outcome::ok && !impl.prepare(err)) outcome = classify(err);
+  if (outcome != Outcome::ok) {
+    impl.finalize_statements();
+    close_as_found(impl.db);
+  }
+  return outcome;
+}
+
 // Creates the parent directory, then runs `attempt` (which calls open_checked and builds what it
 // needs on the connection). A damaged file is moved aside and `attempt` runs once more on a new
 // one; `attempt` must have released its connection (close_as_found) whenever it returns not ok.

@@ -30,6 +30,8 @@ struct Store::Impl {
   bool prepare_all(sql::Error& err);
   // Before the connection closes on a failed open (a connection with live statements stays open).
   void finalize_statements();
+  // What dbfile::open_impl runs once the file is open: statements, then the counts.
+  bool prepare(sql::Error& err) { return prepare_all(err) && load_counts(err); }
   // Re-reads uplink_messages/uplink_bytes from the table (at open, and after SQLite rolled back).
   bool load_counts(sql::Error& err);
 

@@ -20,15 +20,8 @@ std::unique_ptr<Store> Store::open(const fs::path& path, StoreLimits limits, Ope
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->limits = limits;
-    auto outcome = dbfile::open_checked(path, layout, impl->db, impl->schema_version, err);
-    if (outcome == dbfile::Outcome::ok && !(impl->prepare_all(err) && impl->load_counts(err)))
-      outcome = dbfile::classify(err);
-    if (outcome != dbfile::Outcome::ok) {
-      impl->finalize_statements();
-      dbfile::close_as_found(impl->db);
-      return outcome;
-    }
-    opened = std::move(impl);
+    const auto outcome = dbfile::open_impl(path, layout, *impl, impl->schema_version, err);
+    if (outcome == dbfile::Outcome::ok) opened = std::move(impl);
     return outcome;
   };
   if (!dbfile::open_recovering(path, layout, report, error, attempt)) return nullptr;

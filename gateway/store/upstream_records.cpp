@@ -30,7 +30,7 @@ struct UpstreamRecords::Impl {
   sql::Stmt upsert, remove, note_delivered, select_one, select_all, clear, select_delivered, forget, count;
   std::uint64_t errors = 0;
 
-  bool prepare_all(sql::Error& err) {
+  bool prepare(sql::Error& err) {
     sqlite3* d = db.get();
     return (sync_full = sql::prepare(d, "PRAGMA synchronous=FULL", err)) &&
            (sync_normal = sql::prepare(d, "PRAGMA synchronous=NORMAL", err)) &&
@@ -87,16 +87,8 @@ std::unique_ptr<UpstreamRecords> UpstreamRecords::open(const fs::path& path, Ope
   auto attempt = [&](sql::Error& err) {
     auto impl = std::make_unique<Impl>();
     impl->path = path;
-    int version = 0;
-    auto outcome = dbfile::open_checked(path, layout, impl->db, version, err);
-    report.schema_version = version;
-    if (outcome == dbfile::Outcome::ok && !impl->prepare_all(err)) outcome = dbfile::classify(err);
-    if (outcome != dbfile::Outcome::ok) {
-      impl->finalize_statements();
-      dbfile::close_as_found(impl->db);
-      return outcome;
-    }
-    opened = std::move(impl);
+    const auto outcome = dbfile::open_impl(path, layout, *impl, report.schema_version, err);
+    if (outcome == dbfile::Outcome::ok) opened = std::move(impl);
     return outcome;
   };
   if (!dbfile::open_recovering(path, layout, report, error, attempt)) return nullptr;

@@ -2,6 +2,7 @@
 // fills up. The promise under test: nothing the node was told is delivered gets lost.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -33,6 +34,52 @@ std::unique_ptr<PahoTestClient> persistent_subscriber(const MosquittoBroker& b, 
   return c;
 }
 
+// Stops the broker when asked, starts it again once it has been down for `down`.
+struct BrokerBounce {
+  MosquittoBroker& broker;
+  std::chrono::milliseconds down;
+  bool stopped = false, restarted = false;
+  std::chrono::steady_clock::time_point stop_time{};
+
+  void stop() {
+    broker.stop();
+    stopped = true;
+    stop_time = std::chrono::steady_clock::now();
+  }
+  void restart_when_due() {
+    if (stopped && !restarted && std::chrono::steady_clock::now() - stop_time > down) {
+      broker.start();
+      restarted = true;
+    }
+  }
+};
+
+// Calls `tick` every 5 ms on the harness's loop until `done()` holds; false after `timeout`.
+bool run_paced(BridgeHarness& h, const std::function<void()>& tick, const std::function<bool()>& done,
+               std::chrono::milliseconds timeout) {
+  // On the heap: the loop frees it in the close callback, after this function has returned.
+  auto* pace = new uv_timer_t;
+  uv_timer_init(h.loop, pace);
+  pace->data = const_cast<std::function<void()>*>(&tick);
+  uv_timer_start(
+      pace, [](uv_timer_t* t) { (*static_cast<std::function<void()>*>(t->data))(); }, 5, 5);
+  const bool ok = h.run(done, timeout);
+  uv_timer_stop(pace);
+  uv_close(reinterpret_cast<uv_handle_t*>(pace),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  return ok;
+}
+
+// Connected again, with nothing queued and nothing in flight.
+bool drained(BridgeHarness& h, std::chrono::milliseconds timeout) {
+  return h.run(
+      [&] {
+        auto st = h.bridge->status();
+        return st.state == UpstreamState::connected && st.queue_messages == 0 && st.inflight == 0;
+      },
+      timeout);
+}
+
 }  // namespace
 
 TEST_CASE("10000 QoS 1 messages across a broker restart: every one arrives") {
@@ -48,8 +95,7 @@ TEST_CASE("10000 QoS 1 messages across a broker restart: every one arrives") {
   int sent = 0;
   std::size_t accepted_offline = 0;
   std::set<UpstreamToken> pending;
-  bool stopped = false;
-  bool restarted = false;
+  BrokerBounce bounce{broker, 3s};
   auto publish_some = [&](int n) {
     for (int i = 0; i < n && sent < kTotal; ++i, ++sent) {
       auto r = h.publish("load/" + std::to_string(sent % 10), "m" + std::to_string(sent), 1);
@@ -60,38 +106,16 @@ TEST_CASE("10000 QoS 1 messages across a broker restart: every one arrives") {
   };
 
   // Stream at a steady pace; stop the broker a third of the way in, restart it 3 s later.
-  uv_timer_t pace;
-  uv_timer_init(h.loop, &pace);
-  struct Ctx {
-    std::function<void()> tick;
-  } ctx;
-  auto stop_time = std::chrono::steady_clock::time_point{};
-  ctx.tick = [&] {
+  auto tick = [&] {
     publish_some(100);
-    if (!stopped && sent >= kTotal / 3) {
-      broker.stop();
-      stopped = true;
-      stop_time = std::chrono::steady_clock::now();
-    }
-    if (stopped && !restarted && std::chrono::steady_clock::now() - stop_time > 3s) {
-      broker.start();
-      restarted = true;
-    }
+    if (!bounce.stopped && sent >= kTotal / 3) bounce.stop();
+    bounce.restart_when_due();
   };
-  pace.data = &ctx;
-  uv_timer_start(
-      &pace, [](uv_timer_t* t) { static_cast<Ctx*>(t->data)->tick(); }, 5, 5);
-  REQUIRE(h.run([&] { return restarted && sent == kTotal; }, 30s));
-  uv_timer_stop(&pace);
-  uv_close(reinterpret_cast<uv_handle_t*>(&pace), nullptr);
+  REQUIRE(run_paced(
+      h, tick, [&] { return bounce.restarted && sent == kTotal; }, 30s));
 
   // Everything drains after the reconnect, and every pending publish is confirmed.
-  REQUIRE(h.run(
-      [&] {
-        auto st = h.bridge->status();
-        return st.state == UpstreamState::connected && st.queue_messages == 0 && st.inflight == 0;
-      },
-      30s));
+  REQUIRE(drained(h, 30s));
   REQUIRE(h.run([&] { return h.events.results.size() == pending.size(); }, 10s));
   for (auto t : pending) CHECK(h.events.results[t]);
   CHECK(h.events.acks_failed == 0);
@@ -188,41 +212,19 @@ TEST_CASE("QoS 2 across a broker restart with a kept session: each message arriv
   REQUIRE(h.start_and_connect());
 
   int sent = 0;
-  bool stopped = false, restarted = false;
-  auto stop_time = std::chrono::steady_clock::time_point{};
-  uv_timer_t pace;
-  uv_timer_init(h.loop, &pace);
-  struct Ctx {
-    std::function<void()> tick;
-  } ctx;
-  ctx.tick = [&] {
+  BrokerBounce bounce{broker, 2s};
+  auto tick = [&] {
     for (int i = 0; i < 10 && sent < kTotal; ++i, ++sent) {
       auto r = h.publish("q2/" + std::to_string(sent % 4), "m" + std::to_string(sent), 2);
       REQUIRE((r.result == UpstreamAccept::pending || r.result == UpstreamAccept::accepted));
     }
     // Stop while QoS 2 exchanges are under way.
-    if (!stopped && sent >= kTotal / 3 && h.bridge->status().inflight > 0) {
-      broker.stop();
-      stopped = true;
-      stop_time = std::chrono::steady_clock::now();
-    }
-    if (stopped && !restarted && std::chrono::steady_clock::now() - stop_time > 2s) {
-      broker.start();
-      restarted = true;
-    }
+    if (!bounce.stopped && sent >= kTotal / 3 && h.bridge->status().inflight > 0) bounce.stop();
+    bounce.restart_when_due();
   };
-  pace.data = &ctx;
-  uv_timer_start(
-      &pace, [](uv_timer_t* t) { static_cast<Ctx*>(t->data)->tick(); }, 5, 5);
-  REQUIRE(h.run([&] { return restarted && sent == kTotal; }, 30s));
-  uv_timer_stop(&pace);
-  uv_close(reinterpret_cast<uv_handle_t*>(&pace), nullptr);
-  REQUIRE(h.run(
-      [&] {
-        auto st = h.bridge->status();
-        return st.state == UpstreamState::connected && st.queue_messages == 0 && st.inflight == 0;
-      },
-      120s));
+  REQUIRE(run_paced(
+      h, tick, [&] { return bounce.restarted && sent == kTotal; }, 30s));
+  REQUIRE(drained(h, 120s));
 
   std::map<std::string, int> seen;
   sub.wait_until([&](const auto& ms) { return ms.size() >= static_cast<std::size_t>(kTotal); }, 30s);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bridge/paho_persistence.hpp"
@@ -93,6 +94,13 @@ class Driver {
     return put("sc-" + std::to_string(packet_id), bufs, lens, 2);
   }
   int remove(const std::string& key) { return p_->premove(handle_, const_cast<char*>(key.c_str())); }
+  // Command n handed over, then sent by Paho's send thread: c-n stored, read back, dropped; s-id stored.
+  void send(int n, int packet_id, int qos, MessageTag tag) {
+    REQUIRE(command(n, packet_id, qos, tag) == 0);
+    get("c-" + std::to_string(n));  // Paho reads the command back before sending it
+    REQUIRE(remove("c-" + std::to_string(n)) == 0);
+    REQUIRE(sent(packet_id, qos) == 0);
+  }
   // PUBACK or PUBCOMP: MQTTPersistence_remove's sequence.
   void complete(int packet_id) {
     const std::string n = std::to_string(packet_id);
@@ -128,18 +136,28 @@ class Driver {
     std::free(keys);
     return out;
   }
+  // What the daemon's turn would collect (each call takes both lists, keeping the other for later).
   std::vector<MessageTag> delivered() {
-    std::vector<MessageTag> out;
-    durable_->take_delivered(out);
-    return out;
+    take();
+    return std::exchange(delivered_, {});
   }
-  std::vector<MessageTag> abandoned() { return durable_->take_abandoned(); }
+  std::vector<MessageTag> abandoned() {
+    take();
+    return std::exchange(abandoned_, {});
+  }
   mqttsn::store::UpstreamRecords& file() { return durable_->records(); }
 
  private:
   int put(const std::string& key, char** bufs, int* lens, int n) {
     return p_->pput(handle_, const_cast<char*>(key.c_str()), n, bufs, lens);
   }
+  void take() {
+    std::vector<MessageTag> d, a;
+    durable_->take(d, a);
+    delivered_.insert(delivered_.end(), d.begin(), d.end());
+    abandoned_.insert(abandoned_.end(), a.begin(), a.end());
+  }
+  std::vector<MessageTag> delivered_, abandoned_;
   uv_loop_t loop_{};
   std::unique_ptr<mqttsn::app::DurableUpstream> durable_;
   std::unique_ptr<PahoPersistence> persistence_;
@@ -181,9 +199,7 @@ TEST_CASE("paho persistence: a QoS 2 exchange is on disk with its row from PUBLI
 TEST_CASE("paho persistence: QoS 1 and QoS 0 never touch the disk, and deliver no row") {
   mqttsn::test::TempDir dir("paho-persistence");
   Driver d(dir.path() / "u.db");
-  REQUIRE(d.command(1, 5, 1, 77) == 0);
-  REQUIRE(d.remove("c-1") == 0);
-  REQUIRE(d.sent(5, 1) == 0);
+  d.send(1, 5, 1, 77);
   CHECK_FALSE(d.contains("s-5"));  // Paho resends a QoS 1 PUBLISH from its own memory
   CHECK(d.file().size() == 0);
   d.complete(5);  // PUBACK
@@ -199,12 +215,8 @@ TEST_CASE("paho persistence: after a restart the records are Paho's to resume, w
   const auto file = dir.path() / "u.db";
   {
     Driver d(file);
-    d.command(1, 3, 2, 900);
-    d.remove("c-1");
-    d.sent(3, 2);
-    d.command(2, 4, 2, 901);
-    d.remove("c-2");
-    d.sent(4, 2);
+    d.send(1, 3, 2, 900);
+    d.send(2, 4, 2, 901);
     d.pubrel(4);
     d.command(3, 5, 2, 902);  // never sent: gone with the process
   }
@@ -225,15 +237,11 @@ TEST_CASE("paho persistence: after a restart the records are Paho's to resume, w
 TEST_CASE("paho persistence: a QoS 2 message that is not the app's (no tag) is kept without a row") {
   mqttsn::test::TempDir dir("paho-persistence");
   Driver d(dir.path() / "u.db");
-  d.command(1, 9, 2, 333);
-  d.remove("c-1");
-  d.sent(9, 2);
+  d.send(1, 9, 2, 333);
   d.complete(9);  // 333 delivered, and packet id 9 free again
   CHECK(d.delivered() == std::vector<MessageTag>{333});
   // Packet id 9 reused by a message sent without a tag (e.g. a QoS floor raised a QoS 0 reading).
-  d.command(2, 9, 2, 0);
-  d.remove("c-2");
-  d.sent(9, 2);
+  d.send(2, 9, 2, 0);
   CHECK(row_in_file(d.file(), "s-9") == 0);
   d.complete(9);
   CHECK(d.delivered().empty());
@@ -244,12 +252,8 @@ TEST_CASE("paho persistence: exchanges Paho drops with its session are reported 
   const auto file = dir.path() / "u.db";
   {
     Driver d(file);
-    d.command(1, 21, 2, 700);
-    d.remove("c-1");
-    d.sent(21, 2);
-    d.command(2, 22, 2, 701);
-    d.remove("c-2");
-    d.sent(22, 2);
+    d.send(1, 21, 2, 700);
+    d.send(2, 22, 2, 701);
     d.pubrel(22);
   }
   // Restarted, and the broker lost the gateway's session: Paho cleans its own.
