@@ -12,24 +12,23 @@
 namespace mqttsn {
 
 using Millis = std::chrono::milliseconds;
-using UpstreamToken = std::uint64_t;
+// The core's name for an upstream publish whose outcome it wants (QoS 1/2 from a node). 0 names a
+// publish whose outcome nobody waits for (QoS 0/-1, wills): no result comes back for it.
+using PublishId = std::uint64_t;
 
 // A link index meaning "every link that can broadcast" (ADVERTISE).
 inline constexpr std::uint8_t kAllLinks = 0xFF;
 
-// What the upstream side did with a publish (see the bridge): the core acknowledges a QoS 1/2
-// PUBLISH to its node only on `accepted` now, or on a later on_upstream_ack(token, true).
-enum class UpstreamAccept : std::uint8_t {
-  pending,    // in flight to the broker: on_upstream_ack(token, ...) follows
-  accepted,   // durable/queued already (e.g. offline queue): acknowledge the node now
-  congested,  // queue full: answer the node "rejected: congestion", nothing kept
-  dropped,    // QoS 0 while offline and not queued: counted by the bridge
+// The outcome of an upstream publish, told later through Gateway::on_publish_result() (never during
+// the publish() call: the core is not re-entrant). The core acknowledges a QoS 1/2 PUBLISH to its node
+// on `delivered` or `kept`, and answers "rejected: congestion" on `congested`.
+enum class PublishResult : std::uint8_t {
+  delivered,  // the broker acknowledged it
+  kept,       // not at the broker yet, but kept until it is (committed to the store, or queued)
+  congested,  // not taken and not kept: the node's retry is the only copy
 };
 
-struct PublishOutcome {
-  UpstreamAccept result = UpstreamAccept::pending;
-  UpstreamToken token = 0;
-};
+const char* to_string(PublishResult r);
 
 class Outputs {
  public:
@@ -37,8 +36,11 @@ class Outputs {
   // To nodes.
   virtual void send(const LinkAddress& to, Bytes datagram) = 0;
   virtual void broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) = 0;
-  // To the broker. `qos` is the MQTT-SN QoS (-1..2); the bridge translates it.
-  virtual PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain) = 0;
+  // To the broker. `qos` is the MQTT-SN QoS (-1..2); the upstream translates it. `client_id` names the
+  // node it comes from (empty for QoS -1 from a node without a session). With id != 0 exactly one
+  // on_publish_result(id, ...) follows, on a later call.
+  virtual void publish(PublishId id, std::string_view client_id, std::string_view topic, Bytes payload,
+                       QoS qos, bool retain) = 0;
   // One call per distinct filter when its first subscriber arrives / its last leaves (the core keeps
   // the reference counts). The result comes back through the core's on_upstream_suback().
   virtual void subscribe(std::string_view filter, QoS qos) = 0;
