@@ -55,7 +55,7 @@ void close_joined(uv_timer_t* t, CloseJoin* join) {
 
 }  // namespace
 
-Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, BridgeEvents& events)
+Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events)
     : loop_(loop),
       options_(std::move(options)),
       events_(events),
@@ -76,6 +76,7 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, BridgeEvents& events)
   reconnect_timer_ = new_timer(loop_, this);
   grace_timer_ = new_timer(loop_, this);
   pump_timer_ = new_timer(loop_, this);
+  answer_timer_ = new_timer(loop_, this);
 }
 
 Bridge::~Bridge() {
@@ -88,6 +89,7 @@ Bridge::~Bridge() {
   close_and_delete(reconnect_timer_);
   close_and_delete(grace_timer_);
   close_and_delete(pump_timer_);
+  close_and_delete(answer_timer_);
   mailbox_.reset();
 }
 
@@ -413,14 +415,16 @@ void Bridge::finish_shutdown() {
   if (phase_ == Phase::closed) return;
   phase_ = Phase::closed;
   connected_ = false;
+  answer_now();
   fail_remaining();
   set_state(UpstreamState::stopped, "");
   // The Paho client itself is destroyed with the Bridge: destroying it here could race with the
   // Paho thread that is still returning from the callback which brought us here.
-  auto* join = new CloseJoin{3, std::move(shutdown_done_)};
+  auto* join = new CloseJoin{4, std::move(shutdown_done_)};
   close_joined(std::exchange(reconnect_timer_, nullptr), join);
   close_joined(std::exchange(grace_timer_, nullptr), join);
   close_joined(std::exchange(pump_timer_, nullptr), join);
+  close_joined(std::exchange(answer_timer_, nullptr), join);
   if (mailbox_) mailbox_->close();
 }
 

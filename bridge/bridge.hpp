@@ -1,16 +1,22 @@
 #pragma once
 // The gateway's single upstream MQTT 3.1.1 connection (Paho MQTTAsync, SSL-capable library).
 //
+// The shared implementation of Upstream (bridge/upstream.hpp): every node's messages go through this
+// one connection under the gateway's broker identity (the specification's aggregating gateway).
+//
 // Threads: Paho calls back on its own threads; those callbacks only post to a Mailbox, which wakes
-// the libuv loop. Every other member runs on the loop thread, and BridgeEvents are called there.
+// the libuv loop. Every other member runs on the loop thread, and UpstreamEvents are called there.
 //
 // Reconnect: done by the bridge, not by Paho's automaticReconnect, so that each failure can be
 // classified (auth refused / TLS / unreachable), logged once per state change, and so that the
 // upstream subscriptions and the queue are restored in our order after every reconnect.
 //
-// "Nothing acknowledged is lost": a QoS 1/2 publish is either `accepted` (it sits in the queue
-// while the broker is away; the node is acknowledged now) or `pending` (handed to Paho while
-// connected; on_publish_result(token, true) follows the broker's PUBACK/PUBCOMP). Messages in flight
+// Results: a QoS 1/2 publish is answered `delivered` after the broker's PUBACK/PUBCOMP. While the
+// broker is away it waits in the in-memory queue: a request the stage above keeps itself
+// (kept_above) is answered only once delivered; any other is answered `kept` when queued, the queue
+// being the only promise there is without a store. `congested`: the queue is full, or the bridge
+// gives up on the message for good (shutdown). Answers given at once are posted to the next loop
+// turn, never made from inside publish(). Messages in flight
 // when the connection fails: with clean_session=false they stay with Paho, which resends them after
 // the reconnect under their packet ids (the broker's kept session recognises a QoS 2 resend) and
 // completes them then; with a clean session the broker forgot those ids, so they are taken back and
@@ -24,8 +30,8 @@
 // socket. Paho writes each MQTT packet with one writev(), so a packet is never split, but with Nagle
 // a small packet can wait for the ACK of the previous one (delayed ACK, up to ~40 ms on Linux).
 //
-// Limits: the queue is in memory (lost on restart, counted and logged at shutdown): the app's store
-// keeps its own copy of every QoS 1/2 message it hands over (tagged publishes).
+// Limits: the queue is in memory (lost on restart, counted and logged at shutdown): the durable stage
+// above keeps its own copy of every QoS 1/2 message it hands over (kept_above).
 #include <uv.h>
 
 #include <functional>
@@ -37,11 +43,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bridge/bridge_events.hpp"
 #include "bridge/bridge_options.hpp"
 #include "bridge/outbound_queue.hpp"
 #include "bridge/paho_persistence.hpp"
 #include "bridge/topic_mount.hpp"
+#include "bridge/upstream.hpp"
 #include "bridge/upstream_status.hpp"
 #include "gateway/core/outputs.hpp"
 
@@ -60,34 +66,32 @@ struct TlsError;
 struct DeferredSuback;
 }  // namespace detail
 
-class Bridge {
+class Bridge final : public Upstream {
  public:
-  Bridge(uv_loop_t* loop, BridgeOptions options, BridgeEvents& events);
+  Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events);
   // Closes the libuv handles (the loop must run once more to free them) and destroys the Paho client.
   // Call shutdown() first for a clean disconnect.
-  ~Bridge();
+  ~Bridge() override;
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
 
   // Creates the Paho client and starts connecting. Invalid options (e.g. an unreadable password
   // file) are logged; the bridge then stays `stopped` and start() returns false.
-  bool start();
+  bool start() override;
   // Clean shutdown: publishes the retained `offline`, waits up to `grace` for messages in flight,
   // disconnects, closes its handles, then calls `done` (on the loop). Messages not delivered by then
-  // are reported on_publish_result(token, false) when the node was still waiting for them.
-  void shutdown(Millis grace, std::function<void()> done);
+  // are answered `congested` when somebody still waits for them.
+  void shutdown(Millis grace, std::function<void()> done) override;
 
-  // `qos` is the MQTT-SN QoS (-1..2). See UpstreamAccept for the results. A non-zero `tag` names a
-  // message the app keeps durably (its store row): it rides along to PahoPersistence, and the queue
-  // bounds do not refuse it (the app's store bounds those messages).
-  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain, MessageTag tag = 0);
+  void publish(const PublishRequest& request) override;
   // Once per distinct filter (the core counts references). The result comes via on_suback: while
   // disconnected, at once with the requested QoS (the subscription is made on connect; a later
   // refusal by the broker is reported as on_suback(filter, nullopt)); while connected, after SUBACK.
-  void subscribe(std::string_view filter, QoS qos);
-  void unsubscribe(std::string_view filter);
+  void subscribe(std::string_view filter, QoS qos) override;
+  void unsubscribe(std::string_view filter) override;
 
-  UpstreamStatus status() const;
+  bool connected() const override { return connected_; }
+  UpstreamStatus status() const override;
   const BridgeOptions& options() const { return options_; }
 
  private:
@@ -126,19 +130,21 @@ class Bridge {
   void disconnect_now();
   void finish_shutdown();
   void fail_remaining();
-  int upstream_qos(QoS sn_qos) const;
+  // Answers on the next loop turn (the stage above is not re-entrant).
+  void answer_soon(PublishId id, PublishResult result);
+  void answer_now();
   // Whether `m` may go now: the send window, and the narrower one for QoS 2 (see BridgeOptions).
   bool window_allows(const OutboundMessage& m) const {
     return inflight_.size() < static_cast<std::size_t>(options_.max_inflight) &&
            (m.qos < 2 || inflight_qos2_ < static_cast<std::size_t>(options_.max_inflight_qos2));
   }
   bool reports_result(const OutboundMessage& m) const {
-    return !m.internal && m.token != 0 && (!m.node_acked || options_.report_every_result);
+    return !m.internal && m.id != 0 && !m.answered;
   }
 
   uv_loop_t* loop_;
   BridgeOptions options_;
-  BridgeEvents& events_;
+  UpstreamEvents& events_;
   TopicMount mount_;
   std::string client_id_;
   std::string presence_topic_;
@@ -152,6 +158,8 @@ class Bridge {
   uv_timer_t* reconnect_timer_ = nullptr;
   uv_timer_t* grace_timer_ = nullptr;
   uv_timer_t* pump_timer_ = nullptr;  // retries pump() when Paho pushed back (no completion to wait for)
+  uv_timer_t* answer_timer_ = nullptr;                          // runs answer_now() on the next turn
+  std::vector<std::pair<PublishId, PublishResult>> answers_;  // waiting for answer_now()
 
   Phase phase_ = Phase::idle;
   UpstreamState state_ = UpstreamState::stopped;
@@ -166,7 +174,6 @@ class Bridge {
   std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
   std::size_t inflight_qos2_ = 0;            // of which QoS 2
   std::uint64_t next_seq_ = 1;
-  UpstreamToken next_token_ = 1;
 
   std::map<std::string, Subscription, std::less<>> subscriptions_;  // by core filter
   std::unordered_map<int, std::string> subscribe_tokens_;           // Paho token -> core filter

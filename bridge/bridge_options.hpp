@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bridge/durable_records.hpp"
+#include "bridge/qos_translation.hpp"
 #include "gateway/core/messages.hpp"
 #include "gateway/core/outputs.hpp"
 
@@ -64,10 +65,6 @@ struct BridgeOptions {
   std::size_t queue_max_messages = 10'000;
   std::size_t queue_max_bytes = 8u << 20;
   bool queue_qos0_offline = false;  // queue QoS 0/-1 while offline instead of dropping them
-  // The app keeps every QoS 1/2 message durably (the SQLite store) and must hear when the broker
-  // took each one, queued while offline or not, to forget it: every QoS 1/2 publish then gets a
-  // token and exactly one on_publish_result(token, ...).
-  bool report_every_result = false;
   // Where the MQTT client keeps the records of its QoS 2 exchanges across a crash (not owned; must
   // outlive the Bridge). Used only with clean_session=false: a clean session makes the broker
   // forget the packet ids those records name. nullptr: Paho keeps everything in memory.
@@ -82,10 +79,7 @@ struct BridgeOptions {
   // 10 leaves room for the unreleased QoS 2 messages a killed gateway may have left in its session.
   int max_inflight_qos2 = 10;
 
-  // QoS translation. Uplink: QoS -1 is sent as 0; then raised to `uplink_qos_floor`.
-  // Subscriptions ask for at most `granted_qos_ceiling`.
-  QoS uplink_qos_floor = 0;
-  QoS granted_qos_ceiling = 2;
+  QosTranslation qos;
 };
 
 }  // namespace mqttsn::bridge

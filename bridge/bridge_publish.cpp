@@ -12,93 +12,105 @@
 
 namespace mqttsn::bridge {
 
-int Bridge::upstream_qos(QoS sn_qos) const {
-  int q = sn_qos < 0 ? 0 : sn_qos;  // QoS -1 travels upstream as QoS 0
-  q = std::max<int>(q, options_.uplink_qos_floor);
-  return std::min(q, 2);
-}
-
 bool Bridge::enqueue(OutboundMessage&& m) {
-  if (m.tag != 0) {
+  if (m.kept_above) {
     queue_.requeue(std::move(m));  // newest seq: goes to the back, whatever the bounds say
     return true;
   }
   return queue_.push_back(std::move(m));
 }
 
-PublishOutcome Bridge::publish(std::string_view topic, Bytes payload, QoS qos, bool retain, MessageTag tag) {
+void Bridge::answer_soon(PublishId id, PublishResult result) {
+  if (id == 0) return;
+  answers_.emplace_back(id, result);
+  if (answer_timer_ != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(answer_timer_)))
+    uv_timer_start(
+        answer_timer_, [](uv_timer_t* t) { static_cast<Bridge*>(t->data)->answer_now(); }, 0, 0);
+}
+
+void Bridge::answer_now() {
+  if (answers_.empty()) return;
+  auto answers = std::exchange(answers_, {});
+  for (const auto& [id, result] : answers) events_.on_publish_result(id, result);
+}
+
+void Bridge::publish(const PublishRequest& r) {
   OutboundMessage m;
   m.seq = next_seq_++;
-  m.tag = tag;
-  m.topic = mount_.upstream(topic);
-  m.payload.assign(payload.begin(), payload.end());
-  m.qos = upstream_qos(qos);
-  m.retain = retain;
+  m.tag = r.tag;
+  m.topic = mount_.upstream(r.topic);
+  m.payload.assign(r.payload.begin(), r.payload.end());
+  m.qos = options_.qos.publish(r.qos);
+  m.retain = r.retain;
+  m.kept_above = r.kept_above;
+  // The broker answers QoS 1/2 only. A request that wants a result but goes up at QoS 0 (a ceiling
+  // of 0) is answered when Paho takes it or it is dropped.
+  m.id = m.qos > 0 ? r.id : 0;
+  const PublishId qos0_id = m.qos == 0 ? r.id : 0;
 
   const bool closing = phase_ == Phase::draining || phase_ == Phase::closing || phase_ == Phase::closed;
   if (closing) {
     if (m.qos == 0) {
       ++counters_.dropped_offline;
-      return {UpstreamAccept::dropped, 0};
+      return answer_soon(qos0_id, PublishResult::congested);
     }
     ++counters_.congested;
-    return {UpstreamAccept::congested, 0};
+    return answer_soon(m.id, PublishResult::congested);
   }
 
   if (connected_) {
     if (m.qos == 0) {
       // Fire and forget, but never ahead of older messages still waiting in the queue.
-      if (queue_.empty()) {
-        if (send(m) == SendResult::sent) return {UpstreamAccept::accepted, 0};
-      }
+      if (queue_.empty() && send(m) == SendResult::sent) return answer_soon(qos0_id, PublishResult::delivered);
       if (!enqueue(std::move(m))) {
         ++counters_.dropped_offline;
-        return {UpstreamAccept::dropped, 0};
+        return answer_soon(qos0_id, PublishResult::congested);
       }
-      pump_soon();
-      return {UpstreamAccept::accepted, 0};
+      answer_soon(qos0_id, PublishResult::kept);
+      return pump_soon();
     }
-    m.token = next_token_++;
-    const UpstreamToken token = m.token;
     if (queue_.empty() && window_allows(m)) {
       switch (send(m)) {
         case SendResult::sent:
-          return {UpstreamAccept::pending, token};
+          return;
         case SendResult::retry_later:
           queue_.push_front(std::move(m));
-          return {UpstreamAccept::pending, token};
+          return pump_soon();
         case SendResult::failed:
           ++counters_.failed;
-          return {UpstreamAccept::congested, 0};
+          return answer_soon(m.id, PublishResult::congested);
       }
     }
     // Behind the queue (it is draining, or the window is full): the node waits for the broker.
+    const PublishId id = m.id;
     if (!enqueue(std::move(m))) {
       ++counters_.congested;
-      return {UpstreamAccept::congested, 0};
+      answer_soon(id, PublishResult::congested);
     }
-    return {UpstreamAccept::pending, token};
+    return;
   }
 
   // Disconnected (or not started yet).
   if (m.qos == 0 && !options_.queue_qos0_offline) {
     ++counters_.dropped_offline;
-    return {UpstreamAccept::dropped, 0};
+    return answer_soon(qos0_id, PublishResult::congested);
   }
-  m.node_acked = true;  // the queue is our promise: the node is acknowledged now
-  if (options_.report_every_result && m.qos > 0) m.token = next_token_++;
-  const UpstreamToken token = m.token;
+  // Without a stage above that keeps it, the queue is the promise: the node is acknowledged now.
+  const bool answer_kept = !m.kept_above && m.id != 0;
+  m.answered = answer_kept;
+  const PublishId id = m.id;
   const bool qos0 = m.qos == 0;
   if (!enqueue(std::move(m))) {
     if (qos0) {
       ++counters_.dropped_offline;
-      return {UpstreamAccept::dropped, 0};
+      return answer_soon(qos0_id, PublishResult::congested);
     }
     ++counters_.congested;
-    return {UpstreamAccept::congested, 0};
+    return answer_soon(id, PublishResult::congested);
   }
   ++counters_.queued_offline;
-  return {UpstreamAccept::accepted, token};
+  if (answer_kept) answer_soon(id, PublishResult::kept);
+  if (qos0) answer_soon(qos0_id, PublishResult::kept);
 }
 
 Bridge::SendResult Bridge::send(OutboundMessage& m) {
@@ -153,7 +165,7 @@ void Bridge::pump() {
         return;
       case SendResult::failed:
         ++counters_.failed;
-        if (reports_result(m)) events_.on_publish_result(m.token, false);
+        if (reports_result(m)) events_.on_publish_result(m.id, PublishResult::congested);
         break;
     }
   }
@@ -179,7 +191,7 @@ void Bridge::handle(detail::PublishDone& e) {
   if (m.qos == 2) --inflight_qos2_;
   if (e.ok) {
     ++counters_.acked;
-    if (reports_result(m)) events_.on_publish_result(m.token, true);
+    if (reports_result(m)) events_.on_publish_result(m.id, PublishResult::delivered);
   } else if (!m.internal) {
     // Not delivered and the node may not have been told yet: send it again, in its place.
     MQTTSN_LOG(debug, "upstream: publish to '%s' not confirmed (Paho %d): queued again", m.topic.c_str(),
@@ -211,20 +223,19 @@ void Bridge::publish_presence(const std::string& payload) {
   m.payload.assign(payload.begin(), payload.end());
   m.qos = 1;
   m.retain = true;
-  m.node_acked = true;
   m.internal = true;
   if (send(m) != SendResult::sent)
     MQTTSN_LOG(warning, "upstream: could not publish presence '%s'", payload.c_str());
 }
 
 void Bridge::fail_remaining() {
-  std::vector<UpstreamToken> waiting;
+  std::vector<PublishId> waiting;
   std::size_t promised = 0;
   auto settle = [&](OutboundMessage& m) {
     if (m.internal) return;
     if (reports_result(m))
-      waiting.push_back(m.token);
-    else if (m.node_acked)
+      waiting.push_back(m.id);
+    else if (m.answered)
       ++promised;
   };
   for (auto& [token, m] : inflight_) settle(m);
@@ -236,7 +247,7 @@ void Bridge::fail_remaining() {
     MQTTSN_LOG(warning, "upstream: shutdown with %zu queued messages not delivered (the queue is in memory)",
                promised);
   counters_.failed += waiting.size() + promised;
-  for (auto t : waiting) events_.on_publish_result(t, false);
+  for (auto id : waiting) events_.on_publish_result(id, PublishResult::congested);
 }
 
 }  // namespace mqttsn::bridge

@@ -12,8 +12,7 @@
 namespace mqttsn::bridge {
 
 void Bridge::subscribe(std::string_view filter, QoS qos) {
-  int q = std::clamp<int>(qos, 0, 2);
-  q = std::min<int>(q, std::clamp<int>(options_.granted_qos_ceiling, 0, 2));
+  const int q = options_.qos.subscribe(qos);
   auto [it, inserted] = subscriptions_.try_emplace(std::string(filter));
   it->second.qos = q;
   it->second.reported = false;

@@ -15,13 +15,14 @@ namespace mqttsn::bridge {
 
 struct OutboundMessage {
   std::uint64_t seq = 0;    // global send order
-  UpstreamToken token = 0;  // what the core knows it by (0: none, e.g. presence)
+  PublishId id = 0;         // the requester's name for it (0: no result wanted, e.g. presence)
   std::int64_t tag = 0;     // the app's durable name for it (store row), 0: none
   std::string topic;        // full upstream topic (mount point applied)
   std::vector<std::uint8_t> payload;
   int qos = 0;  // MQTT QoS after translation (0..2)
   bool retain = false;
-  bool node_acked = false;  // the node was already told "accepted": no on_publish_result later
+  bool kept_above = false;  // the stage above keeps and bounds it (PublishRequest::kept_above)
+  bool answered = false;    // `kept` was answered when it was queued: no result later
   bool internal = false;    // the bridge's own presence message: not requeued after a loss
 
   std::size_t bytes() const { return topic.size() + payload.size(); }

@@ -143,6 +143,9 @@ struct StoreConfig {
   // QoS 2 exactly once across a crash: the upstream client keeps its exchanges in a file beside the
   // store (Paho persistence). Costs throughput at QoS 1 and 2 (see README, Performance).
   bool qos2_exactly_once = true;
+  // Write-behind: a QoS 1 message the broker has not acknowledged within this time is committed to
+  // the store (and its node acknowledged then); one the broker takes in time is never written.
+  Duration flush_interval = 200ms;
   friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
 };
 

@@ -28,16 +28,23 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
     link_names_.push_back(lc.name);
   }
 
-  keeper_ = std::make_unique<StoreKeeper>(config_, &loop_);
+  durable_ = std::make_unique<DurableStage>(config_, &loop_, *this);
   auto bridge_opts = bridge_options(config_);
-  bridge_opts.report_every_result = keeper_->active();
-  bridge_opts.durable_records = keeper_->durable_records();
-  bridge_ = std::make_unique<bridge::Bridge>(&loop_, std::move(bridge_opts), *this);
+  bridge_opts.durable_records = durable_->durable_records();
+  bridge_ = std::make_unique<bridge::Bridge>(&loop_, std::move(bridge_opts), *durable_);
+  durable_->connect_below(*bridge_);
   GatewayOptions core_opts = core_options(config_);
   for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
   core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
   core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
-  keeper_->restore(*core_, *bridge_, now());
+  if (store::Store* store = durable_->store()) {
+    sessions_.restore(*core_, *store, now());
+    durable_->set_before_commit([this](store::Store& s) {
+      sessions_.collect(*core_);
+      sessions_.save(*core_, s);
+    });
+    durable_->restore();
+  }
   status_ = std::make_unique<StatusServer>(
       &loop_, [this](std::string_view req) { return answer_status(*this, req); });
   systemd_ = std::make_unique<SystemdNotifier>(&loop_);
@@ -46,7 +53,7 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   core_timer_.data = this;
   uv_prepare_init(&loop_, &turn_end_);
   turn_end_.data = this;
-  if (keeper_->active())
+  if (durable_->active())
     uv_prepare_start(&turn_end_, [](uv_prepare_t* h) { static_cast<Daemon*>(h->data)->end_of_turn(); });
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
@@ -57,8 +64,9 @@ Daemon::~Daemon() {
   // The components close their own handles when destroyed; the loop then runs their close
   // callbacks and ends. The core goes last: nothing calls it any more.
   status_.reset();
+  // What still waits for the broker, and what changed, is written before the connection goes.
+  if (durable_ && core_) durable_->close();
   bridge_.reset();
-  if (core_ && keeper_) keeper_->flush(*core_);  // results of the bridge's last moments
   links_.clear();
   systemd_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -71,7 +79,6 @@ void Daemon::close_handles() {
   for (auto& l : links_) l->close();
   if (systemd_) systemd_->close();
   if (status_) status_->close();
-  if (keeper_) keeper_->close();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
         reinterpret_cast<uv_handle_t*>(&turn_end_), reinterpret_cast<uv_handle_t*>(&sigterm_),
@@ -106,7 +113,7 @@ int Daemon::run() {
       MQTTSN_LOG(notice, "link %s (%.*s) started", link_names_[i].c_str(),
                  static_cast<int>(links_[i]->name().size()), links_[i]->name().data());
   }
-  if (!bridge_->start()) {
+  if (!durable_->start()) {
     MQTTSN_LOG(error, "upstream: invalid options; nodes are served but nothing reaches a broker");
   }
   core_->on_tick(now());
@@ -177,36 +184,46 @@ void Daemon::broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) {
   }
 }
 
-PublishOutcome Daemon::publish(std::string_view topic, Bytes payload, QoS qos, bool retain) {
-  // Only what a node is acknowledged for (QoS 1/2) must be durable before the acknowledgement.
-  if (qos >= 1 && keeper_->active()) return keeper_->publish(*bridge_, topic, payload, qos, retain);
-  // QoS -1 has its own upstream level in the configuration (default 0); the bridge applies the floor.
-  if (qos < 0 && config_.upstream.qos_minus1 > 0) qos = static_cast<QoS>(config_.upstream.qos_minus1);
-  return bridge_->publish(topic, payload, qos, retain);
+void Daemon::publish(PublishId id, std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+                     bool retain) {
+  bridge::PublishRequest r;
+  r.id = id;
+  r.client_id = client_id;
+  r.topic = topic;
+  r.payload = payload;
+  r.qos = qos;
+  r.retain = retain;
+  durable_->publish(r);
 }
 
 void Daemon::end_of_turn() {
-  if (core_ && keeper_->end_of_turn(*core_, *bridge_, now())) arm_core_timer();
+  if (core_ && sessions_.collect(*core_)) durable_->flush_soon();
+}
+
+DurableStageStatus Daemon::store_status() const {
+  DurableStageStatus s = durable_->stage_status();
+  s.snapshots_written = sessions_.written();
+  s.snapshots_unchanged = sessions_.unchanged();
+  return s;
 }
 
 void Daemon::subscribe(std::string_view filter, QoS qos) {
-  bridge_->subscribe(filter, qos);
+  durable_->subscribe(filter, qos);
 }
 void Daemon::unsubscribe(std::string_view filter) {
-  bridge_->unsubscribe(filter);
+  durable_->unsubscribe(filter);
 }
 
-// ---- BridgeEvents
+// ---- UpstreamEvents
 
 void Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) {
   core_->on_upstream_message(topic, payload, qos, retain, now());
   arm_core_timer();
 }
 
-void Daemon::on_publish_result(UpstreamToken token, bool ok) {
-  if (keeper_ && keeper_->on_publish_result(token, ok)) return;
+void Daemon::on_publish_result(PublishId id, PublishResult result) {
   if (!core_) return;
-  core_->on_upstream_ack(token, ok, now());
+  core_->on_publish_result(id, result, now());
   arm_core_timer();
 }
 
@@ -272,7 +289,7 @@ void Daemon::begin_shutdown(const char* why) {
   uv_timer_stop(&core_timer_);
   status_->close();
   // Publish `offline`, drain what is in flight, disconnect; a hard stop one second after the grace.
-  bridge_->shutdown(grace, [this] { finish_shutdown(); });
+  durable_->shutdown(grace, [this] { finish_shutdown(); });
   uv_timer_start(
       &shutdown_timer_,
       [](uv_timer_t* t) {
@@ -284,7 +301,8 @@ void Daemon::begin_shutdown(const char* why) {
 
 void Daemon::finish_shutdown() {
   if (handles_closed_) return;
-  end_of_turn();  // what this turn changed is on disk before the process ends
+  // What this turn changed, and what still waits for the broker, is on disk before the process ends.
+  if (durable_) durable_->close();
   close_handles();
   MQTTSN_LOG(notice, "stopped");
   // The bridge closes its own handles in its destructor; the loop then runs dry and run() returns.

@@ -1,8 +1,9 @@
 #pragma once
-// mqttsn-gw's one process: one libuv loop owns the radio links, the upstream bridge, the I/O-free
-// core, the status socket, signals and systemd notification. The Daemon is the glue: it implements
-// the core's Outputs (to links and bridge) and the bridge's events (to the core), passes the time in,
-// and keeps one timer armed at the core's next deadline.
+// mqttsn-gw's one process: one libuv loop owns the radio links, the uplink pipeline (durable stage,
+// then the upstream connection), the I/O-free core, the status socket, signals and systemd
+// notification. The Daemon is the glue: it implements the core's Outputs (to links and the pipeline)
+// and the pipeline's events (to the core), passes the time in, and keeps one timer armed at the
+// core's next deadline.
 #include <uv.h>
 
 #include <memory>
@@ -14,14 +15,15 @@
 #include "conf/config.hpp"
 #include "conf/reload.hpp"
 #include "gateway/app/status_server.hpp"
-#include "gateway/app/store_keeper.hpp"
+#include "gateway/app/durable_stage.hpp"
+#include "gateway/app/session_saver.hpp"
 #include "gateway/app/systemd_notify.hpp"
 #include "gateway/core/gateway.hpp"
 #include "radio/link.hpp"
 
 namespace mqttsn::app {
 
-class Daemon final : public Outputs, public bridge::BridgeEvents {
+class Daemon final : public Outputs, public bridge::UpstreamEvents {
  public:
   Daemon(conf::GatewayConfig config, conf::ReloadableParts parts);
   ~Daemon() override;
@@ -33,23 +35,24 @@ class Daemon final : public Outputs, public bridge::BridgeEvents {
 
   // For the status socket.
   const Gateway& core() const { return *core_; }
-  const bridge::Bridge& upstream() const { return *bridge_; }
+  const bridge::Upstream& upstream() const { return *bridge_; }
   const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
   const std::vector<std::string>& link_names() const { return link_names_; }
   const conf::GatewayConfig& config() const { return config_; }
-  const StoreKeeper& store() const { return *keeper_; }
+  DurableStageStatus store_status() const;
   double uptime_seconds() const;
 
   // Outputs (called by the core).
   void send(const LinkAddress& to, Bytes datagram) override;
   void broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) override;
-  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain) override;
+  void publish(PublishId id, std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+               bool retain) override;
   void subscribe(std::string_view filter, QoS qos) override;
   void unsubscribe(std::string_view filter) override;
 
-  // BridgeEvents (called by the bridge, on the loop).
+  // UpstreamEvents (called by the pipeline, on the loop, never from inside a call of the core).
   void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) override;
-  void on_publish_result(UpstreamToken token, bool ok) override;
+  void on_publish_result(PublishId id, PublishResult result) override;
   void on_suback(std::string_view filter, std::optional<QoS> granted) override;
   void on_state(bridge::UpstreamState state) override;
 
@@ -63,7 +66,7 @@ class Daemon final : public Outputs, public bridge::BridgeEvents {
   void finish_shutdown();
   void close_handles();
   void trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const;
-  void end_of_turn();
+  void end_of_turn();  // hands the core's changed sessions to the durable stage
 
   conf::GatewayConfig config_;
   conf::ReloadableState reloadable_;
@@ -72,14 +75,15 @@ class Daemon final : public Outputs, public bridge::BridgeEvents {
 
   std::vector<std::unique_ptr<radio::Link>> links_;
   std::vector<std::string> link_names_;
-  std::unique_ptr<StoreKeeper> keeper_;
+  std::unique_ptr<DurableStage> durable_;  // the pipeline's first stage: the core publishes into it
   std::unique_ptr<bridge::Bridge> bridge_;
+  SessionSaver sessions_;
   std::unique_ptr<Gateway> core_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<SystemdNotifier> systemd_;
 
   uv_timer_t core_timer_{};
-  uv_prepare_t turn_end_{};  // runs once per loop turn, before it waits: the store's group commit
+  uv_prepare_t turn_end_{};  // runs once per loop turn, before it waits: collects changed sessions
   uv_timer_t shutdown_timer_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   bool shutting_down_ = false;

@@ -81,7 +81,9 @@ GatewayOptions core_options(const conf::GatewayConfig& config) {
   o.retry_interval = g.retry_interval;
   o.max_retries = g.retry_count;
   o.keepalive_tolerance = g.keepalive_factor;
-  o.max_granted_qos = static_cast<QoS>(std::min<unsigned>(g.limits.max_qos, config.upstream.max_qos));
+  // The gateway's own limit towards nodes; the broker's ([upstream] max_qos) is applied to the upstream
+  // subscription (bridge/qos_translation.hpp) and reaches the node as the granted QoS.
+  o.max_granted_qos = static_cast<QoS>(g.limits.max_qos);
   o.limits.max_clients = g.limits.max_clients;
   o.limits.topic_ids_per_client = g.limits.topic_ids_per_client;
   o.limits.subscriptions_per_client = g.limits.subscriptions_per_client;
@@ -119,8 +121,9 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.queue_max_messages = u.queue_max_messages;
   o.queue_max_bytes = static_cast<std::size_t>(u.queue_max_bytes);
   o.queue_qos0_offline = u.queue_qos0;
-  o.uplink_qos_floor = static_cast<QoS>(u.qos_floor);  // QoS -1's own level: Daemon::publish
-  o.granted_qos_ceiling = static_cast<QoS>(u.max_qos);
+  o.qos.minus1_as = u.qos_minus1;
+  o.qos.floor = u.qos_floor;
+  o.qos.ceiling = u.max_qos;
   return o;
 }
 

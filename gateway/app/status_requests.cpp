@@ -119,7 +119,7 @@ json error(std::string text) {
 }  // namespace
 
 json store(const Daemon& d) {
-  const StoreKeeperStatus s = d.store().status();
+  const DurableStageStatus s = d.store_status();
   std::size_t kept = 0, buffered = 0;
   for (const auto& c : d.core().clients()) {
     if (c.kept) {
@@ -131,11 +131,19 @@ json store(const Daemon& d) {
   if (!s.problem.empty()) out["problem"] = s.problem;
   out["sessions_kept"] = s.stats.sessions;
   out["clients_kept_now"] = kept;
+  out["flush_interval_ms"] = s.flush_interval.count();
+  // Write-behind: messages waiting for the broker, in memory or as rows.
+  out["uplink_waiting"] = s.held;
+  out["uplink_waiting_unwritten"] = s.held_unwritten;
+  out["uplink_acked_unwritten"] = s.acked_unwritten;
+  out["uplink_written"] = s.written;
   out["uplink_queued"] = s.stats.uplink_messages;
   out["uplink_queued_bytes"] = s.stats.uplink_bytes;
   out["downlink_queued"] = buffered;
   out["file_bytes"] = s.stats.file_bytes;
   out["commits"] = s.stats.commits;
+  out["flushes"] = s.flushes;
+  out["forced_flushes"] = s.forced_flushes;
   out["rows_written"] = s.stats.rows_written;
   out["snapshots_written"] = s.snapshots_written;
   out["snapshots_unchanged"] = s.snapshots_unchanged;

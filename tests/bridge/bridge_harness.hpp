@@ -44,13 +44,29 @@ struct BridgeHarness {
   bool run(F&& f, std::chrono::milliseconds timeout = 5s) {
     return mqttsn::test::run_until(loop, std::forward<F>(f), timeout);
   }
-  PublishOutcome publish(const std::string& topic, const std::string& payload, QoS qos, bool retain = false) {
-    return bridge->publish(topic, bytes_of(payload), qos, retain);
+  // Returns the request's id; its result arrives in events.results on a later loop turn.
+  PublishId publish(const std::string& topic, const std::string& payload, QoS qos, bool retain = false) {
+    PublishRequest r;
+    r.id = ++last_id;
+    r.topic = topic;
+    r.payload = bytes_of(payload);
+    r.qos = qos;
+    r.retain = retain;
+    bridge->publish(r);
+    CHECK(events.results.count(r.id) == 0);  // never answered from inside publish()
+    return r.id;
+  }
+  // The result of `id` once the loop has run (nullopt: none yet).
+  std::optional<PublishResult> result_of(PublishId id) {
+    run([&] { return events.results.count(id) > 0; }, std::chrono::milliseconds(200));
+    auto it = events.results.find(id);
+    return it == events.results.end() ? std::nullopt : std::optional<PublishResult>(it->second);
   }
 
   mqttsn::test::TestLoop loop;
   RecordingEvents events;
   std::unique_ptr<Bridge> bridge;
+  PublishId last_id = 0;
 };
 
 inline mqttsn::test::TestClientOptions client_for(const std::string& uri, const std::string& id) {

@@ -1,11 +1,11 @@
 #pragma once
-// A BridgeEvents that records everything, for the bridge's tests.
+// An UpstreamEvents that records everything, for the bridge's tests.
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "bridge/bridge_events.hpp"
+#include "bridge/upstream.hpp"
 
 namespace mqttsn::bridge::test {
 
@@ -16,14 +16,14 @@ struct Downlink {
   bool retain = false;
 };
 
-class RecordingEvents : public BridgeEvents {
+class RecordingEvents : public UpstreamEvents {
  public:
   void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) override {
     messages.push_back({std::string(topic), std::string(payload.begin(), payload.end()), qos, retain});
   }
-  void on_publish_result(UpstreamToken token, bool ok) override {
-    results[token] = ok;
-    ok ? ++acks_ok : ++acks_failed;
+  void on_publish_result(PublishId id, PublishResult result) override {
+    results[id] = result;
+    result == PublishResult::congested ? ++acks_failed : ++acks_ok;
   }
   void on_suback(std::string_view filter, std::optional<QoS> granted) override {
     subacks.emplace_back(std::string(filter), granted);
@@ -38,7 +38,7 @@ class RecordingEvents : public BridgeEvents {
   UpstreamState state() const { return states.empty() ? UpstreamState::stopped : states.back(); }
 
   std::vector<Downlink> messages;
-  std::map<UpstreamToken, bool> results;
+  std::map<PublishId, PublishResult> results;
   std::size_t acks_ok = 0;
   std::size_t acks_failed = 0;
   std::vector<std::pair<std::string, std::optional<QoS>>> subacks;

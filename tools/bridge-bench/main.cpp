@@ -22,20 +22,20 @@ namespace {
 using mqttsn::bench::RunSpec;
 using namespace mqttsn::bridge;
 
-class CountingEvents : public BridgeEvents {
+class CountingEvents : public UpstreamEvents {
  public:
   void on_message(std::string_view, mqttsn::Bytes, mqttsn::QoS, bool) override {}
-  void on_publish_result(mqttsn::UpstreamToken token, bool ok) override {
+  void on_publish_result(mqttsn::PublishId id, mqttsn::PublishResult result) override {
     ++results;
-    if (!ok) ++failed;
-    if (token == marker) marker_done = true;
+    if (result == mqttsn::PublishResult::congested) ++failed;
+    if (id == marker) marker_done = true;
   }
   void on_suback(std::string_view, std::optional<mqttsn::QoS>) override {}
   void on_state(UpstreamState s) override { state = s; }
 
   int results = 0;
   int failed = 0;
-  mqttsn::UpstreamToken marker = 0;
+  mqttsn::PublishId marker = 0;
   bool marker_done = false;
   UpstreamState state = UpstreamState::stopped;
 };
@@ -70,19 +70,21 @@ double run_bridge(const RunSpec& spec) {
       for (int i = 0; i < spec.messages; ++i)
         payloads.push_back(mqttsn::bench::bench_payload(i, spec.payload_size));
       const auto start = std::chrono::steady_clock::now();
+      PublishRequest r;
+      r.topic = spec.topic;
+      r.qos = static_cast<mqttsn::QoS>(spec.qos);
       for (const auto& p : payloads) {
-        auto r = bridge.publish(spec.topic,
-                                mqttsn::Bytes(reinterpret_cast<const std::uint8_t*>(p.data()), p.size()),
-                                static_cast<mqttsn::QoS>(spec.qos), false);
-        if (r.result == mqttsn::UpstreamAccept::congested || r.result == mqttsn::UpstreamAccept::dropped) {
-          std::fprintf(stderr, "bridge: publish refused\n");
-          break;
-        }
+        ++r.id;
+        r.payload = mqttsn::Bytes(reinterpret_cast<const std::uint8_t*>(p.data()), p.size());
+        bridge.publish(r);
       }
       if (spec.qos == 0) {
         static const std::uint8_t end[] = {'e', 'n', 'd'};
-        ev.marker = bridge.publish(spec.topic, mqttsn::Bytes(end, 3), 1, false).token;
-        run_loop_until(&loop, [&] { return ev.marker_done; });
+        r.id = ev.marker = r.id + 1;
+        r.qos = 1;
+        r.payload = mqttsn::Bytes(end, 3);
+        bridge.publish(r);
+        run_loop_until(&loop, [&] { return ev.marker_done || ev.failed > 0; });
       } else {
         run_loop_until(&loop, [&] { return ev.results >= spec.messages; });
       }

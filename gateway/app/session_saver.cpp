@@ -1,0 +1,71 @@
+#include "gateway/app/session_saver.hpp"
+
+#include <functional>
+#include <string_view>
+
+#include "gateway/core/log.hpp"
+#include "gateway/core/session_snapshot.hpp"
+
+namespace mqttsn::app {
+
+namespace {
+std::size_t digest(const std::vector<std::uint8_t>& bytes) {
+  return std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+}  // namespace
+
+void SessionSaver::restore(Gateway& core, store::Store& store, Millis now) {
+  core.set_change_tracking(true);
+  std::size_t sessions = 0, unreadable = 0, refused = 0;
+  for (const auto& rec : store.load_sessions()) {
+    auto snap = decode_snapshot(rec.data);
+    if (!snap || snap->client_id != rec.client_id) {
+      ++unreadable;
+      store.erase_session(rec.client_id);
+      continue;
+    }
+    if (!core.restore(*snap, now)) {
+      ++refused;
+      store.erase_session(rec.client_id);
+      continue;
+    }
+    stored_digest_[rec.client_id] = digest(rec.data);
+    ++sessions;
+  }
+  // Restoring noted every session as changed; what it would write is what the store holds.
+  collect(core);
+  save(core, store);
+  MQTTSN_LOG(notice, "store: %zu kept session(s) restored%s", sessions,
+             unreadable + refused ? " (some records skipped, see below)" : "");
+  if (unreadable) MQTTSN_LOG(warning, "store: %zu session record(s) unreadable, dropped", unreadable);
+  if (refused) MQTTSN_LOG(warning, "store: %zu session record(s) clash or exceed limits, dropped", refused);
+}
+
+bool SessionSaver::collect(Gateway& core) {
+  for (auto& id : core.take_changed_sessions()) changed_.insert(std::move(id));
+  return !changed_.empty();
+}
+
+void SessionSaver::save(const Gateway& core, store::Store& store) {
+  for (const auto& id : changed_) {
+    auto snap = core.snapshot(id);
+    if (!snap) {
+      if (stored_digest_.erase(id) > 0) store.erase_session(id);
+      continue;
+    }
+    const auto bytes = encode_snapshot(*snap);
+    const std::size_t d = digest(bytes);
+    auto [it, fresh] = stored_digest_.try_emplace(id, d);
+    if (!fresh && it->second == d) {
+      ++unchanged_;
+      continue;
+    }
+    it->second = d;
+    store.put_session(id, bytes);
+    ++written_;
+  }
+  changed_.clear();
+}
+
+}  // namespace mqttsn::app
