@@ -38,12 +38,17 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
   core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
   if (store::Store* store = durable_->store()) {
-    sessions_.restore(*core_, *store, now());
+    const std::size_t sessions = sessions_.restore(*core_, *store, now());
     durable_->set_before_commit([this](store::Store& s) {
       sessions_.collect(*core_);
       sessions_.save(*core_, s);
     });
-    durable_->restore();
+    durable_->set_commit_failed([this] { sessions_.forget_digests(); });
+    const auto restored = durable_->restore();
+    MQTTSN_LOG(notice,
+               "store: %s: %zu kept session(s) restored, %zu message(s) queued for the broker, %zu QoS 2 "
+               "exchange(s) resumed by the MQTT client",
+               config_.store.path.c_str(), sessions, restored.messages, restored.resumed);
   }
   status_ = std::make_unique<StatusServer>(
       &loop_, [this](std::string_view req) { return answer_status(*this, req); });

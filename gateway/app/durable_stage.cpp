@@ -102,8 +102,8 @@ Millis DurableStage::now() const {
   return Millis(static_cast<std::int64_t>(uv_now(loop_)));
 }
 
-void DurableStage::restore() {
-  if (!store_) return;
+DurableStage::Restored DurableStage::restore() {
+  if (!store_) return {};
   // Rows whose QoS 2 exchange the broker completed before the crash go; rows whose exchange is
   // under way stay, but the MQTT client resumes them (same packet id): publishing them again would
   // be a second message to the broker.
@@ -137,10 +137,7 @@ void DurableStage::restore() {
   }
   if (store_->commit() && records_) records_->records().forget_delivered(dropping_);
   dropping_.clear();
-  MQTTSN_LOG(notice,
-             "store: %s: %zu message(s) queued for the broker, %zu QoS 2 exchange(s) resumed by the MQTT "
-             "client",
-             status_.path.c_str(), messages, resumed_by_paho.size());
+  return {messages, resumed_by_paho.size()};
 }
 
 void DurableStage::hand_down(PublishId id, const Held& h) {
@@ -373,7 +370,10 @@ void DurableStage::flush(bool force) {
   if (store_->pending()) {
     ok = store_->commit();
     ++status_.flushes;
-    if (!ok) ++status_.commit_failures;
+    if (!ok) {
+      ++status_.commit_failures;
+      if (commit_failed_) commit_failed_();
+    }
   }
   if (ok && records_ && !dropping_.empty()) {
     // Only once the rows are gone from the store may the upstream file forget them; a failed

@@ -83,15 +83,21 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   bridge::DurableRecords* durable_records() { return records_.get(); }
   // The stage below (the upstream connection); must outlive this stage's use of it.
   void connect_below(bridge::Upstream& below) { below_ = &below; }
-  // Called inside every transaction before it commits: the place to write what else changed.
+  // Called inside every transaction before it commits: the place to write what else changed; and
+  // when a commit failed (what it held is gone).
   void set_before_commit(std::function<void(store::Store&)> f) { before_commit_ = std::move(f); }
+  void set_commit_failed(std::function<void()> f) { commit_failed_ = std::move(f); }
   // A change outside the stage (a session) wants writing: a flush within flush_interval.
   void flush_soon();
   store::Store* store() { return store_.get(); }
 
   // At start, before the first datagram: hands the rows left by the previous run upstream, except
   // those whose QoS 2 exchange the MQTT client resumes itself.
-  void restore();
+  struct Restored {
+    std::size_t messages = 0;  // handed upstream again
+    std::size_t resumed = 0;   // QoS 2 exchanges the MQTT client resumes
+  };
+  Restored restore();
   // At exit: writes what waits and commits. No result goes up any more.
   void close();
 
@@ -149,6 +155,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<DurableUpstream> records_;
   std::function<void(store::Store&)> before_commit_;
+  std::function<void()> commit_failed_;
   Millis flush_interval_;
   std::size_t max_messages_;
   std::size_t max_bytes_;

@@ -15,7 +15,7 @@ std::size_t digest(const std::vector<std::uint8_t>& bytes) {
 }
 }  // namespace
 
-void SessionSaver::restore(Gateway& core, store::Store& store, Millis now) {
+std::size_t SessionSaver::restore(Gateway& core, store::Store& store, Millis now) {
   core.set_change_tracking(true);
   std::size_t sessions = 0, unreadable = 0, refused = 0;
   for (const auto& rec : store.load_sessions()) {
@@ -36,10 +36,9 @@ void SessionSaver::restore(Gateway& core, store::Store& store, Millis now) {
   // Restoring noted every session as changed; what it would write is what the store holds.
   collect(core);
   save(core, store);
-  MQTTSN_LOG(notice, "store: %zu kept session(s) restored%s", sessions,
-             unreadable + refused ? " (some records skipped, see below)" : "");
   if (unreadable) MQTTSN_LOG(warning, "store: %zu session record(s) unreadable, dropped", unreadable);
   if (refused) MQTTSN_LOG(warning, "store: %zu session record(s) clash or exceed limits, dropped", refused);
+  return sessions;
 }
 
 bool SessionSaver::collect(Gateway& core) {

@@ -17,8 +17,8 @@ namespace mqttsn::app {
 class SessionSaver {
  public:
   // At start, before the first datagram: recreates the kept sessions in the core and turns its
-  // change tracking on.
-  void restore(Gateway& core, store::Store& store, Millis now);
+  // change tracking on. Returns how many were restored (records that fail are logged and dropped).
+  std::size_t restore(Gateway& core, store::Store& store, Millis now);
   // Once per loop turn: takes the core's changed sessions. true when something waits for save().
   bool collect(Gateway& core);
   // Inside the durable stage's transaction: writes what changed since the last save.
