@@ -20,6 +20,8 @@ using detail::TableReader;
 namespace {
 
 constexpr Duration kMaxSixteenBitSeconds = std::chrono::seconds(65535);
+// The placeholders of the upstream names (only which ones apply; expanded by the option mapping).
+constexpr PlaceholderValues kUpstreamNames{.host_name = std::string_view(), .gateway_id = 0};
 
 bool is_ip_literal(const std::string& text) {
   unsigned char buf[16];
@@ -189,7 +191,7 @@ void read_upstream(TableReader t, UpstreamConfig& u) {
   if (const auto* node = t.find("client_id"); node && t.read("client_id", u.client_id)) {
     if (u.client_id.empty())
       t.error(*node, "client_id", "expected a non-empty client id such as \"mqttsn-gw-%h\"");
-    else if (auto problem = placeholder_problem(u.client_id))
+    else if (auto problem = placeholder_problem(u.client_id, kUpstreamNames))
       t.error(*node, "client_id", *problem);
   }
   if (t.read_duration("keepalive", u.keepalive, 0s, kMaxSixteenBitSeconds))
@@ -225,7 +227,7 @@ void read_upstream(TableReader t, UpstreamConfig& u) {
   tls.finish();
 
   if (const auto* node = t.find("presence_topic"); node && t.read("presence_topic", u.presence_topic)) {
-    if (auto problem = placeholder_problem(u.presence_topic))
+    if (auto problem = placeholder_problem(u.presence_topic, kUpstreamNames))
       t.error(*node, "presence_topic", *problem);
     else if (auto name_problem =
                  u.presence_topic.empty() ? std::nullopt : topic_name_problem(u.presence_topic))
