@@ -66,7 +66,7 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events)
   if (options_.reconnect_min.count() < 1) options_.reconnect_min = Millis{1};
   if (options_.reconnect_max < options_.reconnect_min) options_.reconnect_max = options_.reconnect_min;
   backoff_ = options_.reconnect_min;
-  client_id_ = expand_client_id(options_.client_id, local_host_name(), options_.gateway_id);
+  client_id_ = options_.client_id;
   presence_topic_ = !options_.presence_topic.empty()
                         ? options_.presence_topic
                         : options_.topic_prefix + "gateway/" + options_.gateway_id + "/state";

@@ -31,8 +31,8 @@ struct BridgeOptions {
   // Tried in order on every connection attempt (Paho fails over along the list).
   // tcp://host:port for plain MQTT, ssl://host:port for TLS.
   std::vector<std::string> servers{"tcp://127.0.0.1:1883"};
-  // %h is replaced by the host name, %g by the gateway id.
-  std::string client_id = "mqttsn-gw-%h-%g";
+  // Used as given: placeholders are the configuration's business (conf/placeholders.hpp).
+  std::string client_id = "mqttsn-gw";
   std::string gateway_id = "1";
   std::chrono::seconds keep_alive{30};
   bool clean_session = true;

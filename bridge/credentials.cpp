@@ -1,46 +1,11 @@
 #include "bridge/credentials.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 namespace mqttsn::bridge {
-
-std::string expand_client_id(const std::string& pattern, const std::string& host_name,
-                             const std::string& gateway_id) {
-  std::string out;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '%' && i + 1 < pattern.size()) {
-      char c = pattern[i + 1];
-      if (c == 'h') {
-        out += host_name;
-        ++i;
-        continue;
-      }
-      if (c == 'g') {
-        out += gateway_id;
-        ++i;
-        continue;
-      }
-      if (c == '%') {
-        out += '%';
-        ++i;
-        continue;
-      }
-    }
-    out += pattern[i];
-  }
-  return out;
-}
-
-std::string local_host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
 
 PasswordResult resolve_password(const BridgeOptions& o) {
   PasswordResult r;

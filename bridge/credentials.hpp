@@ -1,17 +1,13 @@
 #pragma once
-// Resolving the parts of BridgeOptions that come from the environment: the client id pattern and
-// the password (file or environment variable).
+// Resolving the password of BridgeOptions, which may come from the environment (a file or an
+// environment variable). The client id is not resolved here: it comes expanded from the
+// configuration (conf/placeholders.hpp) and the bridge uses it as given.
 #include <optional>
 #include <string>
 
 #include "bridge/bridge_options.hpp"
 
 namespace mqttsn::bridge {
-
-// Replaces %h with the host name and %g with the gateway id ("%%" is a literal '%').
-std::string expand_client_id(const std::string& pattern, const std::string& host_name,
-                             const std::string& gateway_id);
-std::string local_host_name();
 
 struct PasswordResult {
   std::optional<std::string> password;  // nullopt: none configured

@@ -1,5 +1,6 @@
 #include "conf/acl.hpp"
 
+#include "conf/placeholders.hpp"
 #include "conf/text_file.hpp"
 #include "conf/topic_filter.hpp"
 
@@ -29,22 +30,8 @@ bool dangerous_for_patterns(std::string_view client_id) {
   return client_id.find_first_of("+#/") != std::string_view::npos;
 }
 
-std::string substitute(std::string_view filter, std::string_view client_id) {
-  std::string out;
-  for (std::size_t i = 0; i < filter.size(); ++i) {
-    if (filter[i] == '%' && i + 1 < filter.size() && (filter[i + 1] == 'c' || filter[i + 1] == 'u')) {
-      out += client_id;
-      ++i;
-    } else {
-      out += filter[i];
-    }
-  }
-  return out;
-}
-
-bool has_placeholder(std::string_view filter) {
-  return filter.find("%c") != std::string_view::npos || filter.find("%u") != std::string_view::npos;
-}
+// In "pattern" lines: the client id (%c, or %u as mosquitto writes it) and %%.
+constexpr PlaceholderValues kPatternPlaceholders{.client_id = std::string_view()};
 
 }  // namespace
 
@@ -92,11 +79,19 @@ Acl::Result Acl::parse(std::string_view text, const std::string& file_name) {
             " read sensors/#\"");
       continue;
     }
-    if (auto problem = topic_filter_problem(filter)) {
+    if (rule.pattern) {
+      if (auto problem = placeholder_problem(filter, kPatternPlaceholders)) {
+        error("invalid pattern " + in_quotes(filter) + ": " + *problem);
+        continue;
+      }
+    }
+    rule.per_client = rule.pattern && uses_client_id(filter);
+    // A pattern without the client id is the same for everyone: expanded (its %%) once, here.
+    rule.filter = rule.pattern && !rule.per_client ? expand_placeholders(filter, {}) : std::string(filter);
+    if (auto problem = topic_filter_problem(rule.filter)) {
       error("invalid topic filter " + in_quotes(filter) + ": " + *problem);
       continue;
     }
-    rule.filter = filter;
     if (rule.pattern)
       acl.patterns_.push_back(std::move(rule));
     else
@@ -128,10 +123,10 @@ void Acl::for_each_rule(std::string_view client_id, Visit&& visit) const {
   }
   const bool substitutable = !client_id.empty() && !dangerous_for_patterns(client_id);
   for (const auto& rule : patterns_) {
-    if (!has_placeholder(rule.filter)) {
+    if (!rule.per_client) {
       visit(rule, std::string_view(rule.filter));
     } else if (substitutable) {
-      const std::string filter = substitute(rule.filter, client_id);
+      const std::string filter = expand_placeholders(rule.filter, {.client_id = client_id});
       visit(rule, std::string_view(filter));
     }
   }

@@ -7,7 +7,8 @@
 //   topic write sensors/sensor1/#
 //   topic readwrite config/sensor1
 //   topic deny sensors/sensor1/secret
-//   # patterns apply to every client, wherever they appear; %c (and %u) is the client id
+//   # patterns apply to every client, wherever they appear; %c (and %u) is the client id, %% a
+//   # percent sign (conf/placeholders.hpp; any other '%' in a pattern is an error)
 //   pattern write sensors/%c/#
 //
 // Access is read, write, readwrite (the default when left out) or deny. Publishing needs write;
@@ -35,7 +36,9 @@ namespace mqttsn::conf {
 enum class AclAccess : std::uint8_t { read = 1, write = 2, readwrite = 3, deny = 4 };
 
 struct AclRule {
-  bool pattern = false;  // "pattern": %c / %u are substituted with the client id
+  bool pattern = false;     // "pattern": placeholders are expanded ("topic": taken as written)
+  bool per_client = false;  // a pattern with %c / %u: `filter` is expanded for each client id;
+                            // other patterns are stored expanded
   AclAccess access = AclAccess::readwrite;
   std::string filter;
   int line = 0;

@@ -98,7 +98,9 @@ struct TlsSettings {
 
 struct UpstreamConfig {
   std::vector<std::string> servers{"tcp://localhost:1883"};  // tried in order
-  std::string client_id = "mqttsn-gw-%h";                    // %h host name, %g gateway id, %% a percent sign
+  // client_id and presence_topic may hold %h (host name), %g (gateway id) and %% (a percent sign);
+  // the loader expands them, so in a loaded configuration they are the names the broker sees.
+  std::string client_id = "mqttsn-gw-%h";
   Duration keepalive = 60s;
   // false: the broker keeps the gateway's subscriptions and queues QoS 1/2 messages for it while
   // the gateway restarts, so nodes' kept subscriptions lose nothing (see the store).

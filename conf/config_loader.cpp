@@ -174,7 +174,9 @@ void read_gateway(TableReader t, GatewaySection& g) {
   t.finish();
 }
 
-void read_upstream(TableReader t, UpstreamConfig& u) {
+// client_id and presence_topic may hold %h, %g and %%: they are expanded here, once, and what
+// the rest of the gateway gets (the bridge, --check-config) is the name the broker sees.
+void read_upstream(TableReader t, UpstreamConfig& u, const PlaceholderValues& names) {
   if (const auto* node = t.find("servers"); node && t.read_string_list("servers", u.servers)) {
     if (u.servers.empty())
       t.error(*node, "servers", "expected at least one server URI such as \"tcp://localhost:1883\"");
@@ -187,10 +189,15 @@ void read_upstream(TableReader t, UpstreamConfig& u) {
                     in_quotes(uri));
   }
   if (const auto* node = t.find("client_id"); node && t.read("client_id", u.client_id)) {
-    if (u.client_id.empty())
-      t.error(*node, "client_id", "expected a non-empty client id such as \"mqttsn-gw-%h\"");
-    else if (auto problem = placeholder_problem(u.client_id))
+    auto problem = u.client_id.empty()
+                       ? std::optional<std::string>("expected a non-empty client id such as \"mqttsn-gw-%h\"")
+                       : placeholder_problem(u.client_id, names);
+    if (problem)
       t.error(*node, "client_id", *problem);
+    else
+      u.client_id = expand_placeholders(u.client_id, names);
+  } else {
+    u.client_id = expand_placeholders(u.client_id, names);  // the default has placeholders too
   }
   if (t.read_duration("keepalive", u.keepalive, 0s, kMaxSixteenBitSeconds))
     require_whole_seconds(t, "keepalive", u.keepalive);
@@ -225,11 +232,17 @@ void read_upstream(TableReader t, UpstreamConfig& u) {
   tls.finish();
 
   if (const auto* node = t.find("presence_topic"); node && t.read("presence_topic", u.presence_topic)) {
-    if (auto problem = placeholder_problem(u.presence_topic))
-      t.error(*node, "presence_topic", *problem);
-    else if (auto name_problem =
-                 u.presence_topic.empty() ? std::nullopt : topic_name_problem(u.presence_topic))
-      t.error(*node, "presence_topic", *name_problem);
+    auto problem = placeholder_problem(u.presence_topic, names);
+    if (!problem && !u.presence_topic.empty()) {
+      // Checked as the broker will see it: a host name becomes part of the topic.
+      const std::string topic = expand_placeholders(u.presence_topic, names);
+      problem = topic_name_problem(topic);
+      if (problem && topic != u.presence_topic) *problem += " (expanded: " + in_quotes(topic) + ")";
+      u.presence_topic = topic;
+    }
+    if (problem) t.error(*node, "presence_topic", *problem);
+  } else {
+    u.presence_topic = expand_placeholders(u.presence_topic, names);  // the default has placeholders too
   }
   if (const auto* node = t.find("topic_prefix"); node && t.read("topic_prefix", u.topic_prefix)) {
     if (u.topic_prefix.find_first_of("+#") != std::string::npos)
@@ -302,7 +315,7 @@ void read_logging(TableReader t, LoggingConfig& l) {
   t.finish();
 }
 
-void read_root(ReadContext& ctx, const toml::table& root, GatewayConfig& cfg) {
+void read_root(ReadContext& ctx, const toml::table& root, GatewayConfig& cfg, std::string_view host_name) {
   TableReader t(ctx, root, "", "");
   read_gateway(t.sub("gateway"), cfg.gateway);
 
@@ -323,7 +336,8 @@ void read_root(ReadContext& ctx, const toml::table& root, GatewayConfig& cfg) {
                                  "duplicate link name " + in_quotes(cfg.links[i].name)});
   }
 
-  read_upstream(t.sub("upstream"), cfg.upstream);
+  // After [gateway]: %g is its id.
+  read_upstream(t.sub("upstream"), cfg.upstream, {.host_name = host_name, .gateway_id = cfg.gateway.id});
   read_access(t.sub("access"), cfg.access);
   read_status(t.sub("status"), cfg.status);
   read_store(t.sub("store"), cfg.store);
@@ -331,7 +345,7 @@ void read_root(ReadContext& ctx, const toml::table& root, GatewayConfig& cfg) {
   t.finish();
 }
 
-LoadResult parse_with(std::string_view text, const std::filesystem::path& file,
+LoadResult parse_with(std::string_view text, const std::filesystem::path& file, std::string_view host_name,
                       std::set<std::string>* schema) {
   LoadResult result;
   std::error_code ec;
@@ -341,7 +355,7 @@ LoadResult parse_with(std::string_view text, const std::filesystem::path& file,
   ReadContext ctx{file.string(), result.config.source.parent_path(), &result.errors, schema};
   try {
     const toml::table root = toml::parse(text, file.string());
-    read_root(ctx, root, result.config);
+    read_root(ctx, root, result.config, host_name);
     // Reported in file order, whatever order the sections were read in.
     std::stable_sort(result.errors.begin(), result.errors.end(),
                      [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
@@ -355,7 +369,12 @@ LoadResult parse_with(std::string_view text, const std::filesystem::path& file,
 }  // namespace
 
 LoadResult parse_config(std::string_view text, const std::filesystem::path& file) {
-  return parse_with(text, file, nullptr);
+  return parse_with(text, file, local_host_name(), nullptr);
+}
+
+LoadResult parse_config(std::string_view text, const std::filesystem::path& file,
+                        std::string_view host_name) {
+  return parse_with(text, file, host_name, nullptr);
 }
 
 LoadResult load_config(const std::filesystem::path& file) {
@@ -378,7 +397,7 @@ device = "/dev/null"
 kind = "udp"
 )";
   std::set<std::string> schema;
-  parse_with(kEveryKind, "schema.toml", &schema);
+  parse_with(kEveryKind, "schema.toml", "localhost", &schema);
   return schema;
 }
 

@@ -13,6 +13,7 @@
 
 namespace {
 
+// The names are printed as the broker will see them: the loader expanded their placeholders.
 void print_plan(const mqttsn::conf::GatewayConfig& c, const mqttsn::conf::ReloadableParts& parts) {
   using namespace mqttsn::conf;
   std::printf("configuration %s is valid\n", c.source.c_str());
@@ -36,6 +37,8 @@ void print_plan(const mqttsn::conf::GatewayConfig& c, const mqttsn::conf::Reload
               c.upstream.client_id.c_str(), format_duration(c.upstream.keepalive).c_str(),
               c.upstream.clean_session ? "yes" : "no",
               c.upstream.username.empty() ? "(none)" : c.upstream.username.c_str());
+  std::printf("upstream presence topic %s\n",
+              c.upstream.presence_topic.empty() ? "(none)" : c.upstream.presence_topic.c_str());
   std::printf("access: anonymous %s, admission list %s, ACL %s; %zu predefined topic(s)\n",
               c.access.allow_anonymous ? "allowed" : "refused",
               c.access.clients_file.empty() ? "(none)" : c.access.clients_file.c_str(),

@@ -1,7 +1,5 @@
 #include "gateway/app/options_mapping.hpp"
 
-#include <unistd.h>
-
 #include <limits>
 
 #include "radio/serial_link.hpp"
@@ -49,30 +47,6 @@ radio::SerialOptions serial_options(const conf::SerialPortSettings& p) {
 
 }  // namespace
 
-std::string substitute(std::string_view pattern, std::uint8_t gateway_id) {
-  std::string out;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] != '%' || i + 1 == pattern.size()) {
-      out += pattern[i];
-      continue;
-    }
-    const char c = pattern[++i];
-    if (c == 'h') {
-      char host[256] = "gateway";
-      gethostname(host, sizeof host - 1);
-      out += host;
-    } else if (c == 'g') {
-      out += std::to_string(gateway_id);
-    } else if (c == '%') {
-      out += '%';
-    } else {
-      out += '%';
-      out += c;
-    }
-  }
-  return out;
-}
-
 GatewayOptions core_options(const conf::GatewayConfig& config) {
   const auto& g = config.gateway;
   GatewayOptions o;
@@ -99,7 +73,7 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   bridge::BridgeOptions o;
   o.servers = u.servers;
   o.gateway_id = std::to_string(config.gateway.id);
-  o.client_id = substitute(u.client_id, config.gateway.id);
+  o.client_id = u.client_id;  // expanded by the loader; the bridge uses it as given
   o.keep_alive = std::chrono::duration_cast<std::chrono::seconds>(u.keepalive);
   o.clean_session = u.clean_session;
   o.username = u.username;
@@ -115,7 +89,7 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.tls.min_version = bridge::TlsVersion::v1_2;
   o.topic_prefix = u.topic_prefix;
   o.presence = !u.presence_topic.empty();
-  o.presence_topic = substitute(u.presence_topic, config.gateway.id);
+  o.presence_topic = u.presence_topic;  // expanded by the loader, like the client id
   o.reconnect_min = u.reconnect_min;
   o.reconnect_max = u.reconnect_max;
   o.queue_max_messages = u.queue_max_messages;

@@ -18,7 +18,5 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config);
 PredefinedTopics core_predefined_topics(const std::vector<conf::PredefinedTopic>& topics);
 std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfig& config,
                                        radio::LinkCallbacks callbacks);
-// "%h" -> host name, "%g" -> gateway id, "%%" -> "%".
-std::string substitute(std::string_view pattern, std::uint8_t gateway_id);
 
 }  // namespace mqttsn::app

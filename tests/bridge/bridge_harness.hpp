@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 inline BridgeOptions options_for(const std::string& uri) {
   BridgeOptions o;
   o.servers = {uri};
-  o.client_id = "bridge-test-%g";
+  o.client_id = "bridge-test-7";
   o.gateway_id = "7";
   o.reconnect_min = Millis(100);
   o.reconnect_max = Millis(400);

@@ -1,4 +1,4 @@
-// The bridge's pure parts: queue order and bounds, mount point, client id, password sources.
+// The bridge's pure parts: queue order and bounds, mount point, password sources.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -63,12 +63,6 @@ TEST_CASE("mount point is prepended uplink and stripped downlink") {
   TopicMount none;
   CHECK(none.upstream("a") == "a");
   CHECK(*none.downstream("x/y") == "x/y");
-}
-
-TEST_CASE("client id substitutes host name and gateway id") {
-  CHECK(expand_client_id("gw-%h-%g", "pi4", "12") == "gw-pi4-12");
-  CHECK(expand_client_id("100%%-%x-%", "h", "g") == "100%-%x-%");
-  CHECK_FALSE(local_host_name().empty());
 }
 
 TEST_CASE("password comes from a file, else an environment variable, else the literal") {

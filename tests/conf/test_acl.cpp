@@ -57,6 +57,30 @@ TEST_CASE("acl: patterns substitute %c and %u with the client id, wherever they 
   CHECK_FALSE(acl.may_publish("+", "sensors/q/t"));
 }
 
+TEST_CASE("acl: patterns expand %% once to one percent sign; topic lines are taken as written") {
+  const auto acl = parse_ok("pattern write a/%%c/%c\npattern read fixed/100%%\ntopic write t/%c/%%\n");
+  CHECK(acl.may_publish("n1", "a/%c/n1"));  // "%%c" is a literal "%c", not the client id
+  CHECK_FALSE(acl.may_publish("n1", "a/%n1/n1"));
+  CHECK(acl.may_publish("x%c", "a/%c/x%c"));  // a '%' in the client id is not read again
+  CHECK_FALSE(acl.may_publish("x%c", "a/%c/xx%cc"));
+  CHECK(acl.may_subscribe("", "fixed/100%"));  // no client id needed: expanded at load
+  CHECK_FALSE(acl.may_subscribe("n1", "fixed/100%%"));
+  CHECK(acl.may_publish("n1", "t/%c/%%"));  // "topic" lines have no placeholders
+  CHECK_FALSE(acl.may_publish("n1", "t/n1/%"));
+}
+
+TEST_CASE("acl: a pattern with an unknown or inapplicable placeholder is an error with file and line") {
+  const auto r = Acl::parse("topic read ok/%x\npattern read s/%x\npattern read s/%h/%c\npattern write s/%\n",
+                            "/etc/mqttsn-gw/acl");
+  CHECK_FALSE(r.acl);
+  CHECK(to_string(r.errors) ==
+        "/etc/mqttsn-gw/acl:2: invalid pattern \"s/%x\": unknown placeholder '%x'; valid: %c and %u "
+        "(client id), %%\n"
+        "/etc/mqttsn-gw/acl:3: invalid pattern \"s/%h/%c\": '%h' (host name) does not apply here; valid: %c "
+        "and %u (client id), %%\n"
+        "/etc/mqttsn-gw/acl:4: invalid pattern \"s/%\": a '%' at the end; write %% for a percent sign\n");
+}
+
 TEST_CASE("acl: a subscription must be covered by a read entry") {
   const auto acl = parse_ok("topic read a/#\ntopic read b/+\n");
   CHECK(acl.may_subscribe("c", "a/#"));

@@ -267,6 +267,64 @@ max_backoff = "10s"
       "(30s)\n");
 }
 
+TEST_CASE("config: the upstream names are loaded with their placeholders expanded, once") {
+  const auto r = parse_config(R"([gateway]
+id = 3
+[upstream]
+client_id = "gw-%%h-%g"
+presence_topic = "gw/%h/%g/100%%"
+[[link]]
+kind = "udp"
+)",
+                              "/etc/mqttsn-gw/t.toml", "pi");
+  REQUIRE_MESSAGE(r.ok(), errors_of(r));
+  CHECK(r.config.upstream.client_id == "gw-%h-3");
+  CHECK(r.config.upstream.presence_topic == "gw/pi/3/100%");
+
+  // The defaults have placeholders too; "" (no presence) stays empty.
+  const auto defaults = parse_config("[[link]]\nkind = \"udp\"\n", "/etc/mqttsn-gw/t.toml", "pi");
+  REQUIRE_MESSAGE(defaults.ok(), errors_of(defaults));
+  CHECK(defaults.config.upstream.client_id == "mqttsn-gw-pi");
+  CHECK(defaults.config.upstream.presence_topic == "mqttsn-gw/pi/status");
+  const auto none = parse("[upstream]\npresence_topic = \"\"\n");
+  REQUIRE_MESSAGE(none.ok(), errors_of(none));
+  CHECK(none.config.upstream.presence_topic.empty());
+
+  // Loading the same file twice gives the same names (a reload sees no change in [upstream]).
+  const auto again = parse_config(R"([gateway]
+id = 3
+[upstream]
+client_id = "gw-%%h-%g"
+presence_topic = "gw/%h/%g/100%%"
+[[link]]
+kind = "udp"
+)",
+                                  "/etc/mqttsn-gw/t.toml", "pi");
+  CHECK(again.config.upstream == r.config.upstream);
+}
+
+TEST_CASE("config: placeholders that are unknown or do not apply are errors with file and line") {
+  const auto r = parse_config(R"([upstream]
+client_id = "gw-%c"
+presence_topic = "gw/%q/status"
+[[link]]
+kind = "udp"
+)",
+                              "/etc/mqttsn-gw/t.toml", "pi");
+  CHECK(errors_of(r) ==
+        "/etc/mqttsn-gw/t.toml:2: upstream.client_id: '%c' (client id) does not apply here; valid: %h (host "
+        "name), %g (gateway id), %%\n"
+        "/etc/mqttsn-gw/t.toml:3: upstream.presence_topic: unknown placeholder '%q'; valid: %h (host name), "
+        "%g (gateway id), %%\n");
+
+  // The presence topic is checked as the broker will see it, host name included.
+  const auto odd_host = parse_config("[upstream]\npresence_topic = \"gw/%h\"\n[[link]]\nkind = \"udp\"\n",
+                                     "/etc/mqttsn-gw/t.toml", "a+b");
+  CHECK(errors_of(odd_host) ==
+        "/etc/mqttsn-gw/t.toml:2: upstream.presence_topic: a topic name may not contain the wildcards '+' or "
+        "'#' (expanded: \"gw/a+b\")\n");
+}
+
 TEST_CASE("config: access, status and store checks") {
   const auto r = parse("[access]\nallow_anonymous = false\n[status]\nmode = 660\n[store]\npath = \"\"\n");
   CHECK(errors_of(r) ==

@@ -34,12 +34,53 @@ TEST_CASE("duration: format_duration reads back") {
     CHECK(parse_duration(format_duration(d)) == d);
 }
 
-TEST_CASE("placeholders: %h, %g and %% expand, others are problems") {
-  CHECK(expand_placeholders("gw-%h-%g", "pi", 7) == "gw-pi-7");
-  CHECK(expand_placeholders("100%%", "pi", 7) == "100%");
-  CHECK_FALSE(placeholder_problem("mqttsn-gw-%h"));
-  CHECK(placeholder_problem("a%") == "a '%' at the end; write %% for a percent sign");
-  CHECK(placeholder_problem("%c").has_value());
+namespace {
+const PlaceholderValues kUpstream{.host_name = "pi", .gateway_id = 7};
+const PlaceholderValues kPattern{.client_id = std::string_view()};
+}  // namespace
+
+TEST_CASE("placeholders: %h, %g and %% expand in one pass") {
+  CHECK(expand_placeholders("gw-%h-%g", kUpstream) == "gw-pi-7");
+  CHECK(expand_placeholders("100%%", kUpstream) == "100%");
+  // %% becomes one literal '%' that is not read again: "%%h" is "%h", not the host name.
+  CHECK(expand_placeholders("gw-%%h-%g", {.host_name = "pi", .gateway_id = 1}) == "gw-%h-1");
+  CHECK(expand_placeholders("%%%%%h", kUpstream) == "%%pi");
+  // Nor is a '%' that a value brings along.
+  CHECK(expand_placeholders("gw-%h", {.host_name = "a%gb", .gateway_id = 3}) == "gw-a%gb");
+  CHECK(expand_placeholders("no placeholders", kUpstream) == "no placeholders");
+  CHECK(expand_placeholders("", kUpstream).empty());
+}
+
+TEST_CASE("placeholders: %c and %u are the client id where one applies") {
+  CHECK(expand_placeholders("s/%c/%u", {.client_id = "n1"}) == "s/n1/n1");
+  CHECK(expand_placeholders("s/%c", {.client_id = "x%c"}) == "s/x%c");
+  CHECK(expand_placeholders("s/%%c", {.client_id = "n1"}) == "s/%c");
+  CHECK(uses_client_id("s/%c"));
+  CHECK(uses_client_id("%u"));
+  CHECK_FALSE(uses_client_id("s/%%c"));
+  CHECK_FALSE(uses_client_id("s/%h/%%"));
+  // Where no client id applies, %c is a problem, and left as written if expanded anyway.
+  CHECK(expand_placeholders("gw-%c", kUpstream) == "gw-%c");
+}
+
+TEST_CASE("placeholders: unknown, misplaced and dangling ones are problems that name what is valid") {
+  CHECK_FALSE(placeholder_problem("mqttsn-gw-%h-%g-100%%", kUpstream));
+  CHECK_FALSE(placeholder_problem("sensors/%c/%u/%%", kPattern));
+  CHECK(placeholder_problem("a%", kUpstream) == "a '%' at the end; write %% for a percent sign");
+  CHECK(placeholder_problem("gw-%x", kUpstream) ==
+        "unknown placeholder '%x'; valid: %h (host name), %g (gateway id), %%");
+  CHECK(placeholder_problem("gw-%c", kUpstream) ==
+        "'%c' (client id) does not apply here; valid: %h (host name), %g (gateway id), %%");
+  CHECK(placeholder_problem("s/%h", kPattern) ==
+        "'%h' (host name) does not apply here; valid: %c and %u (client id), %%");
+  CHECK(placeholder_problem("s/%G", kPattern) ==
+        "unknown placeholder '%G'; valid: %c and %u (client id), %%");
+  // "%%" hides what follows it: "%%x" is a percent sign and an x.
+  CHECK_FALSE(placeholder_problem("%%x", kUpstream));
+}
+
+TEST_CASE("placeholders: the local host name is never empty") {
+  CHECK_FALSE(local_host_name().empty());
 }
 
 TEST_CASE("summary: describe_config names links, upstream and access without secrets") {
