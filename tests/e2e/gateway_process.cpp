@@ -43,6 +43,10 @@ GatewayProcess::~GatewayProcess() {
     FAIL_CHECK("the gateway's log holds a sanitizer report:\n" << report);
 }
 
+void GatewayProcess::set_env(std::string name, std::string value) {
+  extra_env_.push_back(name + "=" + value);
+}
+
 bool GatewayProcess::start(std::chrono::milliseconds timeout) {
   exit_status_.reset();
   // Everything the child needs is built before fork(): Paho's threads may hold the allocator's
@@ -51,6 +55,12 @@ bool GatewayProcess::start(std::chrono::milliseconds timeout) {
   const std::string bin = gateway_binary();
   const std::string cfg = config_path();
   const pid_t parent = ::getpid();
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (auto& e : extra_env_) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char* const argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("--config"),
+                        const_cast<char*>(cfg.c_str()), const_cast<char*>("-vv"), nullptr};
   pid_ = ::fork();
   if (pid_ == 0) {
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -65,7 +75,7 @@ bool GatewayProcess::start(std::chrono::milliseconds timeout) {
     // Not every descriptor of the test is close-on-exec (the simulator's pty master is not): the
     // gateway must not hold a copy, or closing the pty would not look like an unplug.
     ::close_range(3, ~0U, 0);
-    ::execl(bin.c_str(), bin.c_str(), "--config", cfg.c_str(), "-vv", static_cast<char*>(nullptr));
+    ::execve(bin.c_str(), argv, envp.data());
     _exit(127);
   }
   if (pid_ < 0) return false;

@@ -26,6 +26,8 @@ class GatewayProcess {
   GatewayProcess(const GatewayProcess&) = delete;
   GatewayProcess& operator=(const GatewayProcess&) = delete;
 
+  // An environment variable for the program's next start (e.g. MQTTSN_STORE_SYNC_DELAY_MS).
+  void set_env(std::string name, std::string value);
   // Starts the program and waits until its status socket answers. False on failure (see log()).
   bool start(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
   bool running();
@@ -67,6 +69,7 @@ class GatewayProcess {
 
  private:
   TempDir dir_;
+  std::vector<std::string> extra_env_;  // NAME=value
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };
