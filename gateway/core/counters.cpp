@@ -72,10 +72,6 @@ const char* to_string(Counter c) {
       return "duplicate_publishes";
     case Counter::upstream_congested:
       return "upstream_congested";
-    case Counter::upstream_dropped:
-      return "upstream_dropped";
-    case Counter::upstream_rejected:
-      return "upstream_rejected";
     case Counter::stale_upstream_ack:
       return "stale_upstream_ack";
     case Counter::subscribe_refused:

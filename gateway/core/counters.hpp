@@ -40,17 +40,15 @@ enum class Counter : std::uint8_t {
   takeovers,          // client id moved to a new address
   sessions_restored,  // kept sessions recreated from the store at start
   sessions_evicted,   // persistent session dropped to admit a new client
-  publishes_up,
+  publishes_up,       // node QoS 0/1/2 PUBLISHes passed upstream (a retry counts again)
   publishes_down,
   qosm1_publishes,
   duplicate_publishes,  // DUP retransmission not published twice
-  upstream_congested,
-  upstream_dropped,
-  upstream_rejected,   // on_upstream_ack(token, false)
-  stale_upstream_ack,  // ack/suback for something no longer known
-  subscribe_refused,   // on_upstream_suback(nullopt)
-  register_rejected,   // client answered a GW REGISTER with an error
-  stale_client_ack,    // PUBACK/PUBREC/PUBCOMP/REGACK matching nothing in flight
+  upstream_congested,   // publish result `congested`: the node was answered "rejected: congestion"
+  stale_upstream_ack,   // publish result/suback for something no longer known
+  subscribe_refused,    // on_upstream_suback(nullopt)
+  register_rejected,    // client answered a GW REGISTER with an error
+  stale_client_ack,     // PUBACK/PUBREC/PUBCOMP/REGACK matching nothing in flight
   advertise_sent,
   gwinfo_sent,
   count_

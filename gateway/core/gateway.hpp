@@ -5,7 +5,9 @@
 // publish_downlink.cpp, subscribe.cpp, sleep.cpp, discovery.cpp, forwarder.cpp, keepalive.cpp,
 // status.cpp; gateway.cpp has dispatch, sending and the session table.
 //
-// Not re-entrant: Outputs must not call back into the Gateway synchronously.
+// Not re-entrant: Outputs must not call back into the Gateway synchronously. So a publish to the
+// broker is a request: Outputs::publish() returns nothing and the upstream tells its outcome on a
+// later call, through on_publish_result(); the node's PUBACK/PUBREC waits for it (publish_uplink.cpp).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,7 +40,9 @@ class Gateway {
   // Inputs.
   void on_datagram(const LinkAddress& from, Bytes datagram, Millis now);
   void on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now);
-  void on_upstream_ack(UpstreamToken token, bool ok, Millis now);
+  // The outcome of Outputs::publish(id, ...) with id != 0 (one per id, any order, on a later call).
+  // Ids the core no longer waits for are counted (stale_upstream_ack) and otherwise ignored.
+  void on_publish_result(PublishId id, PublishResult result, Millis now);
   // nullopt = refused by the broker (MQTT SUBACK 0x80).
   void on_upstream_suback(std::string_view filter, std::optional<QoS> granted, Millis now);
   void on_upstream_state(bool connected, Millis now);
@@ -216,12 +220,14 @@ class Gateway {
         per_client;
   } predefined_;
 
+  // Node QoS 1/2 publishes awaiting their result, by id: whose (slot + serial: a reused slot is not
+  // the same session) and which of its inbound records.
   struct PendingUplink {
     std::uint32_t slot = 0;
     std::uint32_t serial = 0;
     std::uint16_t msg_id = 0;
   };
-  std::unordered_map<UpstreamToken, PendingUplink> pending_uplinks_;
+  std::unordered_map<PublishId, PendingUplink> pending_uplinks_;
 
   struct DeadlineEntry {
     Millis when;

@@ -97,14 +97,14 @@ struct Outbox {
   bool empty() const { return queue.empty() && in_flight.empty() && registering.empty(); }
 };
 
-// A client QoS 1/2 PUBLISH the gateway has not finished with: QoS 1 waiting for the broker; QoS 2
-// from receipt until PUBREL (dedupe of DUP retransmissions by msg id).
+// A client QoS 1/2 PUBLISH the gateway has not finished with: QoS 1 waiting for the upstream's
+// result; QoS 2 from receipt until PUBREL (dedupe of DUP retransmissions by msg id).
 struct InboundPublish {
   std::uint16_t msg_id = 0;
   std::uint16_t topic_id = 0;
   QoS qos = 1;
-  bool upstream_done = false;  // broker accepted (QoS 2: PUBREC sent)
-  UpstreamToken token = 0;
+  bool upstream_done = false;  // result delivered/kept arrived (QoS 2: PUBREC sent)
+  PublishId id = 0;            // what the result names it by (0: restored from a snapshot)
 };
 
 struct SessionSubscription {

@@ -153,9 +153,10 @@ std::vector<std::string> Gateway::invariant_violations() const {
     }
     for (const auto& in : s.inbound) {
       if (in.upstream_done) continue;
-      auto it = pending_uplinks_.find(in.token);
-      if (it == pending_uplinks_.end() || it->second.slot != s.slot || it->second.serial != s.serial)
-        fail(s.client_id + ": inbound publish without its upstream token");
+      auto it = in.id == 0 ? pending_uplinks_.end() : pending_uplinks_.find(in.id);
+      if (it == pending_uplinks_.end() || it->second.slot != s.slot || it->second.serial != s.serial ||
+          it->second.msg_id != in.msg_id)
+        fail(s.client_id + ": inbound publish without its publish id");
     }
     if (s.inbound.size() > options_.limits.uplink_in_flight_per_client)
       fail(s.client_id + ": too many inbound");
@@ -163,17 +164,18 @@ std::vector<std::string> Gateway::invariant_violations() const {
   if (live_sessions != by_peer_.size() || live_sessions != by_client_id_.size()) fail("index sizes differ");
   for (const auto& entry : pending_uplinks_) {
     // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
-    const UpstreamToken token = entry.first;
+    const PublishId id = entry.first;
     const PendingUplink& p = entry.second;
+    if (id == 0) fail("publish id 0 awaits a result");
     const Session* s = live(p.slot, p.serial);
     if (!s) {
-      fail("orphan upstream token");
+      fail("orphan publish id");
       continue;
     }
     bool found = std::any_of(s->inbound.begin(), s->inbound.end(), [&](const InboundPublish& in) {
-      return in.token == token && !in.upstream_done;
+      return in.id == id && in.msg_id == p.msg_id && !in.upstream_done;
     });
-    if (!found) fail("upstream token without its inbound publish");
+    if (!found) fail("publish id without its inbound publish");
   }
   tree_.for_each_filter([&](const SubscriptionTree::Node& n) {
     auto it = session_refs.find(&n);

@@ -44,10 +44,9 @@ void Gateway::publish_will(Session& s) {
   }
   counters_.inc(Counter::wills_published);
   MQTTSN_LOG(info, "publishing will of %s on %s", s.client_id.c_str(), s.will->topic.c_str());
-  // The outcome is not tracked: there is no client left to acknowledge; the bridge counts drops.
-  PublishOutcome o = out_.publish(s.will->topic, Bytes(s.will->message.data(), s.will->message.size()),
-                                  s.will->qos, s.will->retain);
-  if (o.result == UpstreamAccept::congested) counters_.inc(Counter::upstream_congested);
+  // Id 0: no result is wanted, there is no client left to acknowledge; the upstream counts drops.
+  out_.publish(0, s.client_id, s.will->topic, Bytes(s.will->message.data(), s.will->message.size()),
+               s.will->qos, s.will->retain);
   s.will.reset();
 }
 

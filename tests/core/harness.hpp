@@ -6,10 +6,16 @@
 //   "bcast 255 r0 05 00 01 03 84"           a broadcast on a link with a radius
 //   "publish a/b q1 r0 32 31"               an upstream publish (payload in hex)
 //   "subscribe a/+ q1" / "unsubscribe a/+"
+// The upstream's answers to publishes (PublishResult) come on a later call, as Outputs requires: after
+// every input the Harness drives it answers the outstanding ids with out.auto_result, like an upstream
+// that answers on the next loop turn. With auto_result = nullopt the test answers by hand through
+// gw.on_publish_result() (out.last_id, out.ids).
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <deque>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,9 +78,19 @@ inline std::string hex_of(std::string_view text) {
 class RecordingOutputs final : public Outputs {
  public:
   std::vector<std::string> events;
-  // What publish() answers next (front first); `accepted` when empty.
-  std::deque<UpstreamAccept> results;
-  UpstreamToken last_token = 0;
+  // Every publish with what the events leave out (its id and client id), in order.
+  struct Published {
+    PublishId id = 0;
+    std::string client_id;
+    std::string topic;
+    QoS qos = 0;
+  };
+  std::vector<Published> published;
+  // Ids (!= 0) of publishes not answered by the Harness yet, oldest first, and the latest one.
+  std::deque<PublishId> ids;
+  PublishId last_id = 0;
+  // What the Harness answers every outstanding id with after each input; nullopt: the test answers.
+  std::optional<PublishResult> auto_result = PublishResult::delivered;
 
   void send(const LinkAddress& to, Bytes datagram) override {
     events.push_back("send " + to.to_string() + " " + to_hex(datagram));
@@ -83,19 +99,19 @@ class RecordingOutputs final : public Outputs {
     events.push_back("bcast " + std::to_string(link) + " r" + std::to_string(radius) + " " +
                      to_hex(datagram));
   }
-  PublishOutcome publish(std::string_view topic, Bytes payload, QoS qos, bool retain) override {
+  void publish(PublishId id, std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+               bool retain) override {
     std::string e =
         "publish " + std::string(topic) + " q" + std::to_string(qos) + " r" + (retain ? "1" : "0");
     if (!payload.empty()) e += " " + to_hex(payload);
     events.push_back(e);
-    PublishOutcome o;
-    o.result = UpstreamAccept::accepted;
-    if (!results.empty()) {
-      o.result = results.front();
-      results.pop_front();
-    }
-    o.token = ++last_token;
-    return o;
+    published.push_back(Published{id, std::string(client_id), std::string(topic), qos});
+    if (id == 0) return;
+    // The core's side of the contract: an id names one publish, and only QoS 1/2 wait for a result.
+    if (!seen_.insert(id).second) FAIL_CHECK("publish id " << id << " given twice");
+    if (qos < 1) FAIL_CHECK("QoS " << static_cast<int>(qos) << " publish waits for a result");
+    ids.push_back(id);
+    last_id = id;
   }
   void subscribe(std::string_view filter, QoS qos) override {
     events.push_back("subscribe " + std::string(filter) + " q" + std::to_string(qos));
@@ -103,6 +119,9 @@ class RecordingOutputs final : public Outputs {
   void unsubscribe(std::string_view filter) override {
     events.push_back("unsubscribe " + std::string(filter));
   }
+
+ private:
+  std::set<PublishId> seen_;
 };
 
 // A policy the test can steer.
@@ -155,24 +174,37 @@ struct Harness {
   void recv(const LinkAddress& from, std::string_view hex) {
     auto bytes = from_hex(hex);
     gw.on_datagram(from, Bytes(bytes.data(), bytes.size()), now);
+    answer_publishes();
   }
   void recv_msg(int n, const Message& m) {
     std::vector<std::uint8_t> buf(70000);
     auto r = encode(m, buf);
     REQUIRE(r);
     gw.on_datagram(udp(n), Bytes(buf.data(), r.size), now);
+    answer_publishes();
   }
   void upstream(std::string_view topic, std::string_view payload, QoS qos, bool retain = false) {
     gw.on_upstream_message(topic,
                            Bytes(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()), qos,
                            retain, now);
+    answer_publishes();
   }
   // Moves the clock and runs the timers.
   void advance(Millis d) {
     now += d;
     gw.on_tick(now);
+    answer_publishes();
   }
   void advance_s(int s) { advance(Millis{s * 1000}); }
+
+  // The upstream's next loop turn: every outstanding id gets out.auto_result (none when nullopt).
+  void answer_publishes() {
+    while (out.auto_result && !out.ids.empty()) {
+      const PublishId id = out.ids.front();
+      out.ids.pop_front();
+      gw.on_publish_result(id, *out.auto_result, now);
+    }
+  }
 
   // Events since the last take().
   std::vector<std::string> take() {

@@ -41,6 +41,11 @@ TEST_CASE(
   CHECK(h.gw.counter(Counter::keepalive_timeouts) == 1);
   CHECK(h.gw.counter(Counter::wills_published) == 1);
   CHECK(h.gw.clients().empty());  // CleanSession: nothing kept
+  // A will at QoS 1 waits for no result (nobody is left to acknowledge): id 0, in the node's name.
+  REQUIRE(h.out.published.size() == 1);
+  CHECK(h.out.published[0].id == 0);
+  CHECK(h.out.published[0].client_id == "node42");
+  CHECK(h.out.ids.empty());
 }
 
 TEST_CASE("empty WILLTOPIC means no will: CONNACK at once, a stray WILLMSG is tolerated") {
@@ -162,6 +167,9 @@ TEST_CASE("a node reconnecting under another client id ends its old identity (wi
   h.recv(1, kConnectSensor1);
   CHECK(h.take() ==
         Events{"publish status/node42 q1 r1 " + hex_of("offline"), "send " + addr(1) + " 03 05 00"});
+  REQUIRE(h.out.published.size() == 1);
+  CHECK(h.out.published[0].id == 0);
+  CHECK(h.out.published[0].client_id == "node42");
   auto c = h.gw.clients();
   REQUIRE(c.size() == 1);
   CHECK(c[0].client_id == "sensor1");

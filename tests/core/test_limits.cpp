@@ -66,11 +66,16 @@ TEST_CASE("client QoS 1/2 publishes awaiting the broker are bounded: PUBACK cong
   Harness h(o);
   h.connect(1, "c1");
   h.reg(1, "a");
-  h.out.results = {UpstreamAccept::pending};
+  h.out.auto_result = std::nullopt;
   h.recv(1, "08 0C 20 00 01 00 02 31");
   h.recv(1, "08 0C 20 00 01 00 03 31");
   CHECK(h.take() == Events{"publish a q1 r0 31", "send " + addr(1) + " 07 0D 00 01 00 03 01"});
   CHECK(h.gw.counter(Counter::uplink_in_flight_limit) == 1);
+  // The result frees the place: msg id 2 is acknowledged, and the retry of 3 goes upstream.
+  h.gw.on_publish_result(h.out.last_id, PublishResult::kept, h.now);
+  h.recv(1, "08 0C A0 00 01 00 03 31");
+  CHECK(h.take() == Events{"send " + addr(1) + " 07 0D 00 01 00 02 00", "publish a q1 r0 31"});
+  h.check_invariants();
 }
 
 TEST_CASE("in-flight per client: one QoS 1 at a time, the next waits for the PUBACK") {

@@ -1,7 +1,11 @@
 // Randomized: long sequences of valid and invalid datagrams from many nodes (direct and behind a
-// forwarder), upstream messages, acks and time, with fixed seeds. After every step the core's
-// cross-references must hold (no orphan in-flight entries, subscription counts equal the tree,
-// buffered messages within bounds); ASan/UBSan catch the rest.
+// forwarder), upstream messages, acks, publish results and time, with fixed seeds. After every step
+// the core's cross-references must hold (no orphan in-flight entries, subscription counts equal the
+// tree, buffered messages within bounds); ASan/UBSan catch the rest.
+// Publish results come out of order, twice, and for ids never given; each one may answer only the
+// PUBLISH it names (PUBACK/PUBREC with that msg id and what the result says), and nothing but a
+// result acknowledges a publish.
+#include <map>
 #include <random>
 
 #include "harness.hpp"
@@ -15,7 +19,7 @@ class Fuzzer {
  public:
   explicit Fuzzer(std::uint32_t seed) : rng_(seed), h_(options()) {
     h_.gw.set_predefined_topics({{1, "p/one", std::nullopt}, {2, "p/two", std::string("n3")}});
-    h_.out.results.clear();
+    h_.out.auto_result = std::nullopt;  // upstream_answers() gives the results
   }
 
   static GatewayOptions options() {
@@ -34,16 +38,34 @@ class Fuzzer {
   }
 
   void step() {
-    switch (pick(14)) {
+    const std::size_t published_before = h_.out.published.size();
+    std::optional<Publish> sent_publish;
+    const std::uint32_t what = pick(14);
+    CAPTURE(what);
+    switch (what) {
       case 0:
         send(connect());
         break;
       case 1:
         send(Register{0, id16(), topic()});
         break;
-      case 2:
-        send(publish());
+      case 2: {
+        Route to = route();
+        Publish p = std::get<Publish>(publish());
+        if (last_publish_ && pick(3) == 0) {
+          // The node sends its last QoS 1/2 PUBLISH again with DUP (no answer yet, or one lost).
+          to = last_publish_->second;
+          p = last_publish_->first;
+          p.dup = true;
+          p.data = Bytes(last_payload_.data(), last_payload_.size());
+        } else if (p.qos >= 1) {
+          last_payload_.assign(p.data.begin(), p.data.end());
+          last_publish_.emplace(p, to);
+        }
+        sent_publish = p;
+        send(p, to);
         break;
+      }
       case 3:
         send(Subscribe{coin(), qos(), TopicIdType(pick(3)), id16(), filter(), small_id()});
         break;
@@ -60,7 +82,7 @@ class Fuzzer {
         send(will());
         break;
       case 8:
-        garbage();
+        sent_publish = garbage();  // now and then it is a valid PUBLISH
         break;
       case 9:
         upstream();
@@ -78,6 +100,26 @@ class Fuzzer {
         h_.gw.on_delivery_failure(udp(1 + static_cast<int>(pick(8))), h_.now);
         break;
     }
+    // Only a node's QoS 1/2 PUBLISH waits for a result; remember what its result may answer.
+    for (std::size_t i = published_before; i < h_.out.published.size(); ++i) {
+      const auto& pub = h_.out.published[i];
+      if (pub.id == 0) continue;
+      REQUIRE(sent_publish);
+      CHECK(pub.qos == sent_publish->qos);
+      expected_[pub.id] = Expected{sent_publish->qos, sent_publish->msg_id};
+    }
+    outstanding_.insert(outstanding_.end(), h_.out.ids.begin(), h_.out.ids.end());
+    h_.out.ids.clear();
+    // Without a result: never PUBACK accepted; PUBREC only again for a QoS 2 DUP of the same msg id.
+    for (const auto& e : h_.out.events) {
+      auto m = sent_message(e);
+      if (!m) continue;
+      if (const auto* a = std::get_if<PubAck>(&*m); a && a->rc == ReturnCode::accepted)
+        FAIL_CHECK("PUBACK accepted without a result: " << e);
+      if (const auto* r = std::get_if<PubRec>(&*m);
+          r && !(sent_publish && sent_publish->qos == 2 && sent_publish->msg_id == r->msg_id))
+        FAIL_CHECK("PUBREC without a result: " << e);
+    }
     h_.out.events.clear();
     auto v = h_.gw.invariant_violations();
     for (const auto& s : v) FAIL_CHECK(s);
@@ -85,6 +127,12 @@ class Fuzzer {
   }
 
   Harness& harness() { return h_; }
+  std::uint64_t results_acknowledged() const { return results_acknowledged_; }
+
+  // The upstream's last word: every result still owed, in a random order.
+  void answer_all() {
+    while (!outstanding_.empty()) answer(take_outstanding(), false);
+  }
 
  private:
   std::uint32_t pick(std::uint32_t n) { return std::uniform_int_distribution<std::uint32_t>(0, n - 1)(rng_); }
@@ -165,12 +213,23 @@ class Fuzzer {
     }
   }
 
-  void send(const Message& m) {
+  struct Route {
+    int node = 1;
+    bool forwarded = false;  // behind forwarder 20
+  };
+  Route route() {
+    Route r;
+    r.node = 1 + static_cast<int>(pick(8));
+    r.forwarded = pick(5) == 0;
+    return r;
+  }
+  void send(const Message& m) { send(m, route()); }
+  void send(const Message& m, Route to) {
     std::vector<std::uint8_t> buf(512);
     auto r = encode(m, buf);
     if (!r) return;
-    int node = 1 + static_cast<int>(pick(8));
-    if (pick(5) == 0) {
+    const int node = to.node;
+    if (to.forwarded) {
       // Behind forwarder 20, node id one octet.
       std::vector<std::uint8_t> e{4, 0xFE, 0, static_cast<std::uint8_t>(node)};
       e.insert(e.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r.size));
@@ -179,28 +238,112 @@ class Fuzzer {
     }
     h_.gw.on_datagram(udp(node), Bytes(buf.data(), r.size), h_.now);
   }
-  void garbage() {
+  std::optional<Publish> garbage() {
     std::vector<std::uint8_t> g(pick(12));
     for (auto& b : g) b = static_cast<std::uint8_t>(pick(256));
     if (!g.empty() && coin()) g[0] = static_cast<std::uint8_t>(g.size());
     h_.gw.on_datagram(udp(1 + static_cast<int>(pick(8))), Bytes(g.data(), g.size()), h_.now);
+    auto m = unwrapped(g);
+    const auto* p = m ? std::get_if<Publish>(&*m) : nullptr;
+    if (!p) return std::nullopt;
+    Publish header = *p;
+    header.data = {};  // only its QoS and msg id are looked at
+    return header;
   }
   void upstream() {
     static const char* t[] = {"a/b", "a/c", "ab", "b/x/y", "$SYS/x", "p/one", "a", "a/b/c/d/e/f/g/h"};
     h_.upstream(t[pick(8)], "payload", qos(), coin());
   }
+  PublishId take_outstanding() {
+    const std::size_t i = pick(static_cast<std::uint32_t>(outstanding_.size()));
+    const PublishId id = outstanding_[i];
+    outstanding_.erase(outstanding_.begin() + static_cast<std::ptrdiff_t>(i));
+    return id;
+  }
+  // One result. `again`: an id answered before, or one never given: it must change nothing.
+  void answer(PublishId id, bool again) {
+    const auto r = static_cast<PublishResult>(pick(3));
+    const std::uint64_t stale_before = h_.gw.counter(Counter::stale_upstream_ack);
+    h_.out.events.clear();
+    h_.gw.on_publish_result(id, r, h_.now);
+    const bool stale = h_.gw.counter(Counter::stale_upstream_ack) != stale_before;
+    if (!again) answered_.push_back(id);
+    CHECK((stale || !again));
+    if (stale || h_.out.events.empty()) {
+      CHECK(h_.out.events.empty());
+      return;
+    }
+    REQUIRE(h_.out.events.size() == 1);
+    auto m = sent_message(h_.out.events[0]);
+    REQUIRE(m);
+    auto it = expected_.find(id);
+    REQUIRE(it != expected_.end());
+    const Expected x = it->second;
+    if (r == PublishResult::congested || x.qos == 1) {
+      const auto* a = std::get_if<PubAck>(&*m);
+      REQUIRE(a);
+      CHECK(a->msg_id == x.msg_id);
+      CHECK(a->rc == (r == PublishResult::congested ? ReturnCode::congestion : ReturnCode::accepted));
+    } else {
+      const auto* rec = std::get_if<PubRec>(&*m);
+      REQUIRE(rec);
+      CHECK(rec->msg_id == x.msg_id);
+    }
+    ++results_acknowledged_;
+    h_.out.events.clear();
+  }
+  // The message in a "send <address> <hex>" event (unwrapped when encapsulated), if it is one.
+  static std::optional<Message> sent_message(const std::string& event) {
+    if (event.rfind("send ", 0) != 0) return std::nullopt;
+    bytes_ = from_hex(event.substr(event.find(' ', 5) + 1));
+    return unwrapped(bytes_);
+  }
+  // The message in a datagram, or in the one it encapsulates; it keeps views into `datagram`.
+  static std::optional<Message> unwrapped(std::span<const std::uint8_t> datagram) {
+    auto d = decode(datagram);
+    if (!d) return std::nullopt;
+    if (const auto* e = std::get_if<Encapsulated>(&d.message())) {
+      d = decode(std::span<const std::uint8_t>(e->inner.data(), e->inner.size()));
+      if (!d) return std::nullopt;
+    }
+    return d.message();
+  }
   void upstream_answers() {
-    // Answer what the fake recorded: tokens and subscribe filters.
-    if (pick(3) == 0) h_.out.results.push_back(UpstreamAccept(pick(4)));
-    if (h_.out.last_token > 0 && coin())
-      h_.gw.on_upstream_ack(1 + pick(static_cast<std::uint32_t>(h_.out.last_token)), pick(4) != 0, h_.now);
+    // Publish results out of order, again for ids answered before, and for ids never given (0, or
+    // far beyond anything the core handed out).
+    for (std::uint32_t n = pick(4); n > 0; --n) {
+      switch (pick(6)) {
+        case 0:
+          if (!answered_.empty()) answer(answered_[pick(static_cast<std::uint32_t>(answered_.size()))], true);
+          break;
+        case 1:
+          answer(coin() ? PublishId{0} : (PublishId{1} << 62) + pick(1000), true);
+          break;
+        default:
+          if (!outstanding_.empty()) answer(take_outstanding(), false);
+          break;
+      }
+    }
+    // Subscribe filters awaiting their SUBACK.
     for (const auto& s : h_.gw.subscriptions())
       if (s.upstream == UpstreamSubState::pending && coin())
         h_.gw.on_upstream_suback(s.filter, pick(5) == 0 ? std::nullopt : std::optional<QoS>(qos()), h_.now);
   }
 
+  struct Expected {
+    QoS qos = 1;
+    std::uint16_t msg_id = 0;
+  };
+
   std::mt19937 rng_;
   Harness h_;
+  std::optional<std::pair<Publish, Route>> last_publish_;  // the last QoS 1/2 one, for its DUP
+  std::vector<std::uint8_t> last_payload_;
+  std::vector<PublishId> outstanding_;  // given by the core, no result yet
+  std::vector<PublishId> answered_;
+  std::map<PublishId, Expected> expected_;
+  std::uint64_t results_acknowledged_ = 0;
+  static inline std::vector<std::uint8_t> bytes_;  // decode() keeps views into it
   std::string id_storage_;
   std::vector<std::uint8_t> payload_;
 };
@@ -219,9 +362,18 @@ TEST_CASE("randomized datagram sequences keep every invariant") {
     CHECK(h.gw.counter(Counter::wills_published) > 0);
     CHECK(h.gw.counter(Counter::retries_exhausted) > 0);
     CHECK(h.gw.counter(Counter::buffer_full) + h.gw.counter(Counter::buffer_dropped_qos0) > 0);
+    CHECK(h.gw.counter(Counter::stale_upstream_ack) > 0);
+    CHECK(h.gw.counter(Counter::upstream_congested) > 0);
+    CHECK(h.gw.counter(Counter::duplicate_publishes) > 0);
+    CHECK(f.results_acknowledged() > 20);
     MESSAGE("seed " << seed << ": up " << h.gw.counter(Counter::publishes_up) << " down "
-                    << h.gw.counter(Counter::publishes_down) << " sessions " << h.gw.session_count());
+                    << h.gw.counter(Counter::publishes_down) << " sessions " << h.gw.session_count()
+                    << " acknowledged results " << f.results_acknowledged() << " stale "
+                    << h.gw.counter(Counter::stale_upstream_ack) << " congested "
+                    << h.gw.counter(Counter::upstream_congested) << " dup "
+                    << h.gw.counter(Counter::duplicate_publishes));
     // Let every timer run out: all sessions end up lost/removed, nothing is left in flight.
+    f.answer_all();
     for (int i = 0; i < 300; ++i) h.advance(Millis{30000});
     // Only a client asleep (duration 0 = unsupervised) or a CleanSession=0 session whose client is
     // away may still hold messages for later.
