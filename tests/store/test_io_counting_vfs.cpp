@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "gateway/store/io_counting_vfs.hpp"
+#include "gateway/store/upstream_records.hpp"
 #include "store_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -52,6 +53,15 @@ class SyncDelay {
 };
 
 const std::vector<std::uint8_t> kPayload(76, 0x5A);  // with topic and client id: a ~100-byte row
+
+std::unique_ptr<UpstreamRecords> must_open_records(const fs::path& p) {
+  OpenReport report;
+  std::string error;
+  auto r = UpstreamRecords::open(p, report, error);
+  INFO("open error: " << error);
+  REQUIRE(r != nullptr);
+  return r;
+}
 
 }  // namespace
 
@@ -109,6 +119,32 @@ TEST_CASE("io: a commit's bytes are the frames it appended to the WAL, with one 
   CHECK(st.bytes_written == now.bytes_written);
   CHECK(st.syncs == now.syncs);
   CHECK(st.errors == 0);
+}
+
+TEST_CASE("io: upstream records: every put() syncs once, from the first after open; remove() never") {
+  mqttsn::test::TempDir dir("store-io");
+  const auto path = dir.path() / "g.upstream.db";
+  const std::vector<std::uint8_t> publish(120, 0x30);
+  for (int open = 0; open < 2; ++open) {
+    auto r = must_open_records(path);
+    for (int i = 1; i <= 5; ++i) {
+      CAPTURE(open);
+      CAPTURE(i);
+      const std::string key = "s-" + std::to_string(i);
+      auto before = io::counts();
+      REQUIRE(r->put(key, publish, i));
+      // On disk before Paho sends the packet. The first commit after a reopen starts a new WAL
+      // (closing checkpointed and deleted the old one) and syncs its header first: two syncs.
+      CHECK(since(before).syncs == (open == 1 && i == 1 ? 2u : 1u));
+      before = io::counts();
+      REQUIRE(r->remove(key, i));
+      CHECK(since(before).syncs == 0);  // the next put()'s sync carries it
+      before = io::counts();
+      REQUIRE(r->forget_delivered(std::vector<std::int64_t>{i}));
+      CHECK(since(before).syncs == 0);
+    }
+    CHECK(r->errors() == 0);
+  }
 }
 
 TEST_CASE("io: counts from several threads add up") {
