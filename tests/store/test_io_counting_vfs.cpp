@@ -1,6 +1,6 @@
 // The counting VFS every SQLite file of the gateway is opened through: what a commit costs the disk
-// (bytes, syncs), from one thread or several, and the sync delay that makes a fast disk as slow as an
-// SD card.
+// (bytes, syncs), from one thread or several, the sync delay that makes a fast disk as slow as an SD
+// card, and the page size and checkpoint interval that new files get.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "gateway/store/database_file.hpp"
 #include "gateway/store/io_counting_vfs.hpp"
+#include "gateway/store/schema.hpp"
 #include "gateway/store/upstream_records.hpp"
 #include "store_test_util.hpp"
 #include "support/temp_dir.hpp"
@@ -61,6 +63,16 @@ std::unique_ptr<UpstreamRecords> must_open_records(const fs::path& p) {
   INFO("open error: " << error);
   REQUIRE(r != nullptr);
   return r;
+}
+
+// A file made the way the gateway made them before it chose its page size: 4096-byte pages.
+void make_old_file(const fs::path& p) {
+  RawDb raw(p);
+  raw.exec("PRAGMA page_size=4096");
+  raw.exec("PRAGMA journal_mode=WAL");
+  const auto m = schema::migrate(raw.get(), schema::migrations());
+  REQUIRE(m.status == schema::MigrateResult::Status::ok);
+  raw.exec("INSERT INTO uplink (client_id, topic, payload, qos, retain) VALUES ('n', 't', x'01', 1, 0)");
 }
 
 }  // namespace
@@ -121,7 +133,62 @@ TEST_CASE("io: a commit's bytes are the frames it appended to the WAL, with one 
   CHECK(st.errors == 0);
 }
 
-TEST_CASE("io: upstream records: every put() syncs once, from the first after open; remove() never") {
+TEST_CASE("io: a new store's one-row commit writes two 1 KiB pages, a one-row delete one") {
+  mqttsn::test::TempDir dir("store-io");
+  const auto db = dir.path() / "gw.db";
+  auto s = must_open(db);
+  CHECK(RawDb(db).integer("PRAGMA page_size") == 1024);
+  REQUIRE(s->add_uplink("node-01", "sensors/room1/tmp", kPayload, 1, false) > 0);
+  REQUIRE(s->commit());
+  for (int i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    auto before = io::counts();
+    const auto id = s->add_uplink("node-01", "sensors/room1/tmp", kPayload, 1, false);
+    REQUIRE(id > 0);
+    REQUIRE(s->commit());
+    // The table's leaf and sqlite_sequence (AUTOINCREMENT); 8240 bytes with 4096-byte pages.
+    CHECK(since(before).bytes_written == 2 * (1024 + kFrameHeader));
+    before = io::counts();
+    s->remove_uplink(id);
+    REQUIRE(s->commit());
+    CHECK(since(before).bytes_written == 1024 + kFrameHeader);
+  }
+}
+
+TEST_CASE(
+    "io: new files get 1 KiB pages and existing files keep theirs with a checkpoint every ~4 MB of WAL") {
+  mqttsn::test::TempDir dir("store-io");
+  const dbfile::Layout layout{"store", schema::migrations(), std::span<const char* const>(), "FULL"};
+
+  const auto old_db = dir.path() / "old.db";
+  make_old_file(old_db);
+  {
+    sql::Db db;
+    int version = 0;
+    sql::Error err;
+    REQUIRE(dbfile::open_checked(old_db, layout, db, version, err) == dbfile::Outcome::ok);
+    CHECK(*sql::query_int(db.get(), "PRAGMA page_size", err) == 4096);
+    CHECK(*sql::query_int(db.get(), "PRAGMA wal_autocheckpoint", err) == 1000);  // SQLite's default
+  }
+  {
+    auto s = must_open(old_db);
+    CHECK(s->load_uplink().size() == 1);
+  }
+  CHECK(RawDb(old_db).integer("PRAGMA page_size") == 4096);
+
+  sql::Db db;
+  int version = 0;
+  sql::Error err;
+  REQUIRE(dbfile::open_checked(dir.path() / "new.db", layout, db, version, err) == dbfile::Outcome::ok);
+  CHECK(*sql::query_int(db.get(), "PRAGMA page_size", err) == 1024);
+  CHECK(*sql::query_int(db.get(), "PRAGMA wal_autocheckpoint", err) == 4000);
+
+  const auto records = dir.path() / "new.upstream.db";
+  must_open_records(records);
+  CHECK(RawDb(records).integer("PRAGMA page_size") == 1024);
+}
+
+TEST_CASE("io: upstream records: every put() syncs once from the first after open and remove() never") {
   mqttsn::test::TempDir dir("store-io");
   const auto path = dir.path() / "g.upstream.db";
   const std::vector<std::uint8_t> publish(120, 0x30);
