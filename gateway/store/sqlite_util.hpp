@@ -26,7 +26,8 @@ struct Error {
   std::string message;
 };
 
-// Opens read-write (creating) with no mutexes: one connection, one thread.
+// Opens read-write (creating) with no mutexes: one connection, one thread. Through the counting
+// VFS (io_counting_vfs.hpp), as every SQLite file of the gateway is.
 Db open(const std::string& path, Error& err);
 
 // Prepared once, kept: SQLITE_PREPARE_PERSISTENT tells SQLite the statement lives long.

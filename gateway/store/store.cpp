@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "gateway/core/log.hpp"
+#include "gateway/store/io_counting_vfs.hpp"
 #include "gateway/store/store_impl.hpp"
 
 namespace mqttsn::store {
@@ -265,6 +266,9 @@ StoreStats Store::stats() const {
     auto n = fs::file_size(p, ec);
     if (!ec) st.file_bytes += n;
   }
+  const io::IoCounts io = io::counts();
+  st.bytes_written = io.bytes_written;
+  st.syncs = io.syncs;
   return st;
 }
 

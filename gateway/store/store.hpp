@@ -41,6 +41,10 @@ struct StoreStats {
   std::uint64_t rows_written = 0;  // inserts+updates+deletes since open
   std::uint64_t file_bytes = 0;    // database file + -wal file size on disk now
   std::uint64_t errors = 0;        // SQLite errors since open
+  // Process-wide, since the process started: every SQLite file opened through the counting VFS
+  // (io_counting_vfs.hpp), i.e. this store and the upstream records file together.
+  std::uint64_t bytes_written = 0;  // bytes SQLite wrote to its files (WAL, database, checkpoints)
+  std::uint64_t syncs = 0;          // fsyncs SQLite asked for (each one a flush an SD card pays for)
 };
 
 struct OpenReport {                // what open() did, for the daemon's log and the status socket

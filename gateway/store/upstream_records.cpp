@@ -26,15 +26,13 @@ struct UpstreamRecords::Impl {
   fs::path path;
   std::mutex mutex;
   sql::Db db;
-  sql::Stmt sync_full, sync_normal, begin, commit, rollback;
+  sql::Stmt begin, commit, rollback;
   sql::Stmt upsert, remove, note_delivered, select_one, select_all, clear, select_delivered, forget, count;
   std::uint64_t errors = 0;
 
   bool prepare(sql::Error& err) {
     sqlite3* d = db.get();
-    return (sync_full = sql::prepare(d, "PRAGMA synchronous=FULL", err)) &&
-           (sync_normal = sql::prepare(d, "PRAGMA synchronous=NORMAL", err)) &&
-           (begin = sql::prepare(d, "BEGIN IMMEDIATE", err)) && (commit = sql::prepare(d, "COMMIT", err)) &&
+    return (begin = sql::prepare(d, "BEGIN IMMEDIATE", err)) && (commit = sql::prepare(d, "COMMIT", err)) &&
            (rollback = sql::prepare(d, "ROLLBACK", err)) &&
            (upsert = sql::prepare(d,
                                   "INSERT INTO record (key, value, row) VALUES (?1, ?2, ?3) "
@@ -51,9 +49,8 @@ struct UpstreamRecords::Impl {
            (count = sql::prepare(d, "SELECT count(*) FROM record", err));
   }
   void finalize_statements() {
-    for (sql::Stmt* st :
-         {&sync_full, &sync_normal, &begin, &commit, &rollback, &upsert, &remove, &note_delivered,
-          &select_one, &select_all, &clear, &select_delivered, &forget, &count})
+    for (sql::Stmt* st : {&begin, &commit, &rollback, &upsert, &remove, &note_delivered, &select_one,
+                          &select_all, &clear, &select_delivered, &forget, &count})
       st->reset();
   }
 
@@ -64,6 +61,17 @@ struct UpstreamRecords::Impl {
     if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
     ++errors;
     MQTTSN_LOG(error, "upstream records: %s: %s (code %d)", what, sqlite3_errmsg(db.get()), rc);
+    return false;
+  }
+  // PRAGMA synchronous takes effect when the statement is compiled, not when it is stepped (a
+  // prepared one is compiled again only from its second run on), so it is compiled each time here.
+  // Prepared once at open, the FULL and NORMAL statements left the connection at NORMAL (the last
+  // compiled) and the first two put()s after every open unsynced.
+  bool set_synchronous(const char* level_sql) {
+    sql::Error err;
+    if (sql::exec(db.get(), level_sql, err)) return true;
+    ++errors;
+    MQTTSN_LOG(error, "upstream records: %s: %s", level_sql, err.message.c_str());
     return false;
   }
   // Runs `writes` in one transaction; rolls back when one fails.
@@ -109,7 +117,7 @@ bool UpstreamRecords::remove(std::string_view key, std::int64_t delivered_row) {
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
   // NORMAL for this commit only: the next put()'s FULL commit syncs it along (WAL order).
-  if (!s.step(s.sync_normal.get(), "synchronous=NORMAL")) return false;
+  if (!s.set_synchronous("PRAGMA synchronous=NORMAL")) return false;
   const bool ok = s.transaction("remove", [&] {
     sql::bind_text(s.remove.get(), 1, key);
     if (!s.step(s.remove.get(), "remove")) return false;
@@ -117,7 +125,7 @@ bool UpstreamRecords::remove(std::string_view key, std::int64_t delivered_row) {
     sqlite3_bind_int64(s.note_delivered.get(), 1, delivered_row);
     return s.step(s.note_delivered.get(), "note delivered");
   });
-  s.step(s.sync_full.get(), "synchronous=FULL");
+  s.set_synchronous("PRAGMA synchronous=FULL");
   return ok;
 }
 
@@ -187,7 +195,7 @@ bool UpstreamRecords::forget_delivered(std::span<const std::int64_t> rows) {
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
   // Forgetting can wait for the disk: a delivered row noted twice is dropped twice, harmlessly.
-  if (!s.step(s.sync_normal.get(), "synchronous=NORMAL")) return false;
+  if (!s.set_synchronous("PRAGMA synchronous=NORMAL")) return false;
   const bool ok = s.transaction("forget delivered", [&] {
     for (std::int64_t row : rows) {
       sqlite3_bind_int64(s.forget.get(), 1, row);
@@ -195,7 +203,7 @@ bool UpstreamRecords::forget_delivered(std::span<const std::int64_t> rows) {
     }
     return true;
   });
-  s.step(s.sync_full.get(), "synchronous=FULL");
+  s.set_synchronous("PRAGMA synchronous=FULL");
   return ok;
 }
 
