@@ -202,7 +202,10 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
 }
 
 void Daemon::end_of_turn() {
-  if (core_ && sessions_.collect(*core_)) durable_->flush_soon();
+  if (core_ && sessions_.collect(*core_)) {
+    durable_->commit_now();
+    arm_core_timer();  // the commit may have answered publishes
+  }
 }
 
 DurableStageStatus Daemon::store_status() const {

@@ -275,6 +275,12 @@ void DurableStage::flush_soon() {
         static_cast<std::uint64_t>(flush_interval_.count()), 0);
 }
 
+void DurableStage::commit_now() {
+  if (!store_ || closed_) return;
+  flush(false);
+  end_of_turn();
+}
+
 void DurableStage::arm_flush_timer() {
   if (flush_timer_ == nullptr || uv_is_active(reinterpret_cast<uv_handle_t*>(flush_timer_))) return;
   // Skip what the broker took meanwhile: the timer is for the oldest message still waiting.
@@ -284,10 +290,12 @@ void DurableStage::arm_flush_timer() {
     unwritten_.pop_front();
   }
   if (unwritten_.empty()) return;
-  Millis due = flush_interval_;
+  Millis due;
   if (below_->connected()) {
     const Millis age = now() - held_.at(unwritten_.front()).since;
     due = std::max(Millis{0}, flush_interval_ - age);
+  } else {
+    due = std::max(Millis{0}, last_commit_ + away_gap() - now());
   }
   uv_timer_start(
       flush_timer_, [](uv_timer_t* t) { static_cast<DurableStage*>(t->data)->flush(false); },
@@ -333,6 +341,10 @@ void DurableStage::resend_abandoned(const std::vector<std::int64_t>& rows) {
 
 void DurableStage::end_of_turn() {
   take_paho_reports();
+  // With the broker away, what waits is written at once, but not more often than every away_gap():
+  // commits that close together would each write the same pages again.
+  if (!flush_now_ && !unwritten_.empty() && !below_->connected() && now() - last_commit_ >= away_gap())
+    flush_now_ = true;
   if (!qos2_uncommitted_.empty() || flush_now_) flush(flush_now_);
   if (!dropping_.empty() && !store_->pending()) {
     if (records_) records_->records().forget_delivered(dropping_);
@@ -369,6 +381,7 @@ void DurableStage::flush(bool force) {
   bool ok = true;
   if (store_->pending()) {
     ok = store_->commit();
+    last_commit_ = now();
     ++status_.flushes;
     if (!ok) {
       ++status_.commit_failures;

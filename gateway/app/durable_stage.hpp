@@ -6,9 +6,10 @@
 // QoS 1, write-behind: a message goes upstream at once and waits in memory. The node is acknowledged
 // at the first of (a) the broker's PUBACK, or (b) the commit of the message's row. A flush, run every
 // [store] flush_interval while anything waits, writes the rows of messages the broker has not taken
-// within that interval, in one transaction. While the upstream is not connected, every flush writes
-// all that waits, whatever its age, and a disconnect flushes at once; so does passing the bound on
-// what waits unwritten, and shutdown. A message the broker acknowledges in time is never written;
+// within that interval, in one transaction. While the upstream is not connected, what waits is
+// written at once, whatever its age, but with at least flush_interval / 4 between two commits (a
+// group commit: one sync and a few pages for all the readings of that time, instead of per reading);
+// a disconnect flushes at once, and so do passing the bound on what waits unwritten, and shutdown. A message the broker acknowledges in time is never written;
 // the rows of those acknowledged later are deleted in the next flush's transaction, not one commit
 // each. A node's PUBACK therefore waits at most the broker's round trip, or flush_interval plus one
 // commit (a new message may wait up to two intervals when it arrives just after a flush).
@@ -21,7 +22,9 @@
 // them under their packet ids and their rows are not published again.
 //
 // Sessions (kept sessions, sleeping buffers) ride in the same transactions: the daemon's
-// `before_commit` writes the ones that changed, so a session is written at most once per flush.
+// `before_commit` writes the ones that changed. A turn that changed a session commits at its end
+// (commit_now()), as a sleeping node's buffer holds messages the broker already counts as delivered;
+// readings change no session, so they never cause that commit.
 //
 // On start the rows left by the previous run are handed upstream again in their order (at least
 // once for QoS 1; QoS 2 exchanges the MQTT client resumes are left to it).
@@ -87,8 +90,9 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   // when a commit failed (what it held is gone).
   void set_before_commit(std::function<void(store::Store&)> f) { before_commit_ = std::move(f); }
   void set_commit_failed(std::function<void()> f) { commit_failed_ = std::move(f); }
-  // A change outside the stage (a session) wants writing: a flush within flush_interval.
+  // A change outside the stage (a session) wants writing: within flush_interval, or now.
   void flush_soon();
+  void commit_now();
   store::Store* store() { return store_.get(); }
 
   // At start, before the first datagram: hands the rows left by the previous run upstream, except
@@ -139,6 +143,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   };
 
   Millis now() const;
+  Millis away_gap() const { return flush_interval_ / 4; }
   void open_upstream_records(const conf::GatewayConfig& config);
   void answer(PublishId above, PublishResult result);  // delivered at the end of this turn
   void end_of_turn();
@@ -171,6 +176,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   std::size_t unwritten_bytes_ = 0;
   PublishId next_id_ = 1;
   bool flush_now_ = false;  // at the end of this turn (bound passed, broker gone)
+  Millis last_commit_{0};
   bool shutting_down_ = false;
   bool closed_ = false;
 

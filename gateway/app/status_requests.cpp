@@ -142,6 +142,9 @@ json store(const Daemon& d) {
   out["downlink_queued"] = buffered;
   out["file_bytes"] = s.stats.file_bytes;
   out["commits"] = s.stats.commits;
+  // What the SD card sees, from the VFS every store file goes through (process-wide, since start).
+  out["bytes_written"] = s.stats.bytes_written;
+  out["syncs"] = s.stats.syncs;
   out["flushes"] = s.flushes;
   out["forced_flushes"] = s.forced_flushes;
   out["rows_written"] = s.stats.rows_written;

@@ -36,6 +36,7 @@ std::string GatewayToml::to_toml() const {
   t += "clients_file = " + quoted(clients_file) + "\n";
   t += "acl_file = " + quoted(acl_file) + "\n";
   t += "\n[store]\nenabled = " + std::string(store ? "true" : "false") + "\npath = \"{dir}/state.db\"\n";
+  t += store_extra;
   t += extra;
   return t;
 }

@@ -589,16 +589,20 @@ void damaged_database(const std::function<void(const std::string&)>& damage, con
   CHECK(st["sessions_kept"] == 0);  // nothing invented
   MESSAGE("store status: " << st.dump());
 
-  // It serves: a new node connects and publishes QoS 1, and that is made durable in the new file.
+  // It serves: a new node with a kept session connects and publishes QoS 1, and its session is
+  // written to the new file.
   REQUIRE_MESSAGE(gw.wait_upstream_connected(), tail(gw.log(), 4000));
-  NodeHarness nodes({node_config("after")});
+  auto after = node_config("after");
+  after.clean_session = false;
+  NodeHarness nodes({after});
   nodes.open_udp(port);
   REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0) << gw.log());
   REQUIRE_MESSAGE(nodes.publish(0, TopicRef::named("e2e/damage/up"), "served", 1), nodes.describe(0));
   REQUIRE_MESSAGE(watcher.wait_for(1, 5s), tail(gw.log(), 4000));
   CHECK(watcher.messages().front().topic == "e2e/damage/up");
   CHECK(watcher.messages().front().payload == "served");
-  CHECK(gw.status("store")["store"]["commits"].get<std::uint64_t>() > 0);
+  CHECK(gw.wait_status("store", [](const nlohmann::json& j) { return j["store"]["commits"] > 0; }));
+  CHECK(gw.status("store")["store"]["sessions_kept"] == 1);
 }
 
 }  // namespace
@@ -707,7 +711,7 @@ TEST_CASE("store: write-behind writes nothing for readings the broker takes in t
 
   const std::uint16_t port = free_udp_port();
   GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
-  cfg.extra = "[store]\nflush_interval = \"200ms\"\n";
+  cfg.store_extra = "flush_interval = \"200ms\"\n";
   GatewayProcess gw(cfg.to_toml(), "e2e-store-wb");
   gw.set_env("MQTTSN_STORE_SYNC_DELAY_MS", "20");
   auto node_cfgs = stream_nodes("wb", 5);
@@ -777,7 +781,7 @@ TEST_CASE("store: SIGKILL while a write-behind flush is half done loses nothing 
 
   const std::uint16_t port = free_udp_port();
   GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
-  cfg.extra = "[store]\nflush_interval = \"100ms\"\n";
+  cfg.store_extra = "flush_interval = \"100ms\"\n";
   GatewayProcess gw(cfg.to_toml(), "e2e-store-wbkill");
   gw.set_env("MQTTSN_STORE_SYNC_DELAY_MS", "300");
   NodeHarness nodes(stream_nodes("wbkill", kNodes));
