@@ -190,7 +190,7 @@ TEST_CASE("what waits for the broker is bounded: past it the node hears congesti
   CHECK(f.stage->stage_status().congested == 2);
 }
 
-TEST_CASE("close writes what waits; the next start hands the rows up again in their order") {
+TEST_CASE("close writes what waits, the next start hands the rows up again in their order") {
   Fixture f(10'000ms);
   f.publish("s/t", "one", 1);
   f.publish("s/t", "two", 1);

@@ -57,7 +57,7 @@ TEST_CASE("acl: patterns substitute %c and %u with the client id, wherever they 
   CHECK_FALSE(acl.may_publish("+", "sensors/q/t"));
 }
 
-TEST_CASE("acl: patterns expand %% once to one percent sign; topic lines are taken as written") {
+TEST_CASE("acl: patterns expand %% once to one percent sign, topic lines are taken as written") {
   const auto acl = parse_ok("pattern write a/%%c/%c\npattern read fixed/100%%\ntopic write t/%c/%%\n");
   CHECK(acl.may_publish("n1", "a/%c/n1"));  // "%%c" is a literal "%c", not the client id
   CHECK_FALSE(acl.may_publish("n1", "a/%n1/n1"));

@@ -13,7 +13,7 @@ TEST_CASE("a client id the policy refuses gets CONNACK not supported") {
   CHECK(h.gw.clients().empty());
 }
 
-TEST_CASE("a denied publish gets PUBACK not supported (any QoS); QoS -1 is only counted") {
+TEST_CASE("a denied publish gets PUBACK not supported (any QoS), QoS -1 is only counted") {
   Harness h;
   h.policy.deny_publish = {"secret", "ab"};
   h.connect(1, "c1");

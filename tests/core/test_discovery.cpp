@@ -22,7 +22,7 @@ TEST_CASE("ADVERTISE every period on every link, only while upstream is connecte
   CHECK(h.take().empty());
 }
 
-TEST_CASE("ADVERTISE regardless of upstream when configured so; period 0 = off") {
+TEST_CASE("ADVERTISE regardless of upstream when configured so, period 0 = off") {
   auto o = test_options();
   o.advertise_period_s = 60;
   o.gw_id = 7;

@@ -4,7 +4,7 @@
 using namespace mqttsn;
 using namespace mqttsn::test;
 
-TEST_CASE("an encapsulated CONNECT is a client behind the forwarder; replies go back encapsulated") {
+TEST_CASE("an encapsulated CONNECT is a client behind the forwarder, replies go back encapsulated") {
   Harness h;
   // Len=5 FE Ctrl=0 node id "N1" | CONNECT clean 60 s "c1"
   h.recv(9, "05 FE 00 4E 31 08 04 04 01 00 3C 63 31");
@@ -36,7 +36,7 @@ TEST_CASE("SEARCHGW through a forwarder: GWINFO unicast to it, encapsulated, rad
   CHECK(h.take() == Events{"send " + addr(9) + " 04 FE 02 AA 03 02 01"});
 }
 
-TEST_CASE("an empty node id is still encapsulated; a malformed inner message is counted") {
+TEST_CASE("an empty node id is still encapsulated, a malformed inner message is counted") {
   Harness h;
   h.recv(9, "03 FE 00 08 04 04 01 00 3C 63 31");
   CHECK(h.take() == Events{"send " + addr(9) + " 03 FE 00 03 05 00"});

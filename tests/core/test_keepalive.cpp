@@ -4,7 +4,7 @@
 using namespace mqttsn;
 using namespace mqttsn::test;
 
-TEST_CASE("a silent client is lost at 1.5x its keep-alive; every message restarts the timer") {
+TEST_CASE("a silent client is lost at 1.5x its keep-alive, every message restarts the timer") {
   Harness h;
   h.connect(1, "c1", true, 20);
   CHECK(h.gw.next_deadline() == h.now + Millis{30000});
@@ -29,7 +29,7 @@ TEST_CASE("keep-alive 0 turns supervision off") {
   CHECK(h.gw.clients().size() == 1);
 }
 
-TEST_CASE("a lost CleanSession=0 client keeps its subscriptions; the will is published once") {
+TEST_CASE("a lost CleanSession=0 client keeps its subscriptions, the will is published once") {
   Harness h;
   h.recv(1, "08 04 08 01 00 0A 63 31");  // will, no clean, 10 s, "c1"
   h.recv(1, "04 07 20 77");              // will QoS 1 "w"
@@ -57,7 +57,7 @@ TEST_CASE("the deadline is the earliest of many clients, without one timer per c
   CHECK(h.gw.clients().size() == 49);
 }
 
-TEST_CASE("radio delivery failures beyond N_RETRY lose the client; a datagram from it resets the count") {
+TEST_CASE("radio delivery failures beyond N_RETRY lose the client, a datagram from it resets the count") {
   Harness h;
   h.connect(1, "c1");
   for (int i = 0; i < 3; ++i) h.gw.on_delivery_failure(udp(1), h.now);

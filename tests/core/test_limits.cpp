@@ -5,7 +5,7 @@
 using namespace mqttsn;
 using namespace mqttsn::test;
 
-TEST_CASE("max clients: CONNACK congestion; a persistent offline session is evicted first") {
+TEST_CASE("max clients: CONNACK congestion, a persistent offline session is evicted first") {
   auto o = test_options();
   o.limits.max_clients = 2;
   Harness h(o);

@@ -184,7 +184,7 @@ TEST_CASE("CleanSession=1 on reconnect drops what a kept session had buffered") 
   h.check_invariants();
 }
 
-TEST_CASE("change tracking: QoS 0/1 publishes and pings mark nothing; registering, QoS 2, leaving do") {
+TEST_CASE("change tracking: QoS 0/1 publishes and pings mark nothing, registering, QoS 2, leaving do") {
   Harness h;
   h.gw.set_change_tracking(true);
   h.connect(1, "c1", false);

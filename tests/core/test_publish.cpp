@@ -23,7 +23,7 @@ TEST_CASE("QoS -1 with an unknown predefined id or a normal id is dropped and co
   CHECK(h.gw.counter(Counter::malformed) == 1);
 }
 
-TEST_CASE("QoS 0 with a registered id is published; an unknown id gets PUBACK 0x02 and nothing upstream") {
+TEST_CASE("QoS 0 with a registered id is published, an unknown id gets PUBACK 0x02 and nothing upstream") {
   Harness h;
   h.connect(1, "c1");
   h.reg(1, "sensors/temp");
@@ -34,7 +34,7 @@ TEST_CASE("QoS 0 with a registered id is published; an unknown id gets PUBACK 0x
   CHECK(h.gw.counter(Counter::unknown_topic_id) == 1);
 }
 
-TEST_CASE("QoS 0 short name with retain; QoS 1 predefined id") {
+TEST_CASE("QoS 0 short name with retain, QoS 1 predefined id") {
   Harness h;
   h.gw.set_predefined_topics({{0x20, "bin/data", std::nullopt}});
   h.connect(1, "c1");
@@ -308,7 +308,7 @@ TEST_CASE("downlink at min(granted, message) QoS with retain carried") {
   CHECK(h.gw.clients()[0].msgs_down == 2);
 }
 
-TEST_CASE("downlink QoS 2: PUBLISH, PUBREC -> PUBREL, PUBCOMP completes; PUBREL retransmitted") {
+TEST_CASE("downlink QoS 2: PUBLISH, PUBREC -> PUBREL, PUBCOMP completes, PUBREL retransmitted") {
   Harness h;
   h.connect(1, "c1", true, 0);
   h.subscribe(1, "a/b", 2);
@@ -324,7 +324,7 @@ TEST_CASE("downlink QoS 2: PUBLISH, PUBREC -> PUBREL, PUBCOMP completes; PUBREL 
   h.check_invariants();
 }
 
-TEST_CASE("downlink QoS 1 is retransmitted with DUP after T_RETRY; N_RETRY exhausted -> lost + will") {
+TEST_CASE("downlink QoS 1 is retransmitted with DUP after T_RETRY, N_RETRY exhausted -> lost + will") {
   Harness h;
   h.recv(1, "0A 04 0C 01 00 00 63 31 63 31");  // will+clean, keep-alive 0, "c1c1"
   h.recv(1, "06 07 00 77 2F 31");              // will topic "w/1"

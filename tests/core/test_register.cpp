@@ -5,7 +5,7 @@
 using namespace mqttsn;
 using namespace mqttsn::test;
 
-TEST_CASE("client REGISTER gets an id; the same name gets the same id; another name the next id") {
+TEST_CASE("client REGISTER gets an id, the same name gets the same id, another name the next id") {
   Harness h;
   h.connect(1, "c1");
   h.recv(1, "12 0A 00 00 00 01 73 65 6E 73 6F 72 73 2F 74 65 6D 70");  // "sensors/temp"
@@ -44,7 +44,7 @@ TEST_CASE("REGISTER of a wildcard name is rejected with not supported") {
   CHECK(h.gw.counter(Counter::invalid_topic) == 2);
 }
 
-TEST_CASE("gateway REGISTER precedes the PUBLISH of a wildcard match; the PUBLISH waits for REGACK") {
+TEST_CASE("gateway REGISTER precedes the PUBLISH of a wildcard match, the PUBLISH waits for REGACK") {
   Harness h;
   h.connect(1, "c1");
   h.subscribe(1, "sensors/+/temp", 1);
@@ -85,7 +85,7 @@ TEST_CASE("a REGACK error is respected: that topic is dropped like an unsubscrib
   h.check_invariants();
 }
 
-TEST_CASE("messages on another topic pass one that waits for its REGACK; per-topic order kept") {
+TEST_CASE("messages on another topic pass one that waits for its REGACK, per-topic order kept") {
   Harness h;
   h.options.limits.in_flight_per_client = 2;
   Harness h2(h.options);
@@ -101,7 +101,7 @@ TEST_CASE("messages on another topic pass one that waits for its REGACK; per-top
                             "send " + addr(1) + " 08 0C 00 00 01 00 00 33"});
 }
 
-TEST_CASE("gateway REGISTER is retransmitted after T_RETRY; after N_RETRY the client is lost") {
+TEST_CASE("gateway REGISTER is retransmitted after T_RETRY, after N_RETRY the client is lost") {
   Harness h;
   h.connect(1, "c1", true, 0);  // no keep-alive supervision
   h.subscribe(1, "t/#", 0);

@@ -106,7 +106,7 @@ TEST_CASE("waking restarts the sleep timer") {
   CHECK(h.gw.clients().empty());
 }
 
-TEST_CASE("PINGREQ without id from an active client: PINGRESP; unknown client id: DISCONNECT") {
+TEST_CASE("PINGREQ without id from an active client: PINGRESP, unknown client id: DISCONNECT") {
   Harness h;
   h.connect(1, "c1");
   h.recv(1, "02 16");

@@ -17,7 +17,7 @@ TEST_CASE("wildcard SUBSCRIBE: upstream subscribe, SUBACK waits for the broker, 
   h.check_invariants();
 }
 
-TEST_CASE("SUBSCRIBE by plain name assigns a topic id; by predefined id; by short name") {
+TEST_CASE("SUBSCRIBE by plain name assigns a topic id, by predefined id, by short name") {
   Harness h;
   h.gw.set_predefined_topics({{0x10, "dev/in", std::nullopt}});
   h.connect(1, "c1");
@@ -52,7 +52,7 @@ TEST_CASE("SUBSCRIBE to an unknown predefined id: SUBACK 0x02 with topic id 0") 
   CHECK(h.take() == Events{"send " + addr(1) + " 08 13 00 00 00 00 05 02"});
 }
 
-TEST_CASE("one upstream subscribe per filter; unsubscribe when the last client leaves") {
+TEST_CASE("one upstream subscribe per filter, unsubscribe when the last client leaves") {
   Harness h;
   h.connect(1, "c1");
   h.connect(2, "c2");
@@ -71,7 +71,7 @@ TEST_CASE("one upstream subscribe per filter; unsubscribe when the last client l
   CHECK(h.take() == Events{"send " + addr(2) + " 04 15 00 05"});
 }
 
-TEST_CASE("a client asking a higher QoS re-subscribes upstream at the max; grant capped by configuration") {
+TEST_CASE("a client asking a higher QoS re-subscribes upstream at the max, grant capped by configuration") {
   auto o = test_options();
   o.max_granted_qos = 1;
   Harness h(o);

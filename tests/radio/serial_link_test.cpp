@@ -63,7 +63,7 @@ TEST_CASE("serial link: packets back to back in, replies out raw, one line = one
   CHECK(h.link->stats().oversize_refused == 1);
 }
 
-TEST_CASE("serial link: a partial packet is dropped after the idle gap; the next one is read") {
+TEST_CASE("serial link: a partial packet is dropped after the idle gap, the next one is read") {
   Harness h(NjhFramingOptions{.idle_gap = ms(30)});
   h.pty.write(ByteVec{0x05, 0x00, 0x01});
   REQUIRE(run_until(h.loop.get(), [&] { return h.link->stats().idle_discards == 1; }));

@@ -148,7 +148,7 @@ TEST_CASE("udp link on ::1") {
   exercise(AF_INET6, "::1");
 }
 
-TEST_CASE("udp link: no broadcast address means broadcast() is false; addresses convert") {
+TEST_CASE("udp link: no broadcast address means broadcast() is false, addresses convert") {
   Loop loop;
   UdpLinkOptions o;
   o.bind_address = "127.0.0.1";

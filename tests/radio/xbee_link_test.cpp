@@ -188,7 +188,7 @@ TEST_CASE("xbee link: broadcast receive (SEARCHGW) is delivered like a unicast")
   CHECK(h.received[0].from.xbee64() == kNode);
 }
 
-TEST_CASE("xbee link: AT queries at start set the max payload; oversized datagrams are refused") {
+TEST_CASE("xbee link: AT queries at start set the max payload, oversized datagrams are refused") {
   Harness h(xbee::ApiMode::unescaped, /*query=*/true);
   const auto at = h.wait_frames(4, xbee::ApiMode::unescaped);
   REQUIRE(at.size() == 4);
