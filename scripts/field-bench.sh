@@ -142,8 +142,9 @@ config_of() { sed "s#$run/$1#<run>/<variant>#g" "$run/$1/gateway.toml"; }
   echo "Per reading: a window's total / the readings the nodes sent; the window opens when the nodes are"
   echo "registered and closes 1 s after the last delivery (the gateway's idle cost is part of a reading's)."
   echo "CPU: the gateway's utime+stime (/proc/PID/stat). Disk: its write_bytes (/proc/PID/io: pages it dirtied"
-  echo "for the block layer, 4 KiB each). Syncs: the store's own count (status socket \`store\`, field \`syncs\`;"
-  echo "\`-\` when the gateway does not report it) / strace's count of fsync+fdatasync. Lost: readings"
+  echo "for the block layer, 4 KiB each) / its store's own count (status socket \`store\`, \`bytes_written\`)."
+  echo "Syncs: the store's own count (\`syncs\`) / strace's count of fsync+fdatasync. \`-\`: not reported by"
+  echo "this gateway, or not measured (strace without --strace-syncs). Lost: readings"
   echo "acknowledged to a node that never reached the broker's subscriber (QoS 0: any reading that did not)."
   echo
   if [ -f "$run/store-on/gateway.toml" ]; then

@@ -236,7 +236,8 @@ std::string field_table(const std::vector<json>& reports, const std::string& bas
     if (r.value("variant", std::string()) == baseline) base_cpu = at(r, {"gateway", "per_reading", "cpu_us"});
   std::string t = "| variant | load | readings | delivered (lost, dup) | gateway CPU us/reading (x " +
                   baseline +
-                  ") | disk bytes/reading | syncs/reading: gateway / strace | store commits/reading | PUBACK "
+                  ") | disk bytes/reading: /proc / gateway | syncs/reading: gateway / strace | store "
+                  "commits/reading | PUBACK "
                   "ms p50 / p99 / "
                   "max | RSS kB after | notes |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : reports) {
@@ -286,8 +287,9 @@ std::string field_table(const std::vector<json>& reports, const std::string& bas
          num(o.value("payload", json()), 0) + " B, " + num(o.value("duration_s", json()), 0) + " s | " +
          num(at(pr, {"readings"}), 0) + " | " + num(at(g, {"delivered"}), 0) + " (" + num(lost, 0) + ", " +
          num(at(g, {"duplicates"}), 0) + ") | " + num(cpu, 1) + " (" + num(x, 2) + ") | " +
-         num(at(pr, {"write_bytes"}), 0) + " | " + num(at(pr, {"syncs"}), 3) + " / " +
-         num(at(pr, {"syncs_strace"}), 3) + " | " + num(at(pr, {"commits"}), 3) + " | " +
+         num(at(pr, {"write_bytes"}), 0) + " / " + num(at(pr, {"store_bytes_written"}), 0) + " | " +
+         num(at(pr, {"syncs"}), 3) + " / " + num(at(pr, {"syncs_strace"}), 3) + " | " +
+         num(at(pr, {"commits"}), 3) + " | " +
          (qos > 0 ? ms("p50") + " / " + ms("p99") + " / " + ms("max") : std::string("-")) + " | " +
          num(at(g, {"proc", "rss_kb"}), 0) + " | " + notes + " |\n";
   }
