@@ -62,8 +62,9 @@ int main(int argc, char** argv) {
 
   CLI::App app{"mqttsn-bench: MQTT-SN load generator, measured against a direct Paho publisher"};
   std::string scenario_unused;
-  bool self_test = false, markdown_header_only = false, no_direct = false, direct_nagle = false;
-  std::string commit;
+  bool self_test = false, markdown_header_only = false, no_direct = false, with_direct = false,
+       direct_nagle = false;
+  std::string commit, field_table_in, baseline = "store-off";
   const std::map<std::string, TopicMode> modes = {
       {"normal", TopicMode::normal}, {"short", TopicMode::short_name}, {"predefined", TopicMode::predefined}};
   std::string preset_help = "named preset:";
@@ -78,6 +79,11 @@ int main(int argc, char** argv) {
   app.add_option("--gateway-pid", o.gateway_pid, "a running gateway, for /proc readings");
   app.add_option("--gateway-wait", o.gateway_wait_s, "seconds to wait for the gateway's first CONNACK")
       ->capture_default_str();
+  app.add_option("--gateway-env", o.gateway_env,
+                 "NAME=VALUE for the environment of the gateway --gateway-cmd starts (repeatable)");
+  app.add_option("--status-socket", o.status_socket,
+                 "the gateway's status socket, for its store counters (default: from --gateway-config)");
+  app.add_option("--mosquitto-port", o.mosquitto_port, "port of our own mosquitto (default: a free one)");
   app.add_option("--xbee-pty", o.xbee_pty,
                  "nodes behind a simulated XBee coordinator on a pty linked here (the gateway's xbee device) "
                  "instead of UDP; one message in flight per node");
@@ -107,7 +113,20 @@ int main(int argc, char** argv) {
   app.add_option("--drain-ms", o.drain_ms, "stop waiting for deliveries after this long without one")
       ->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "hard limit per phase, seconds")->capture_default_str();
+  app.add_option("--settle-ms", o.settle_ms, "after the deliveries, wait this long before the last readings")
+      ->capture_default_str();
+  app.add_flag("--persistent-subscriber", o.persistent_subscriber,
+               "subscriber with clean session false that reconnects and subscribes again by itself");
+  app.add_option("--broker-outage", o.broker_outage_s,
+                 "stop our own mosquitto (SIGTERM) for this many seconds during the publishing, then start "
+                 "it again on the same port (persistence on)");
+  app.add_option("--broker-outage-at", o.broker_outage_at_s,
+                 "seconds into the publishing when the outage begins (default: centred in --duration)");
+  app.add_flag("--strace-syncs", o.strace_syncs,
+               "count the gateway's fsync/fdatasync with strace attached for the window (slows the gateway)");
+  app.add_option("--strace", o.strace_bin, "strace binary")->capture_default_str();
   app.add_flag("--no-direct", no_direct, "skip the direct Paho publisher (no ratios)");
+  app.add_flag("--direct", with_direct, "run the direct Paho publisher even where the preset does not");
   app.add_flag("--direct-nagle", direct_nagle, "leave Nagle on in the direct publisher (Paho's default)");
   app.add_option("--run-id", o.run_id, "topic prefix bench/<run>/ (default: from time and pid)");
   app.add_option("--json-out", o.json_out, "append one JSON line per scenario to this file");
@@ -116,11 +135,16 @@ int main(int argc, char** argv) {
   app.add_option("--gateway-log", o.gateway_log,
                  "where a gateway started with --gateway-cmd writes its output");
   app.add_option("--commit", commit, "recorded in the JSON line (scripts/bench.sh passes git's)");
+  app.add_option("--label", o.label, "the variant's name, recorded in the JSON line as \"variant\"");
+  app.add_option("--field-table", field_table_in,
+                 "print the markdown table of the field runs in this JSON lines file, then exit");
+  app.add_option("--baseline", baseline, "--field-table: the variant CPU per reading is compared with")
+      ->capture_default_str();
   app.add_flag("--quiet", o.quiet, "no human summary");
   app.add_flag("--direct-child", o.direct_child)
       ->group("");  // internal: this process is the direct publisher
   CLI11_PARSE(app, argc, argv);
-  o.direct = !no_direct;
+  o.direct = with_direct || (o.direct && !no_direct);
   o.direct_nodelay = !direct_nagle;
 
   if (markdown_header_only) {
@@ -128,6 +152,20 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (self_test) return run_self_test(stdout) == 0 ? 0 : 1;
+  if (!field_table_in.empty()) {
+    std::ifstream in(field_table_in);
+    if (!in) {
+      std::fprintf(stderr, "mqttsn-bench: cannot read %s\n", field_table_in.c_str());
+      return 2;
+    }
+    std::vector<nlohmann::json> reports;
+    for (std::string line; std::getline(in, line);) {
+      auto r = nlohmann::json::parse(line, nullptr, false);
+      if (!r.is_discarded() && r.is_object()) reports.push_back(std::move(r));
+    }
+    std::fputs(field_table(reports, baseline).c_str(), stdout);
+    return 0;
+  }
   if (o.run_id.empty()) o.run_id = std::to_string(now_ns() % 100000000) + "p" + std::to_string(getpid());
   if (const auto err = validate(o); !err.empty()) {
     std::fprintf(stderr, "mqttsn-bench: %s\n", err.c_str());
@@ -149,6 +187,7 @@ int main(int argc, char** argv) {
   report["date"] = utc_timestamp();
   report["machine"] = machine_json();
   report["run_id"] = o.run_id;
+  if (!o.label.empty()) report["variant"] = o.label;
   if (!commit.empty()) report["commit"] = commit;
   if (!o.quiet) print_summary(report, stdout);
   if (!o.json_out.empty()) {

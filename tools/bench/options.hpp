@@ -25,6 +25,13 @@ struct Options {
   // Non-empty: the publishing clients are nodes behind a simulated XBee coordinator on a pty, linked
   // at this path (the gateway's xbee link device); --gateway still names a UDP link for the probe.
   std::string xbee_pty;
+  // Environment variables (NAME=VALUE) for a gateway the bench starts, on top of the bench's own.
+  std::vector<std::string> gateway_env;
+  // The gateway's status socket, for its `store` counters; empty: from --gateway-config, if given.
+  std::string status_socket;
+  // Our own mosquitto listens here (0: any free port); a script that writes the gateway's config
+  // first chooses the port.
+  int mosquitto_port = 0;
 
   // The load.
   int clients = 1;
@@ -46,6 +53,18 @@ struct Options {
   double idle_s = 10;      // idle scenarios: measuring window
   int drain_ms = 3000;     // wait this long without news before counting losses
   double timeout_s = 300;  // hard stop for a phase
+  int settle_ms = 0;       // after the deliveries, wait this long before the last /proc reading
+  // The subscriber keeps its session on the broker (clean session false, fixed client id) and
+  // reconnects on its own, subscribing again: it keeps counting across a broker restart.
+  bool persistent_subscriber = false;
+  // > 0: stop our own mosquitto (SIGTERM) this many seconds into the publishing, for
+  // broker_outage_s, then start it again on the same port with the same configuration (persistence
+  // on, so the subscriber's session survives). broker_outage_at_s < 0: in the middle of --duration.
+  double broker_outage_s = 0;
+  double broker_outage_at_s = -1;
+  // Count the gateway's fsync/fdatasync calls with strace attached for the measuring window.
+  bool strace_syncs = false;
+  std::string strace_bin = "strace";
 
   // What to run and where to write.
   bool direct = true;          // also run the direct Paho publisher (the limit)
@@ -54,6 +73,7 @@ struct Options {
   std::string markdown_out;    // append one results-table row per scenario
   std::string gateway_log;     // stdout+stderr of a gateway the bench starts
   std::string json_out;        // append one JSON line per scenario
+  std::string label;           // the variant's name in a side-by-side run (JSON "variant")
   bool quiet = false;
 
   // Hidden: this process is the direct publisher child.

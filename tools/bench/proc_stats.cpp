@@ -53,6 +53,14 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   s.rss_kb = status_field(*status, "VmRSS");
   s.hwm_kb = status_field(*status, "VmHWM");
   s.threads = status_field(*status, "Threads");
+  if (const auto io = slurp(base + "/io"); io && !io->empty()) {
+    // "key: value" lines; the first one has no newline before it.
+    const std::string text = "\n" + *io;
+    s.io = true;
+    s.write_bytes = status_field(text, "write_bytes");
+    s.cancelled_write_bytes = status_field(text, "cancelled_write_bytes");
+    s.wchar = status_field(text, "wchar");
+  }
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator(base + "/task", ec)) {
     if (const auto t = slurp(task.path().string() + "/status")) {

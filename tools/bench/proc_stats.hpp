@@ -1,7 +1,8 @@
 #pragma once
 // What /proc says about a process: CPU time of all its threads (exited ones included, as the kernel
-// folds them into the process totals), resident memory, and context switches summed over its live
-// threads (the wake-ups of an idle event loop), plus the kernel's UDP drop counters.
+// folds them into the process totals), resident memory, context switches summed over its live
+// threads (the wake-ups of an idle event loop), the bytes it sent towards the disk, plus the
+// kernel's UDP drop counters.
 #include <sys/types.h>
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,14 @@ struct ProcSample {
   std::uint64_t ctx_switches = 0;  // voluntary + nonvoluntary, summed over /proc/<pid>/task/*
   std::uint64_t threads = 0;
   std::uint64_t taken_ns = 0;  // CLOCK_MONOTONIC when sampled
+  // /proc/<pid>/io (readable by the same user or root; io false when it was not). write_bytes: what
+  // the process caused to be written to the block layer, counted when it dirties a page-cache page
+  // (so per 4 KiB page, and again when a page written back is dirtied again); cancelled: dirty pages
+  // dropped before write-back (a file truncated or deleted). tmpfs counts nothing.
+  bool io = false;
+  std::uint64_t write_bytes = 0;
+  std::uint64_t cancelled_write_bytes = 0;
+  std::uint64_t wchar = 0;  // bytes handed to write()-like calls, any file or socket
 };
 
 // nullopt when the process is gone or /proc cannot be read.

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 #include <thread>
 
 namespace mqttsn::bench {
@@ -21,11 +22,25 @@ Child::~Child() {
   stop();
 }
 
-std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, int stderr_fd) {
+std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, int stderr_fd,
+                         const std::vector<std::string>& env) {
   if (argv.empty()) return "empty command";
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The child's environment is built here: between fork and exec only async-signal-safe calls.
+  std::vector<std::string> merged;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view kv(*e);
+    const auto name = kv.substr(0, kv.find('=') + 1);
+    bool replaced = false;
+    for (const auto& x : env) replaced = replaced || x.compare(0, name.size(), name) == 0;
+    if (!replaced) merged.emplace_back(kv);
+  }
+  merged.insert(merged.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : merged) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return std::string("fork: ") + std::strerror(errno);
@@ -34,7 +49,7 @@ std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, in
     if (getppid() != parent) _exit(127);  // the parent died before prctl
     if (stdout_fd >= 0) dup2(stdout_fd, 1);
     if (stderr_fd >= 0) dup2(stderr_fd, 2);
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     _exit(127);
   }
   pid_ = pid;
@@ -107,9 +122,23 @@ bool wait_tcp_port(int port, double timeout_s) {
   return false;
 }
 
+namespace {
+
+// Starts mosquitto with the configuration in `dir`; waits until it listens on `port`.
+std::string spawn_mosquitto(Child& child, const std::string& binary, const std::string& dir, int port) {
+  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  auto err = child.spawn({binary, "-c", dir + "/mosquitto.conf"}, devnull, -1);
+  if (devnull >= 0) close(devnull);
+  if (!err.empty()) return err;
+  if (!wait_tcp_port(port, 5)) return "mosquitto did not listen on port " + std::to_string(port);
+  return {};
+}
+
+}  // namespace
+
 std::string start_mosquitto(Child& child, const std::string& binary, const std::string& dir,
-                            std::string& host_port) {
-  const int port = free_tcp_port();
+                            std::string& host_port, int port, bool persistence) {
+  if (port == 0) port = free_tcp_port();
   if (port <= 0) return "no free TCP port";
   const std::string conf = dir + "/mosquitto.conf";
   {
@@ -120,18 +149,21 @@ std::string start_mosquitto(Child& child, const std::string& binary, const std::
       << "allow_anonymous true\n"
       << "max_queued_messages 0\n"
       << "max_inflight_messages 0\n"
-      << "persistence false\n"
       << "log_dest stderr\n"
       << "log_type error\n";
+    if (persistence) {
+      // Saved on SIGTERM, read back at start. Started as root, mosquitto would become user
+      // "mosquitto" and could not write into our private directory.
+      f << "persistence true\n"
+        << "persistence_location " << dir << "/\n"
+        << "autosave_interval 0\n";
+      if (geteuid() == 0) f << "user root\n";
+    } else
+      f << "persistence false\n";
     if (!f) return "cannot write " + conf;
   }
-  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  auto err = child.spawn({binary, "-c", conf}, devnull, -1);
-  if (devnull >= 0) close(devnull);
-  if (!err.empty()) return err;
-  if (!wait_tcp_port(port, 5)) return "mosquitto did not listen on port " + std::to_string(port);
   host_port = "127.0.0.1:" + std::to_string(port);
-  return {};
+  return spawn_mosquitto(child, binary, dir, port);
 }
 
 }  // namespace mqttsn::bench

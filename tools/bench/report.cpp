@@ -63,6 +63,23 @@ void print_phase(const char* name, const json& p, std::FILE* out) {
       std::fprintf(out, "           PUBACK rejections %s (congestion %s)\n", num(c["rejected"], 0).c_str(),
                    num(c.value("rejected_congestion", json(0)), 0).c_str());
   }
+  if (p.contains("lost_acked"))
+    std::fprintf(out, "           acknowledged %s, never acknowledged %s, acknowledged and lost %s\n",
+                 get(p, "acked", nullptr, 0).c_str(), get(p, "unacked", nullptr, 0).c_str(),
+                 get(p, "lost_acked", nullptr, 0).c_str());
+  if (p.contains("per_reading")) {
+    const auto& r = p["per_reading"];
+    std::fprintf(out,
+                 "           per reading (%s): cpu %s us, disk %s B written, syncs %s (gateway) %s (strace), "
+                 "commits %s\n",
+                 get(r, "readings", nullptr, 0).c_str(), get(r, "cpu_us", nullptr, 2).c_str(),
+                 get(r, "write_bytes", nullptr, 0).c_str(), get(r, "syncs", nullptr, 3).c_str(),
+                 get(r, "syncs_strace", nullptr, 3).c_str(), get(r, "commits", nullptr, 3).c_str());
+  }
+  for (const char* k : {"store_status", "strace", "broker_outage"})
+    if (p.contains(k)) std::fprintf(out, "           %s %s\n", k, p[k].dump().c_str());
+  if (p.contains("subscriber"))
+    std::fprintf(out, "           subscriber %s\n", p["subscriber"].dump().c_str());
 }
 
 }  // namespace
@@ -203,6 +220,80 @@ std::string markdown_row(const json& r) {
   }
   row += get(g, "proc", "rss_kb", 0) + " / " + get(g, "proc", "hwm_kb", 0) + " | " + notes + " |\n";
   return row;
+}
+
+std::string field_table(const std::vector<json>& reports, const std::string& baseline) {
+  auto at = [](const json& j, std::initializer_list<const char*> path) {
+    const json* p = &j;
+    for (const char* k : path) {
+      if (!p->is_object() || !p->contains(k)) return json();
+      p = &(*p)[k];
+    }
+    return *p;
+  };
+  json base_cpu;
+  for (const auto& r : reports)
+    if (r.value("variant", std::string()) == baseline) base_cpu = at(r, {"gateway", "per_reading", "cpu_us"});
+  std::string t = "| variant | load | readings | delivered (lost, dup) | gateway CPU us/reading (x " +
+                  baseline +
+                  ") | disk bytes/reading: /proc / gateway | syncs/reading: gateway / strace | store "
+                  "commits/reading | PUBACK "
+                  "ms p50 / p99 / "
+                  "max | RSS kB after | notes |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : reports) {
+    const auto& o = r.value("options", json::object());
+    const auto g = at(r, {"gateway"});
+    const auto pr = at(g, {"per_reading"});
+    const int qos = o.value("qos", 1);
+    std::string notes;
+    if (g.contains("error")) notes += g["error"].get<std::string>() + "; ";
+    for (const auto& e : o.value("gateway_env", json::array())) notes += "env " + e.get<std::string>() + "; ";
+    if (const auto b = at(g, {"broker_outage"}); b.is_object()) {
+      notes += "broker down " + num(b.value("down_s", json()), 1) + " s from " +
+               num(b.value("stopped_at_s", json()), 1) + " s";
+      if (b.contains("error")) notes += " (" + b["error"].get<std::string>() + ")";
+      notes += "; ";
+    }
+    if (const auto s = at(g, {"subscriber", "reconnects"}); s.is_number() && s.get<int>() > 0)
+      notes += "subscriber reconnected " + num(s, 0) + "x; ";
+    if (const auto u = at(g, {"unacked"}); u.is_number() && u.get<std::uint64_t>() > 0)
+      notes += num(u, 0) + " never acknowledged; ";
+    if (const auto x = at(g, {"client", "retransmissions"}); x.is_number() && x.get<std::uint64_t>() > 0)
+      notes += num(x, 0) + " retransmissions; ";
+    if (const auto x = at(g, {"client", "rejected"}); x.is_number() && x.get<std::uint64_t>() > 0)
+      notes += num(x, 0) + " PUBACK rejections; ";
+    if (const auto x = at(g, {"udp_rcvbuf_errors"}); x.is_number() && x.get<std::uint64_t>() > 0)
+      notes += num(x, 0) + " kernel UDP drops; ";
+    if (const auto e = at(g, {"store_status", "error"}); e.is_string())
+      notes += "status socket: " + e.get<std::string>() + "; ";
+    if (const auto e = at(g, {"strace", "error"}); e.is_string())
+      notes += "strace: " + e.get<std::string>() + "; ";
+    if (const auto st = at(g, {"store_status", "state"}); st.is_string())
+      notes += "store " + st.get<std::string>() + "; ";
+    if (notes.size() >= 2) notes.resize(notes.size() - 2);  // the last "; "
+    const auto cpu = at(pr, {"cpu_us"});
+    json x = cpu.is_number() && base_cpu.is_number() && base_cpu.get<double>() > 0
+                 ? json(cpu.get<double>() / base_cpu.get<double>())
+                 : json();
+    // A loss is a reading acknowledged to its node that never reached the subscriber (QoS 0: any
+    // reading that never reached it).
+    const auto lost = qos > 0 && g.contains("lost_acked") ? g["lost_acked"] : at(g, {"lost"});
+    auto ms = [&](const char* p) {
+      const auto v = at(g, {"ack_latency_us", p});
+      return v.is_number() ? num(json(v.get<double>() / 1000.0), 1) : std::string("-");
+    };
+    t += "| " + r.value("variant", r.value("scenario", std::string("?"))) + " | QoS " + std::to_string(qos) +
+         ", " + num(o.value("clients", json()), 0) + " nodes, " + num(o.value("rate", json()), 0) + "/s, " +
+         num(o.value("payload", json()), 0) + " B, " + num(o.value("duration_s", json()), 0) + " s | " +
+         num(at(pr, {"readings"}), 0) + " | " + num(at(g, {"delivered"}), 0) + " (" + num(lost, 0) + ", " +
+         num(at(g, {"duplicates"}), 0) + ") | " + num(cpu, 1) + " (" + num(x, 2) + ") | " +
+         num(at(pr, {"write_bytes"}), 0) + " / " + num(at(pr, {"store_bytes_written"}), 0) + " | " +
+         num(at(pr, {"syncs"}), 3) + " / " + num(at(pr, {"syncs_strace"}), 3) + " | " +
+         num(at(pr, {"commits"}), 3) + " | " +
+         (qos > 0 ? ms("p50") + " / " + ms("p99") + " / " + ms("max") : std::string("-")) + " | " +
+         num(at(g, {"proc", "rss_kb"}), 0) + " | " + notes + " |\n";
+  }
+  return t;
 }
 
 json machine_json() {

@@ -1,22 +1,29 @@
 #include "tools/bench/scenario.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <type_traits>
 
 #include "gateway/core/codec.hpp"
+#include "tools/bench/gateway_status.hpp"
 #include "tools/bench/payload.hpp"
 #include "tools/bench/proc_stats.hpp"
 #include "tools/bench/stats.hpp"
 #include "tools/bench/subscriber.hpp"
+#include "tools/bench/sync_tracer.hpp"
 #include "tools/bench/udp_load.hpp"
 #include "tools/bench/xbee_load.hpp"
 
@@ -33,15 +40,20 @@ json latency_json(const LatencySummary& s) {
 json proc_json(const std::optional<ProcSample>& before, const std::optional<ProcSample>& after) {
   if (!before || !after) return nullptr;
   const double secs = static_cast<double>(after->taken_ns - before->taken_ns) / 1e9;
-  return {{"cpu_us", after->cpu_us - before->cpu_us},
-          {"rss_kb_before", before->rss_kb},
-          {"rss_kb", after->rss_kb},
-          {"hwm_kb", after->hwm_kb},
-          {"threads", after->threads},
-          {"ctx_switches", after->ctx_switches - before->ctx_switches},
-          {"wakeups_per_s",
-           secs > 0 ? static_cast<double>(after->ctx_switches - before->ctx_switches) / secs : 0.0},
-          {"window_s", secs}};
+  return {
+      {"cpu_us", after->cpu_us - before->cpu_us},
+      {"rss_kb_before", before->rss_kb},
+      {"rss_kb", after->rss_kb},
+      {"hwm_kb", after->hwm_kb},
+      {"threads", after->threads},
+      {"ctx_switches", after->ctx_switches - before->ctx_switches},
+      {"wakeups_per_s",
+       secs > 0 ? static_cast<double>(after->ctx_switches - before->ctx_switches) / secs : 0.0},
+      {"window_s", secs},
+      {"write_bytes", before->io && after->io ? json(after->write_bytes - before->write_bytes) : json()},
+      {"cancelled_write_bytes",
+       before->io && after->io ? json(after->cancelled_write_bytes - before->cancelled_write_bytes) : json()},
+      {"wchar", before->io && after->io ? json(after->wchar - before->wchar) : json()}};
 }
 
 std::optional<ProcSample> sample(pid_t pid) {
@@ -71,8 +83,100 @@ json options_json(const Options& o) {
           {"rate", o.rate},
           {"payload", o.payload},
           {"retry_ms", o.retry_ms},
-          {"topic_mode", topic_mode_name(o.topic_mode)}};
+          {"topic_mode", topic_mode_name(o.topic_mode)},
+          {"gateway_env", o.gateway_env},
+          {"broker_outage_s", o.broker_outage_s},
+          {"strace_syncs", o.strace_syncs}};
 }
+
+// x / n, or null when x is not a number or n is 0.
+json per(const json& x, std::uint64_t n) {
+  if (!x.is_number() || n == 0) return nullptr;
+  return x.get<double>() / static_cast<double>(n);
+}
+
+// Stops our own mosquitto `at` seconds after start() for `length` seconds, then starts it again on
+// the same port with the same configuration. Driven by tick() from the load's loop, never blocking
+// it; not from a thread of its own: a child's PR_SET_PDEATHSIG fires when the thread that forked it
+// ends, which would take the restarted broker down with that thread.
+class BrokerOutage {
+ public:
+  BrokerOutage(const Options& o, Environment& env) : o_(o), env_(env) {}
+  void start() {
+    const double at =
+        o_.broker_outage_at_s >= 0 ? o_.broker_outage_at_s : (o_.duration_s - o_.broker_outage_s) / 2;
+    stop_at_ = now_ns() + static_cast<std::uint64_t>(std::max(0.0, at) * 1e9);
+    state_ = State::waiting;
+  }
+  void tick() {
+    const auto now = now_ns();
+    switch (state_) {
+      case State::waiting:
+        if (now < stop_at_) return;
+        ::kill(env_.mosquitto.pid(), SIGTERM);  // mosquitto saves its sessions and exits
+        stopped_ns_ = now;
+        state_ = State::stopping;
+        return;
+      case State::stopping:
+        if (env_.mosquitto.running()) {
+          if (now - stopped_ns_ > 5'000'000'000ULL) env_.mosquitto.stop();  // SIGTERM again, then SIGKILL
+          return;
+        }
+        exited_ns_ = now;
+        state_ = State::down;
+        return;
+      case State::down:
+        if (now < stopped_ns_ + static_cast<std::uint64_t>(o_.broker_outage_s * 1e9)) return;
+        {
+          const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+          error_ = env_.mosquitto.spawn({o_.mosquitto_bin, "-c", env_.dir + "/mosquitto.conf"}, devnull, -1);
+          if (devnull >= 0) close(devnull);
+        }
+        restarted_ns_ = now;
+        state_ = State::back;
+        return;
+      case State::idle:
+      case State::back:
+        return;
+    }
+  }
+  // When the publishing is over: an outage not begun by then is called off, one under way runs to its
+  // end. Returns when the broker listens again.
+  void finish(const std::atomic<bool>& stop) {
+    if (state_ == State::waiting) state_ = State::idle;
+    while (state_ != State::idle && state_ != State::back && !stop) {
+      tick();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (state_ == State::back && error_.empty()) {
+      const auto port = std::atoi(env_.broker.substr(env_.broker.rfind(':') + 1).c_str());
+      if (!wait_tcp_port(port, 5)) error_ = "mosquitto did not listen again on port " + std::to_string(port);
+    }
+  }
+  json report(std::uint64_t first_send_ns) const {
+    auto rel = [&](std::uint64_t t) {
+      return t && first_send_ns ? json(static_cast<double>(t - first_send_ns) / 1e9) : json();
+    };
+    json j = {
+        {"length_s", o_.broker_outage_s},
+        {"stopped_at_s", rel(stopped_ns_)},
+        {"exited_at_s", rel(exited_ns_)},
+        {"restarted_at_s", rel(restarted_ns_)},
+        {"down_s", stopped_ns_ && restarted_ns_ ? json(static_cast<double>(restarted_ns_ - stopped_ns_) / 1e9)
+                                                : json()}};
+    if (!stopped_ns_) j["error"] = "the publishing ended before the outage was due";
+    if (!error_.empty()) j["error"] = "restart: " + error_;
+    return j;
+  }
+
+ private:
+  enum class State { idle, waiting, stopping, down, back };
+  const Options& o_;
+  Environment& env_;
+  State state_ = State::idle;
+  std::uint64_t stop_at_ = 0, stopped_ns_ = 0, exited_ns_ = 0, restarted_ns_ = 0;
+  std::string error_;
+};
 
 // Delivered-side figures shared by both phases.
 void delivery_json(json& j, std::uint64_t published, std::uint64_t first_send, const SubscriberStats& st,
@@ -96,7 +200,8 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
                            const std::atomic<bool>& stop) {
   json j;
   Subscriber sub(env.broker, "bench-sub-" + run);
-  if (auto err = sub.start({bench_filter(o, run)}, std::max(0, o.qos), 10); !err.empty())
+  if (auto err = sub.start({bench_filter(o, run)}, std::max(0, o.qos), 10, o.persistent_subscriber);
+      !err.empty())
     return {{"error", err}};
   Load load(o, run, stop);
   if (auto err = load.open(); !err.empty()) return {{"error", err}};
@@ -105,16 +210,54 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
   if (times.registered < o.clients) j["setup_failed"] = o.clients - times.registered;
   if (times.registered == 0) return {{"error", "no client got through CONNECT/REGISTER"}};
 
+  // The measuring window: strace attaches first (it takes a moment), then the counters are read.
+  SyncTracer tracer;
+  json strace_result;
+  if (o.strace_syncs) {
+    if (env.gateway_pid <= 0)
+      strace_result = {{"error", "no gateway pid to attach to"}};
+    else if (auto err = tracer.start(o.strace_bin, env.gateway_pid, env.dir); !err.empty())
+      strace_result = {{"error", err}};
+  }
+  const json store0 = env.status_socket.empty() ? json() : store_counters(env.status_socket);
   const auto udp0 = read_udp_counters();
   const auto g0 = sample(env.gateway_pid);
-  load.publish(o.timeout_s);
+  BrokerOutage outage(o, env);
+  std::function<void()> tick;
+  if (o.broker_outage_s > 0) {
+    outage.start();
+    tick = [&outage] { outage.tick(); };
+  }
+  if constexpr (std::is_same_v<Load, UdpLoad>)
+    load.publish(o.timeout_s, tick);
+  else
+    load.publish(o.timeout_s);
+  outage.finish(stop);
   const auto& c = load.counters();
   sub.wait_for(c.published, o.drain_ms, o.timeout_s, &stop);
+  if (o.settle_ms > 0 && !stop) std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
   const auto g1 = sample(env.gateway_pid);
   const auto udp1 = read_udp_counters();
+  const json store1 = env.status_socket.empty() ? json() : store_counters(env.status_socket);
+  if (o.strace_syncs && strace_result.is_null()) strace_result = tracer.stop();
 
   delivery_json(j, c.published, load.first_send_ns(), sub.stats(), sub.take_latencies());
   if (o.qos > 0) j["ack_latency_us"] = latency_json(summarise(load.take_ack_latencies()));
+  if constexpr (std::is_same_v<Load, UdpLoad>) {
+    if (o.qos > 0) {
+      // A loss that counts: acknowledged to its node, and never at the broker's subscriber.
+      const auto acked = load.take_acked_keys();
+      j["acked"] = acked.size();
+      j["unacked"] = c.published - std::min<std::uint64_t>(c.published, acked.size());
+      j["lost_acked"] = sub.count_missing(acked);
+    }
+  }
+  {
+    const auto st = sub.stats();
+    if (o.persistent_subscriber)
+      j["subscriber"] = {{"connection_losses", st.connection_losses}, {"reconnects", st.reconnects}};
+  }
+  if (o.broker_outage_s > 0) j["broker_outage"] = outage.report(load.first_send_ns());
   j["client"] = {{"transmissions", c.transmissions},
                  {"retransmissions", c.retransmissions},
                  {"acked", c.acked},
@@ -134,6 +277,31 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
   j["proc"] = proc_json(g0, g1);
   if (j["proc"].is_object() && j["delivered"].get<std::uint64_t>() > 0)
     j["cpu_us_per_msg"] = j["proc"]["cpu_us"].get<double>() / j["delivered"].get<double>();
+  // The gateway's own account of its store (null counters: this gateway does not report them).
+  json store_delta;
+  if (env.status_socket.empty()) {
+    j["store_status"] = {
+        {"error", env.status_error.empty() ? "no status socket (give --status-socket)" : env.status_error}};
+  } else if (store0.contains("error") || store1.contains("error")) {
+    j["store_status"] = {{"error", store0.contains("error") ? store0["error"] : store1["error"]}};
+  } else {
+    store_delta = counter_deltas(store0, store1);
+    j["store_status"] = {{"state", store1["state"]}, {"delta", store_delta}};
+  }
+  if (o.strace_syncs) j["strace"] = strace_result;
+  // Per reading: a reading is a distinct message a node sent (its retransmissions included in its cost).
+  const auto readings = c.published;
+  const json proc = j["proc"];
+  auto field = [](const json& obj, const char* k) {
+    return obj.is_object() && obj.contains(k) ? obj[k] : json();
+  };
+  j["per_reading"] = {{"readings", readings},
+                      {"cpu_us", per(field(proc, "cpu_us"), readings)},
+                      {"write_bytes", per(field(proc, "write_bytes"), readings)},
+                      {"syncs", per(field(store_delta, "syncs"), readings)},
+                      {"store_bytes_written", per(field(store_delta, "bytes_written"), readings)},
+                      {"commits", per(field(store_delta, "commits"), readings)},
+                      {"syncs_strace", per(field(strace_result, "calls"), readings)}};
   load.disconnect_all();
   return j;
 }
@@ -357,8 +525,15 @@ std::string prepare_environment(const Options& o, Environment& env) {
   env.dir = tmpl;
   env.broker = o.broker;
   if (env.broker.empty()) {
-    if (auto err = start_mosquitto(env.mosquitto, o.mosquitto_bin, env.dir, env.broker); !err.empty())
+    // Persistence only when the broker is restarted: the subscriber's session must survive it.
+    if (auto err = start_mosquitto(env.mosquitto, o.mosquitto_bin, env.dir, env.broker, o.mosquitto_port,
+                                   o.broker_outage_s > 0);
+        !err.empty())
       return err;
+  }
+  env.status_socket = o.status_socket;
+  if (env.status_socket.empty() && !o.gateway_config.empty()) {
+    if (const auto s = status_socket_from_config(o.gateway_config, env.status_error)) env.status_socket = *s;
   }
   env.gateway_pid = o.gateway_pid;
   if (!o.gateway_cmd.empty()) {
@@ -366,7 +541,7 @@ std::string prepare_environment(const Options& o, Environment& env) {
     if (!o.gateway_config.empty()) cmd += " --config '" + o.gateway_config + "'";
     const std::string log = log_path(o, env);
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    auto err = env.gateway.spawn({"/bin/sh", "-c", cmd}, fd, fd);
+    auto err = env.gateway.spawn({"/bin/sh", "-c", cmd}, fd, fd, o.gateway_env);
     if (fd >= 0) close(fd);
     if (!err.empty()) return err;
     env.gateway_pid = env.gateway.pid();

@@ -19,6 +19,8 @@ struct Environment {
   pid_t gateway_pid = 0;
   std::string gateway_error;  // set when the gateway does not answer CONNECT
   std::string dir;            // scratch directory (mosquitto.conf, gateway.log)
+  std::string status_socket;  // the gateway's, when known (--status-socket or its config)
+  std::string status_error;   // why it is not known although a config was given
   bool keep_dir = false;      // the gateway failed: its log stays for the reader
   Child mosquitto;
   Child gateway;

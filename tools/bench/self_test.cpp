@@ -3,8 +3,10 @@
 #include <array>
 #include <vector>
 
+#include "tools/bench/gateway_status.hpp"
 #include "tools/bench/payload.hpp"
 #include "tools/bench/stats.hpp"
+#include "tools/bench/sync_tracer.hpp"
 
 namespace mqttsn::bench {
 
@@ -50,6 +52,28 @@ int run_self_test(std::FILE* out) {
   check(!decode_payload(small), "decode refuses 15 octets");
   check(decode_payload(std::span<const std::uint8_t>(buf.data(), kMinPayload)).has_value(),
         "16 octets suffice");
+
+  // strace -c summaries: calls per syscall (errors included), the total line skipped; nothing called
+  // is an empty file; anything else is not a summary.
+  const auto sum = parse_strace_summary(
+      "% time     seconds  usecs/call     calls    errors syscall\n"
+      "------ ----------- ----------- --------- --------- ----------------\n"
+      " 92.31    0.001200          12       100         1 fdatasync\n"
+      "  7.69    0.000100          33         3           fsync\n"
+      "------ ----------- ----------- --------- --------- ----------------\n"
+      "100.00    0.001300          12       103         1 total\n");
+  check(sum && sum->size() == 2 && sum->at("fdatasync") == 100 && sum->at("fsync") == 3, "strace summary");
+  const auto none = parse_strace_summary("");
+  check(none && none->empty(), "empty strace summary: no calls");
+  check(!parse_strace_summary("strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted\n"),
+        "an strace error is not a summary");
+
+  // Store counter deltas: integers stay integers, a counter missing on either side is null.
+  const auto d = counter_deltas(nlohmann::json{{"commits", 10}, {"syncs", nullptr}, {"rows_written", 5}},
+                                nlohmann::json{{"commits", 25}, {"syncs", nullptr}, {"rows_written", 5}});
+  check(d["commits"] == 15 && d["commits"].is_number_integer() && d["syncs"].is_null() &&
+            d["rows_written"] == 0 && d["bytes_written"].is_null(),
+        "store counter deltas");
 
   if (failures == 0) std::fprintf(out, "self-test: all checks passed\n");
   return failures;

@@ -22,6 +22,9 @@ struct Subscriber::Impl {
   SubscriberStats s;
   std::unordered_set<std::uint64_t> seen;
   std::vector<std::uint64_t> latencies;
+  std::vector<std::string> filters;  // subscribed again after an automatic reconnect
+  int qos = 0;
+  bool subscribed = false;
 
   static int on_message(void* ctx, char* topic, int, MQTTAsync_message* m) {
     const auto now = now_ns();
@@ -50,6 +53,25 @@ struct Subscriber::Impl {
     auto* self = static_cast<Impl*>(ctx);
     std::lock_guard lock(self->mu);
     self->s.connection_lost = true;
+    ++self->s.connection_losses;
+  }
+  // Paho's thread, after a connect: only the automatic reconnects matter (start() subscribes the first
+  // time). The broker may have kept the session, or lost it: subscribing again is right either way.
+  static void on_connected(void* ctx, char*) {
+    auto* self = static_cast<Impl*>(ctx);
+    std::vector<std::string> filters;
+    int qos = 0;
+    {
+      std::lock_guard lock(self->mu);
+      if (!self->subscribed) return;
+      ++self->s.reconnects;
+      filters = self->filters;
+      qos = self->qos;
+    }
+    for (const auto& f : filters) {
+      MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+      MQTTAsync_subscribe(self->client, f.c_str(), qos, &ro);
+    }
   }
   static void on_ok(void* ctx, MQTTAsync_successData*) { static_cast<Impl*>(ctx)->done(""); }
   static void on_fail(void* ctx, MQTTAsync_failureData* f) {
@@ -94,11 +116,18 @@ Subscriber::~Subscriber() {
   MQTTAsync_destroy(&impl_->client);
 }
 
-std::string Subscriber::start(const std::vector<std::string>& filters, int qos, double timeout_s) {
+std::string Subscriber::start(const std::vector<std::string>& filters, int qos, double timeout_s,
+                              bool persistent) {
   auto& s = *impl_;
   MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
   co.keepAliveInterval = 60;
-  co.cleansession = 1;
+  co.cleansession = persistent ? 0 : 1;
+  if (persistent) {
+    co.automaticReconnect = 1;
+    co.minRetryInterval = 1;
+    co.maxRetryInterval = 2;
+    MQTTAsync_setConnected(s.client, &s, &Impl::on_connected);
+  }
   co.context = &s;
   co.onSuccess = &Impl::on_ok;
   co.onFailure = &Impl::on_fail;
@@ -116,6 +145,10 @@ std::string Subscriber::start(const std::vector<std::string>& filters, int qos, 
       return "subscribe " + f + ": rc " + std::to_string(rc);
     if (auto err = s.wait(timeout_s); !err.empty()) return "subscribe " + f + ": " + err;
   }
+  std::lock_guard lock(s.mu);
+  s.filters = filters;
+  s.qos = qos;
+  s.subscribed = true;
   return {};
 }
 
@@ -134,6 +167,13 @@ SubscriberStats Subscriber::stats() const {
 std::vector<std::uint64_t> Subscriber::take_latencies() {
   std::lock_guard lock(impl_->mu);
   return std::move(impl_->latencies);
+}
+
+std::uint64_t Subscriber::count_missing(const std::vector<std::uint64_t>& keys) const {
+  std::lock_guard lock(impl_->mu);
+  std::uint64_t n = 0;
+  for (const auto k : keys) n += impl_->seen.count(k) == 0 ? 1 : 0;
+  return n;
 }
 
 void Subscriber::wait_for(std::uint64_t expected, int drain_ms, double timeout_s,

@@ -78,6 +78,7 @@ struct UdpLoad::Impl {
   ConnectTimes times;
   std::uint64_t storm_start = 0;
   std::vector<std::uint64_t> ack_lat;
+  std::vector<std::uint64_t> acked_keys;
   std::uint64_t first_send = 0, last_send = 0;
   std::vector<std::uint8_t> tx = std::vector<std::uint8_t>(65536);
   std::vector<std::uint8_t> payload;
@@ -213,6 +214,7 @@ struct UdpLoad::Impl {
 
   void finish_flight(Client& cl, InFlight& f, std::uint64_t now) {
     ack_lat.push_back(now - f.first_ns);
+    acked_keys.push_back(static_cast<std::uint64_t>(&cl - clients.data()) << 32 | f.seq);
     ++c.acked;
     f.used = false;
     --cl.inflight_count;
@@ -434,7 +436,7 @@ ConnectTimes UdpLoad::connect_all(double timeout_s) {
   return s.times;
 }
 
-void UdpLoad::publish(double timeout_s) {
+void UdpLoad::publish(double timeout_s, const std::function<void()>& tick) {
   auto& s = *impl_;
   const auto start = now_ns();
   const auto deadline = start + static_cast<std::uint64_t>(timeout_s * 1e9);
@@ -446,6 +448,7 @@ void UdpLoad::publish(double timeout_s) {
   std::size_t cursor = 0;
   const std::size_t n = s.clients.size();
   for (;;) {
+    if (tick) tick();
     auto now = now_ns();
     if (s.stop || now >= deadline) break;
     const bool sending = now < stop_sending;
@@ -521,6 +524,9 @@ const LoadCounters& UdpLoad::counters() const {
 }
 std::vector<std::uint64_t> UdpLoad::take_ack_latencies() {
   return std::move(impl_->ack_lat);
+}
+std::vector<std::uint64_t> UdpLoad::take_acked_keys() {
+  return std::move(impl_->acked_keys);
 }
 std::uint64_t UdpLoad::first_send_ns() const {
   return impl_->first_send;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,8 +59,9 @@ class UdpLoad {
   // CONNECT + REGISTER every client at once; returns when all are ready or failed, or at the timeout.
   ConnectTimes connect_all(double timeout_s);
   // Publishes per the options; returns when all messages are acknowledged (or given up), or when the
-  // duration/timeout ends.
-  void publish(double timeout_s);
+  // duration/timeout ends. `tick`, when set, runs on every turn of the loop (at least every few ms
+  // while paced): other work of this thread that must not block it.
+  void publish(double timeout_s, const std::function<void()>& tick = {});
   // Keeps reading (and answering nothing) for `seconds`; used while the gateway is measured idle.
   void idle(double seconds);
   // DISCONNECT every connected client (best effort, no wait for the answer beyond a short drain).
@@ -67,6 +69,8 @@ class UdpLoad {
 
   const LoadCounters& counters() const;
   std::vector<std::uint64_t> take_ack_latencies();  // PUBLISH first sent -> PUBACK/PUBCOMP, ns
+  // The messages acknowledged (accepted) to their client, as client << 32 | seq (the subscriber's key).
+  std::vector<std::uint64_t> take_acked_keys();
   std::uint64_t first_send_ns() const;
   std::uint64_t last_send_ns() const;
   // Topic name of client i, topic t (what the subscriber sees).

@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Sourced by scripts/bench.sh and scripts/field-bench.sh: the gateway configuration the benchmarks run
+# with, and a free port. Reads BENCH_STORE (1: SQLite store on, the default), BENCH_QOS2_EXACTLY_ONCE
+# (0: [store] qos2_exactly_once = false) and BENCH_RCVBUF (the measured link's receive_buffer).
+
+# ---- the gateway's configuration: the one place to change when the daemon's format changes ----------
+# $1 file, $2 UDP port of the measured link, $3 UDP port of a second (idle) link, $4 broker port, $5 dir,
+# $6 (optional) the pty path of an XBee link (mqttsn-bench --xbee-pty creates it; the gateway retries
+# opening it until it exists)
+write_gateway_config() {
+  local store=false exactly_once=true
+  [ "${BENCH_STORE:-1}" = 1 ] && store=true
+  [ "${BENCH_QOS2_EXACTLY_ONCE:-1}" = 0 ] && exactly_once=false
+  local xbee_link=""
+  if [ -n "${6:-}" ]; then
+    xbee_link="
+[[link]]
+kind = \"xbee\"
+name = \"xbee\"
+device = \"$6\"
+baud = 921600
+api_mode = 2
+mtu = 84
+"
+  fi
+  cat > "$1" <<TOML
+[gateway]
+id = 1
+advertise_interval = "0s"
+predefined_topics_file = ""
+
+[gateway.limits]
+max_clients = 20000
+topic_ids_per_client = 64
+inflight_per_client = 10
+max_payload = 4096
+
+[[link]]
+kind = "udp"
+name = "bench"
+bind_address = "127.0.0.1"
+port = $2
+broadcast_address = ""
+receive_buffer = "${BENCH_RCVBUF:-32M}"
+
+[[link]]
+kind = "udp"
+name = "second"
+bind_address = "127.0.0.1"
+port = $3
+broadcast_address = ""
+$xbee_link
+[upstream]
+servers = ["tcp://127.0.0.1:$4"]
+client_id = "mqttsn-gw-bench"
+presence_topic = ""
+
+[upstream.offline_queue]
+max_messages = 100000
+max_bytes = 67108864
+
+[access]
+allow_anonymous = true
+clients_file = ""
+acl_file = ""
+
+[status]
+socket = "$5/status.sock"
+
+[store]
+enabled = $store
+qos2_exactly_once = $exactly_once
+path = "$5/state.db"
+
+[logging]
+level = "warning"
+TOML
+}
+# -------------------------------------------------------------------------------------------------------
+
+# A port nobody listens on (TCP or UDP) right now.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if [ -z "$(ss -Htuln "sport = :$p" 2>/dev/null)" ]; then echo "$p"; return 0; fi
+  done
+  echo "free_port: no free port found" >&2
+  return 1
+}
