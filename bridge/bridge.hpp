@@ -138,9 +138,7 @@ class Bridge final : public Upstream {
     return inflight_.size() < static_cast<std::size_t>(options_.max_inflight) &&
            (m.qos < 2 || inflight_qos2_ < static_cast<std::size_t>(options_.max_inflight_qos2));
   }
-  bool reports_result(const OutboundMessage& m) const {
-    return !m.internal && m.id != 0 && !m.answered;
-  }
+  bool reports_result(const OutboundMessage& m) const { return !m.internal && m.id != 0 && !m.answered; }
 
   uv_loop_t* loop_;
   BridgeOptions options_;
@@ -157,8 +155,8 @@ class Bridge final : public Upstream {
   void* client_ = nullptr;                        // MQTTAsync
   uv_timer_t* reconnect_timer_ = nullptr;
   uv_timer_t* grace_timer_ = nullptr;
-  uv_timer_t* pump_timer_ = nullptr;  // retries pump() when Paho pushed back (no completion to wait for)
-  uv_timer_t* answer_timer_ = nullptr;                          // runs answer_now() on the next turn
+  uv_timer_t* pump_timer_ = nullptr;    // retries pump() when Paho pushed back (no completion to wait for)
+  uv_timer_t* answer_timer_ = nullptr;  // runs answer_now() on the next turn
   std::vector<std::pair<PublishId, PublishResult>> answers_;  // waiting for answer_now()
 
   Phase phase_ = Phase::idle;

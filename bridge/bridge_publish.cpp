@@ -61,7 +61,8 @@ void Bridge::publish(const PublishRequest& r) {
   if (connected_) {
     if (m.qos == 0) {
       // Fire and forget, but never ahead of older messages still waiting in the queue.
-      if (queue_.empty() && send(m) == SendResult::sent) return answer_soon(qos0_id, PublishResult::delivered);
+      if (queue_.empty() && send(m) == SendResult::sent)
+        return answer_soon(qos0_id, PublishResult::delivered);
       if (!enqueue(std::move(m))) {
         ++counters_.dropped_offline;
         return answer_soon(qos0_id, PublishResult::congested);

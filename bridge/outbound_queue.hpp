@@ -14,10 +14,10 @@
 namespace mqttsn::bridge {
 
 struct OutboundMessage {
-  std::uint64_t seq = 0;    // global send order
-  PublishId id = 0;         // the requester's name for it (0: no result wanted, e.g. presence)
-  std::int64_t tag = 0;     // the app's durable name for it (store row), 0: none
-  std::string topic;        // full upstream topic (mount point applied)
+  std::uint64_t seq = 0;  // global send order
+  PublishId id = 0;       // the requester's name for it (0: no result wanted, e.g. presence)
+  std::int64_t tag = 0;   // the app's durable name for it (store row), 0: none
+  std::string topic;      // full upstream topic (mount point applied)
   std::vector<std::uint8_t> payload;
   int qos = 0;  // MQTT QoS after translation (0..2)
   bool retain = false;

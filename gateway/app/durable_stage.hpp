@@ -9,10 +9,11 @@
 // within that interval, in one transaction. While the upstream is not connected, what waits is
 // written at once, whatever its age, but with at least flush_interval / 4 between two commits (a
 // group commit: one sync and a few pages for all the readings of that time, instead of per reading);
-// a disconnect flushes at once, and so do passing the bound on what waits unwritten, and shutdown. A message the broker acknowledges in time is never written;
-// the rows of those acknowledged later are deleted in the next flush's transaction, not one commit
-// each. A node's PUBACK therefore waits at most the broker's round trip, or flush_interval plus one
-// commit (a new message may wait up to two intervals when it arrives just after a flush).
+// a disconnect flushes at once, and so do passing the bound on what waits unwritten, and shutdown. A message
+// the broker acknowledges in time is never written; the rows of those acknowledged later are deleted in the
+// next flush's transaction, not one commit each. A node's PUBACK therefore waits at most the broker's round
+// trip, or flush_interval plus one commit (a new message may wait up to two intervals when it arrives just
+// after a flush).
 //
 // QoS 2, commit before send: a node that resends a QoS 2 PUBLISH (DUP) to a restarted gateway that
 // never saw the first copy must not make a second copy at the broker, so its row is committed at the
@@ -51,12 +52,12 @@ struct DurableStageStatus {
   std::string problem;  // why unavailable / what recovery did
   Millis flush_interval{0};
   store::StoreStats stats;
-  std::size_t held = 0;                   // QoS 1/2 messages waiting for the broker (in memory or rows)
-  std::size_t held_unwritten = 0;         // of which not written to the store
-  std::uint64_t acked_unwritten = 0;      // acknowledged by the broker before any write: never written
-  std::uint64_t written = 0;              // rows written for messages (QoS 1 late or away; QoS 2 all)
-  std::uint64_t flushes = 0;              // transactions committed by the stage
-  std::uint64_t forced_flushes = 0;       // of which because the broker was away or the bound was hit
+  std::size_t held = 0;               // QoS 1/2 messages waiting for the broker (in memory or rows)
+  std::size_t held_unwritten = 0;     // of which not written to the store
+  std::uint64_t acked_unwritten = 0;  // acknowledged by the broker before any write: never written
+  std::uint64_t written = 0;          // rows written for messages (QoS 1 late or away; QoS 2 all)
+  std::uint64_t flushes = 0;          // transactions committed by the stage
+  std::uint64_t forced_flushes = 0;   // of which because the broker was away or the bound was hit
   std::uint64_t commit_failures = 0;
   std::uint64_t congested = 0;            // refused: the bound on what waits for the broker
   std::uint64_t snapshots_written = 0;    // sessions written
@@ -131,7 +132,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
     PublishId above = 0;  // the requester's id; 0: a row from an earlier run, nobody waits
     std::int64_t row = 0;
     Millis since{0};
-    bool answered = false;  // the requester was told (kept or delivered)
+    bool answered = false;               // the requester was told (kept or delivered)
     bool on_connection_promise = false;  // the store failed: the connection's `kept` is the answer
     QoS qos = 1;
     bool retain = false;

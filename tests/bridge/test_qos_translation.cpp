@@ -16,19 +16,30 @@ struct PublishRow {
 TEST_CASE("publishes go up with QoS -1 mapped, at least the floor and at most the ceiling") {
   const PublishRow rows[] = {
       // defaults: -1 -> 0, the rest unchanged
-      {0, 0, 2, -1, 0}, {0, 0, 2, 0, 0}, {0, 0, 2, 1, 1}, {0, 0, 2, 2, 2},
+      {0, 0, 2, -1, 0},
+      {0, 0, 2, 0, 0},
+      {0, 0, 2, 1, 1},
+      {0, 0, 2, 2, 2},
       // QoS -1 has its own level
-      {1, 0, 2, -1, 1}, {2, 0, 2, -1, 2},
+      {1, 0, 2, -1, 1},
+      {2, 0, 2, -1, 2},
       // the floor raises what is below it
-      {0, 1, 2, -1, 1}, {0, 1, 2, 0, 1}, {0, 1, 2, 2, 2},
+      {0, 1, 2, -1, 1},
+      {0, 1, 2, 0, 1},
+      {0, 1, 2, 2, 2},
       // a broker without QoS 2 (max_qos = 1): QoS 2 goes up as 1
-      {0, 0, 1, 2, 1}, {0, 0, 1, 1, 1}, {2, 0, 1, -1, 1},
+      {0, 0, 1, 2, 1},
+      {0, 0, 1, 1, 1},
+      {2, 0, 1, -1, 1},
       // the ceiling wins over the floor
-      {0, 2, 1, 0, 1}, {0, 2, 0, 2, 0},
+      {0, 2, 1, 0, 1},
+      {0, 2, 0, 2, 0},
       // QoS 0 only
-      {0, 0, 0, 1, 0}, {0, 0, 0, 2, 0},
+      {0, 0, 0, 1, 0},
+      {0, 0, 0, 2, 0},
       // out-of-range configuration values are clamped, never passed on
-      {5, 0, 2, -1, 2}, {0, -3, 7, 1, 1},
+      {5, 0, 2, -1, 2},
+      {0, -3, 7, 1, 1},
   };
   for (const auto& r : rows) {
     CAPTURE(r.minus1_as);

@@ -25,7 +25,7 @@ struct GatewayToml {
   std::string shutdown_grace = "2s";
   std::string reconnect_min = "200ms";
   std::string reconnect_max = "1s";
-  bool store = true;  // the SQLite store, in the test's own directory
+  bool store = true;          // the SQLite store, in the test's own directory
   std::string store_extra{};  // more [store] keys, verbatim
   bool upstream_clean_session = false;
   std::string extra{};  // appended verbatim (whole sections)

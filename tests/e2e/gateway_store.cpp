@@ -698,7 +698,8 @@ void stream_and_wait(NodeHarness& nodes, GatewayProcess& gw, const std::string& 
 
 // Write-behind on an SD card: every sync of the store's files is made 20 ms slow (the VFS's test
 // knob), and the store's counters say what was written.
-TEST_CASE("store: write-behind writes nothing for readings the broker takes in time, and all while it is away") {
+TEST_CASE(
+    "store: write-behind writes nothing for readings the broker takes in time, and all while it is away") {
   const std::string prefix = "e2e/wb";
   MosquittoOptions bo;
   bo.persistence = true;
