@@ -3,6 +3,9 @@
 // call (thread, function, key, buffers), with a real mosquitto on the other side. No public API
 // promises any of it, so a Paho update that changes one of these behaviours fails here, naming the
 // assumption, before it can cost a QoS 2 message its exactly-once delivery in the field.
+//
+// The last test runs the adapter itself under the real library, through the Bridge, and follows each
+// message's tag from the durable put to its delivery.
 #include <MQTTAsync.h>
 #include <MQTTClientPersistence.h>
 #include <doctest/doctest.h>
@@ -186,6 +189,17 @@ int as_int(const std::string& b) {
   int v = 0;
   if (b.size() == sizeof v) std::memcpy(&v, b.data(), sizeof v);
   return v;
+}
+
+// "s-17" -> 17 for prefix "s-"; -1 when `key` is not of that form.
+int id_in(std::string_view key, std::string_view prefix) {
+  if (key.substr(0, prefix.size()) != prefix || key.size() == prefix.size()) return -1;
+  int id = 0;
+  for (char c : key.substr(prefix.size())) {
+    if (c < '0' || c > '9' || id > 65535) return -1;
+    id = id * 10 + (c - '0');
+  }
+  return id;
 }
 
 // PAHO_CONTRACT_VERBOSE=1 in the environment prints what each test recorded (to compare versions).
@@ -976,4 +990,181 @@ TEST_CASE("paho contract: Paho <= 1.3.12 as built here never frees the buffer pg
       ASSUMPTION(l.freed_by_paho, "Paho > 1.3.12 frees the buffer pget() returned for a command it sends");
   }
   CHECK(commands == 3);
+}
+
+// ---- The adapter itself under the real library ---------------------------------------------------
+
+namespace {
+
+class RecordingDurable : public mqttsn::bridge::DurableRecords {
+ public:
+  using MessageTag = mqttsn::bridge::MessageTag;
+  struct Put {
+    std::string key;
+    std::string value;
+    MessageTag tag;
+  };
+  struct Removal {
+    std::string key;
+    MessageTag delivered;
+  };
+
+  bool put(std::string_view key, std::span<const std::uint8_t> value, MessageTag tag) override {
+    std::lock_guard lock(mutex_);
+    std::string v(value.begin(), value.end());
+    puts_.push_back({std::string(key), v, tag});
+    auto& r = records_[std::string(key)];
+    r.value = std::move(v);
+    if (tag != 0) r.tag = tag;
+    return true;
+  }
+  bool remove(std::string_view key, MessageTag delivered) override {
+    std::lock_guard lock(mutex_);
+    removals_.push_back({std::string(key), delivered});
+    records_.erase(std::string(key));
+    return true;
+  }
+  std::optional<std::vector<std::uint8_t>> get(std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    auto it = records_.find(std::string(key));
+    if (it == records_.end()) return std::nullopt;
+    return std::vector<std::uint8_t>(it->second.value.begin(), it->second.value.end());
+  }
+  std::vector<Record> load() override {
+    std::lock_guard lock(mutex_);
+    std::vector<Record> out;
+    for (const auto& [k, r] : records_)
+      out.push_back({k, std::vector<std::uint8_t>(r.value.begin(), r.value.end()), r.tag});
+    return out;
+  }
+  bool clear() override {
+    std::lock_guard lock(mutex_);
+    records_.clear();
+    return true;
+  }
+  void abandoned(MessageTag tag) override {
+    std::lock_guard lock(mutex_);
+    abandoned_.push_back(tag);
+  }
+
+  std::vector<Put> puts() const {
+    std::lock_guard lock(mutex_);
+    return puts_;
+  }
+  std::vector<Removal> removals() const {
+    std::lock_guard lock(mutex_);
+    return removals_;
+  }
+  std::vector<MessageTag> abandoned_tags() const {
+    std::lock_guard lock(mutex_);
+    return abandoned_;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return records_.size();
+  }
+  std::string dump() const {
+    std::lock_guard lock(mutex_);
+    std::ostringstream o;
+    o << "durable calls:\n";
+    for (const auto& p : puts_) o << "  put " << p.key << " tag " << p.tag << "\n";
+    for (const auto& r : removals_) o << "  remove " << r.key << " delivered " << r.delivered << "\n";
+    for (auto t : abandoned_) o << "  abandoned " << t << "\n";
+    return o.str();
+  }
+
+ private:
+  struct Stored {
+    std::string value;
+    MessageTag tag = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::string, Stored> records_;
+  std::vector<Put> puts_;
+  std::vector<Removal> removals_;
+  std::vector<MessageTag> abandoned_;
+};
+
+}  // namespace
+
+TEST_CASE("paho contract: PahoPersistence under the real library tags every QoS 2 record and delivery") {
+  using namespace mqttsn;
+  using namespace mqttsn::bridge;
+  using namespace mqttsn::bridge::test;
+  MosquittoBroker broker;
+  PahoTestClient sub(client_for(broker.uri(), "contract-sub"));
+  REQUIRE(sub.connect());
+  REQUIRE(sub.subscribe("contract/tagged/#", 2));
+
+  RecordingDurable durable;
+  INFO(durable.dump());
+  auto o = options_for(broker.uri());
+  o.clean_session = false;
+  o.durable_records = &durable;
+  BridgeHarness h(o);
+  REQUIRE(h.start_and_connect());
+
+  // Five QoS 2 messages in flight together, and one QoS 1 message with a tag (never durable).
+  std::map<PublishId, MessageTag> tag_of;
+  auto publish = [&](MessageTag tag, QoS qos) {
+    PublishRequest r;
+    r.id = ++h.last_id;
+    const std::string topic = "contract/tagged/" + std::to_string(tag);
+    const std::string payload = "m" + std::to_string(tag);
+    r.topic = topic;
+    r.payload = bytes_of(payload);
+    r.qos = qos;
+    r.tag = tag;
+    r.kept_above = true;
+    h.bridge->publish(r);
+    tag_of[r.id] = tag;
+  };
+  const std::set<MessageTag> qos2_tags{101, 102, 103, 104, 105};
+  for (MessageTag t : qos2_tags) publish(t, 2);
+  publish(201, 1);
+  REQUIRE(h.run([&] { return h.events.results.size() == tag_of.size(); }, 10s));
+  for (const auto& [id, tag] : tag_of)
+    CHECK_MESSAGE(h.events.results[id] == PublishResult::delivered, "tag ", tag);
+  REQUIRE(h.run([&] { return durable.size() == 0; }, 5s));
+  REQUIRE(sub.wait_for(tag_of.size(), 5s));
+
+  // Every durable put carries the tag of the message it holds (the payload names it).
+  std::map<int, MessageTag> tag_by_packet_id;
+  std::set<MessageTag> stored_tags;
+  for (const auto& put : durable.puts()) {
+    INFO("durable put ", put.key, " tag ", put.tag);
+    if (int id = id_in(put.key, "s-"); id >= 0) {
+      const auto packet = parse_publish(put.value);
+      CHECK(packet.qos == 2);
+      CHECK(packet.packet_id == id);
+      CHECK_MESSAGE(packet.payload == "m" + std::to_string(put.tag),
+                    "the record of a QoS 2 PUBLISH carries another message's tag (or none): the tag rides "
+                    "on the command Paho stores during MQTTAsync_sendMessage (see PahoPersistence::Handing)");
+      tag_by_packet_id[id] = put.tag;
+      stored_tags.insert(put.tag);
+    } else if (int sc = id_in(put.key, "sc-"); sc >= 0) {
+      REQUIRE_MESSAGE(tag_by_packet_id.count(sc) == 1, "a PUBREL stored before its PUBLISH");
+      CHECK(put.tag == tag_by_packet_id[sc]);
+    } else {
+      FAIL_CHECK("a durable record that is neither \"s-\" nor \"sc-\"");
+    }
+  }
+  CHECK(stored_tags == qos2_tags);
+
+  // Every completion reports its message's tag as delivered, in the removal of "s-<id>".
+  std::set<MessageTag> delivered;
+  for (const auto& r : durable.removals()) {
+    INFO("durable remove ", r.key, " delivered ", r.delivered);
+    if (int id = id_in(r.key, "s-"); id >= 0) {
+      CHECK_MESSAGE(r.delivered == tag_by_packet_id[id],
+                    "a completion not reported as the delivery of its message's tag: Paho's completion "
+                    "path no longer removes \"s5-<id>\"/\"sc5-<id>\" first (PahoPersistence::completes())");
+      delivered.insert(r.delivered);
+    } else {
+      CHECK(r.delivered == 0);
+    }
+  }
+  CHECK(delivered == qos2_tags);
+  CHECK(durable.abandoned_tags().empty());
+  if (verbose()) std::fprintf(stderr, "%s", durable.dump().c_str());
 }
