@@ -97,9 +97,15 @@ class PahoPersistence {
   std::unordered_map<std::string, std::vector<std::uint8_t>> memory_;
   std::unordered_set<std::string> durable_keys_;
   std::atomic<std::size_t> durable_count_{0};  // durable_keys_.size(), readable without the lock
-  // Paho <= 1.3.12 never frees the buffer pget() returns for a command it is about to send (ASan: one
-  // leak per message). Those buffers are kept here and freed when Paho removes the command's record,
-  // which it does right after reading it. Later Paho versions free it themselves: then this is off.
+  // Paho <= 1.3.12 as Debian builds it never frees the buffer pget() returns for a command it is about
+  // to send (ASan: one leak per message). Those buffers are kept here and freed when Paho removes the
+  // command's record, which it does right after reading it. This is on for Paho <= 1.3.12 only, taking
+  // later versions to free it themselves. But Paho 1.3.11 does call free() on that buffer
+  // (MQTTAsyncUtils.c line 1267, in its trace): it survives because Debian builds Paho with its heap
+  // tracking, whose free() ignores memory Paho did not allocate. So the build option decides, not the
+  // version: a Paho <= 1.3.12 built without heap tracking (PAHO_HIGH_PERFORMANCE) frees it, and this
+  // frees it twice; a later Paho with heap tracking still keeps it, and with this off it leaks.
+  // tests/bridge/test_paho_contract.cpp checks the installed library against what this flag expects.
   bool paho_leaks_command_buffers_;
   std::unordered_map<std::string, char*> lent_;  // under memory_mutex_
   // Paho 1.3.11 also keeps what pget()/pkeys() returned while it restores records at start (at most
