@@ -119,20 +119,7 @@ DurableStage::Restored DurableStage::restore() {
   std::size_t messages = 0;
   for (auto& m : store_->load_uplink()) {
     if (resumed_by_paho.count(m.id) > 0) continue;
-    const PublishId id = next_id_++;
-    Held h;
-    h.row = m.id;
-    h.answered = true;
-    h.qos = static_cast<QoS>(m.qos);
-    h.retain = m.retain;
-    h.client_id = std::move(m.client_id);
-    h.topic = std::move(m.topic);
-    h.payload = std::move(m.payload);
-    hand_down(id, h);
-    std::string().swap(h.topic);
-    std::vector<std::uint8_t>().swap(h.payload);
-    by_row_[h.row] = id;
-    held_.emplace(id, std::move(h));
+    send_row(std::move(m));
     ++messages;
   }
   if (store_->commit() && records_) records_->records().forget_delivered(dropping_);
@@ -322,21 +309,26 @@ void DurableStage::resend_abandoned(const std::vector<std::int64_t>& rows) {
   if (wanted.empty()) return;
   for (auto& m : store_->load_uplink()) {  // rare (a broker that lost our session): a full read is fine
     if (wanted.count(m.id) == 0) continue;
-    const PublishId id = next_id_++;
-    Held h;
-    h.row = m.id;
-    h.answered = true;
-    h.qos = static_cast<QoS>(m.qos);
-    h.retain = m.retain;
-    h.client_id = std::move(m.client_id);
-    h.topic = std::move(m.topic);
-    h.payload = std::move(m.payload);
-    hand_down(id, h);
-    h.topic.clear();
-    h.payload.clear();
-    by_row_[h.row] = id;
-    held_.emplace(id, std::move(h));
+    send_row(std::move(m));
   }
+}
+
+void DurableStage::send_row(store::UplinkRecord&& m) {
+  const PublishId id = next_id_++;
+  Held h;
+  h.row = m.id;
+  h.answered = true;  // its node was acknowledged when the row was committed
+  h.qos = static_cast<QoS>(m.qos);
+  h.retain = m.retain;
+  h.client_id = std::move(m.client_id);
+  h.topic = std::move(m.topic);
+  h.payload = std::move(m.payload);
+  hand_down(id, h);
+  // The row holds the message; the connection has its own copy to send.
+  std::string().swap(h.topic);
+  std::vector<std::uint8_t>().swap(h.payload);
+  by_row_[h.row] = id;
+  held_.emplace(id, std::move(h));
 }
 
 void DurableStage::end_of_turn() {

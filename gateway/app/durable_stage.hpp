@@ -152,6 +152,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   void arm_flush_timer();
   void write_row(PublishId id, Held& h);
   void hand_down(PublishId id, const Held& h);
+  void send_row(store::UplinkRecord&& m);  // a committed row nobody waits for (earlier run, abandoned)
   void take_paho_reports();
   void resend_abandoned(const std::vector<std::int64_t>& rows);
 

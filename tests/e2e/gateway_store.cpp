@@ -291,6 +291,29 @@ void kill_mid_stream(mqttsn::QoS qos, std::size_t node_count, int each, bool ses
   CHECK(gw.running());
 }
 
+// A mosquitto that keeps sessions across its own stop and start, and a subscriber with a kept
+// session on `filter` (QoS 1) that reconnects by itself: what the gateway delivers around a broker
+// outage is all counted.
+struct KeptBrokerAndSubscriber {
+  KeptBrokerAndSubscriber(const std::string& subscriber_id, const std::string& filter)
+      : broker(kept_sessions()), sub(reconnecting(broker.uri(), subscriber_id)) {
+    REQUIRE(sub.connect());
+    REQUIRE(sub.subscribe(filter, 1));
+  }
+  static MosquittoOptions kept_sessions() {
+    MosquittoOptions o;
+    o.persistence = true;
+    return o;
+  }
+  static mqttsn::test::TestClientOptions reconnecting(const std::string& uri, const std::string& id) {
+    auto o = paho_options(uri, id, false);
+    o.auto_reconnect = true;
+    return o;
+  }
+  MosquittoBroker broker;
+  PahoTestClient sub;
+};
+
 void connect_all(NodeHarness& nodes, GatewayProcess& gw) {
   for (std::size_t i = 0; i < nodes.size(); ++i) nodes.act(i, [](NodeClient& n, Millis t) { n.connect(t); });
   REQUIRE_MESSAGE(nodes.run_until([&] { return all_connected(nodes); }), nodes.describe(0)
@@ -472,14 +495,9 @@ TEST_CASE(
   constexpr std::size_t kNodes = 5;
   constexpr int kEach = 1000;
   const std::string prefix = "e2e/outage";
-  MosquittoOptions bo;
-  bo.persistence = true;  // the subscriber's session and queue survive the broker's own stop
-  MosquittoBroker broker(bo);
-  auto so = paho_options(broker.uri(), "e2e-outage-sub", false);
-  so.auto_reconnect = true;
-  PahoTestClient sub(so);
-  REQUIRE(sub.connect());
-  REQUIRE(sub.subscribe(prefix + "/#", 1));
+  KeptBrokerAndSubscriber kept("e2e-outage-sub", prefix + "/#");
+  auto& broker = kept.broker;
+  auto& sub = kept.sub;
 
   const std::uint16_t port = free_udp_port();
   GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
@@ -701,14 +719,9 @@ void stream_and_wait(NodeHarness& nodes, GatewayProcess& gw, const std::string& 
 TEST_CASE(
     "store: write-behind writes nothing for readings the broker takes in time, and all while it is away") {
   const std::string prefix = "e2e/wb";
-  MosquittoOptions bo;
-  bo.persistence = true;
-  MosquittoBroker broker(bo);
-  auto so = paho_options(broker.uri(), "e2e-wb-sub", false);
-  so.auto_reconnect = true;
-  PahoTestClient sub(so);
-  REQUIRE(sub.connect());
-  REQUIRE(sub.subscribe(prefix + "/#", 1));
+  KeptBrokerAndSubscriber kept("e2e-wb-sub", prefix + "/#");
+  auto& broker = kept.broker;
+  auto& sub = kept.sub;
 
   const std::uint16_t port = free_udp_port();
   GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
@@ -771,14 +784,9 @@ TEST_CASE("store: SIGKILL while a write-behind flush is half done loses nothing 
   const std::string prefix = "e2e/wbkill";
   constexpr int kEach = 60;
   constexpr std::size_t kNodes = 5;
-  MosquittoOptions bo;
-  bo.persistence = true;
-  MosquittoBroker broker(bo);
-  auto so = paho_options(broker.uri(), "e2e-wbkill-sub", false);
-  so.auto_reconnect = true;
-  PahoTestClient sub(so);
-  REQUIRE(sub.connect());
-  REQUIRE(sub.subscribe(prefix + "/#", 1));
+  KeptBrokerAndSubscriber kept("e2e-wbkill-sub", prefix + "/#");
+  auto& broker = kept.broker;
+  auto& sub = kept.sub;
 
   const std::uint16_t port = free_udp_port();
   GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = port};
