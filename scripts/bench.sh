@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the standard scenarios of issue 9 with mqttsn-bench: a private mosquitto on a free port, and for
+# Runs the standard scenarios with mqttsn-bench: a private mosquitto on a free port, and for
 # each scenario a fresh mqttsn-gw (started by the bench from the TOML written below), measured side by
 # side with a direct Paho publisher. Writes a markdown table and JSON lines (date, machine, commit).
 #

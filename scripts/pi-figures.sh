@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Raspberry Pi issue's figures, from packages already built by scripts/cross-build.sh:
+# The Raspberry Pi figures (docs/raspberry-pi.md), from packages already built by scripts/cross-build.sh:
 #   - the size of each .deb found (build-pkg/, build-arm64/, build-armhf/),
 #   - the stripped mqttsn-gw and mqttsn-gwctl inside each,
 #   - the idle RSS of each mqttsn-gw (the arm64 one under qemu-aarch64-static), started with one UDP link

@@ -282,7 +282,7 @@ void kill_mid_stream(mqttsn::QoS qos, std::size_t node_count, int each, bool ses
     CHECK(t.duplicates == 0);
   } else {
     // Only what was in the store at the kill can go upstream twice: a QoS 1 row is published again
-    // under a new packet id (store_keeper.hpp), even when the broker had it. A node may also resend
+    // under a new packet id (durable_stage.hpp), even when the broker had it. A node may also resend
     // a message that was made durable but whose PUBACK the kill swallowed: one per node.
     const std::size_t window = kept_rows + node_count;
     MESSAGE("duplicates " << t.duplicates << ", window " << window << " (" << kept_rows << " kept rows)");
@@ -406,7 +406,7 @@ void kept_session_across(int signum) {
 
 }  // namespace
 
-// 10 nodes x 1,000: the full 10,000 of the issue.
+// 10 nodes x 1,000: a stream long enough that the kill lands with thousands of readings on each side.
 TEST_CASE("store: SIGKILL in the middle of a 10,000-message QoS 1 stream loses nothing acknowledged") {
   kill_mid_stream(1, 10, 1000);
 }

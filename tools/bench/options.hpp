@@ -1,5 +1,5 @@
 #pragma once
-// Every knob of mqttsn-bench, and the named scenarios of issue 9 as presets over them.
+// Every knob of mqttsn-bench, and the named scenarios as presets over them.
 #include <cstdint>
 #include <optional>
 #include <string>
