@@ -211,10 +211,10 @@ void DurableStage::on_publish_result(PublishId id, PublishResult result) {
   Held& h = it->second;
   switch (result) {
     case PublishResult::delivered:
-      if (h.row == 0) {
+      if (h.row == 0 && !h.on_connection_promise) {
         ++status_.acked_unwritten;
         unwritten_bytes_ -= std::min(unwritten_bytes_, h.bytes());
-      } else {
+      } else if (h.row != 0) {
         store_->remove_uplink(h.row);  // joins the open transaction: deleted with the next flush
         flush_soon();
       }
@@ -240,7 +240,7 @@ void DurableStage::on_publish_result(PublishId id, PublishResult result) {
       MQTTSN_LOG(warning, "store: upstream gave up on a message to '%s'; dropped", h.topic.c_str());
       if (h.row != 0) store_->remove_uplink(h.row);
       if (!h.answered) answer(h.above, PublishResult::congested);
-      if (h.row == 0) unwritten_bytes_ -= std::min(unwritten_bytes_, h.bytes());
+      if (h.row == 0 && !h.on_connection_promise) unwritten_bytes_ -= std::min(unwritten_bytes_, h.bytes());
       held_bytes_ -= std::min(held_bytes_, h.bytes());
       if (h.row != 0) by_row_.erase(h.row);
       held_.erase(it);
