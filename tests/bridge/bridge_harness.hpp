@@ -45,13 +45,16 @@ struct BridgeHarness {
     return mqttsn::test::run_until(loop, std::forward<F>(f), timeout);
   }
   // Returns the request's id; its result arrives in events.results on a later loop turn.
-  PublishId publish(const std::string& topic, const std::string& payload, QoS qos, bool retain = false) {
+  // `kept_above`: as the durable stage sends it (PublishRequest::kept_above).
+  PublishId publish(const std::string& topic, const std::string& payload, QoS qos, bool retain = false,
+                    bool kept_above = false) {
     PublishRequest r;
     r.id = ++last_id;
     r.topic = topic;
     r.payload = bytes_of(payload);
     r.qos = qos;
     r.retain = retain;
+    r.kept_above = kept_above;
     bridge->publish(r);
     CHECK(events.results.count(r.id) == 0);  // never answered from inside publish()
     return r.id;

@@ -196,6 +196,34 @@ TEST_CASE("offline queue full: congestion, and every accepted message arrives la
   CHECK(idx == accepted.size());
 }
 
+TEST_CASE("a request the stage above keeps is answered only once delivered, and never refused by the queue") {
+  MosquittoBroker broker(persistent());
+  auto sub = persistent_subscriber(broker, "k/#");
+  auto o = options_for(broker.uri());
+  o.queue_max_messages = 5;
+  BridgeHarness h(o);
+  REQUIRE(h.start_and_connect());
+  broker.stop();
+  REQUIRE(h.run([&] { return h.bridge->status().state == UpstreamState::unreachable; }));
+
+  std::vector<PublishId> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(h.publish("k/x", "k" + std::to_string(i), 1, false, true));
+  mqttsn::test::run_for(h.loop, std::chrono::milliseconds(300));
+  CHECK(h.events.results.empty());  // no `kept`: the durable stage keeps them, not this queue
+  CHECK(h.bridge->status().queue_messages == 10);  // past the bound of 5: the stage above bounds them
+
+  broker.start();
+  REQUIRE(h.run([&] { return h.events.results.size() == ids.size(); }, 15s));
+  for (auto id : ids) CHECK(h.events.results[id] == PublishResult::delivered);
+  std::set<std::string> seen;
+  CHECK(sub->wait_until(
+      [&](const auto& ms) {
+        for (auto& m : ms) seen.insert(m.payload);
+        return seen.size() >= ids.size();
+      },
+      10s));
+}
+
 // With a kept upstream session the messages in flight at a connection loss stay with Paho, which
 // resends them under their packet ids after the reconnect: a broker that saved its session
 // (persistence, SIGTERM) recognises a QoS 2 resend and delivers every message exactly once.
