@@ -354,7 +354,6 @@ void DurableStage::flush(bool force) {
   flush_now_ = false;
   take_paho_reports();
   force = force || !below_->connected() || shutting_down_ || closed_;
-  if (force) ++status_.forced_flushes;
   const Millis cutoff = now() - flush_interval_;
   while (!unwritten_.empty()) {
     auto it = held_.find(unwritten_.front());
@@ -375,6 +374,7 @@ void DurableStage::flush(bool force) {
     ok = store_->commit();
     last_commit_ = now();
     ++status_.flushes;
+    if (force) ++status_.forced_flushes;
     if (!ok) {
       ++status_.commit_failures;
       if (commit_failed_) commit_failed_();
