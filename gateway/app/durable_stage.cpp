@@ -398,12 +398,7 @@ void DurableStage::flush(bool force) {
       continue;
     }
     unwritten_bytes_ -= std::min(unwritten_bytes_, h.bytes());
-    answer(h.above, PublishResult::kept);
-    h.answered = true;
-    // The connection has its own copy to send; the row has the one that survives.
-    held_bytes_ -= std::min(held_bytes_, h.bytes());
-    std::string().swap(h.topic);
-    std::vector<std::uint8_t>().swap(h.payload);
+    settle_committed(h);
   }
   written_.clear();
   for (PublishId id : qos2_uncommitted_) {
@@ -419,14 +414,19 @@ void DurableStage::flush(bool force) {
       continue;
     }
     hand_down(id, h);
-    answer(h.above, PublishResult::kept);
-    h.answered = true;
-    held_bytes_ -= std::min(held_bytes_, h.bytes());
-    std::string().swap(h.topic);
-    std::vector<std::uint8_t>().swap(h.payload);
+    settle_committed(h);
   }
   qos2_uncommitted_.clear();
   if (!closed_) arm_flush_timer();
+}
+
+void DurableStage::settle_committed(Held& h) {
+  answer(h.above, PublishResult::kept);
+  h.answered = true;
+  // The connection has its own copy to send; the row has the one that survives.
+  held_bytes_ -= std::min(held_bytes_, h.bytes());
+  std::string().swap(h.topic);
+  std::vector<std::uint8_t>().swap(h.payload);
 }
 
 void DurableStage::shutdown(Millis grace, std::function<void()> done) {

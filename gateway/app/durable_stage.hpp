@@ -151,6 +151,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   void flush(bool force);
   void arm_flush_timer();
   void write_row(PublishId id, Held& h);
+  void settle_committed(Held& h);  // its row is committed: the requester hears `kept`, the copy goes
   void hand_down(PublishId id, const Held& h);
   void send_row(store::UplinkRecord&& m);  // a committed row nobody waits for (earlier run, abandoned)
   void take_paho_reports();

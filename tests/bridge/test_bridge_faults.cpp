@@ -209,7 +209,7 @@ TEST_CASE("a request the stage above keeps is answered only once delivered, and 
   std::vector<PublishId> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(h.publish("k/x", "k" + std::to_string(i), 1, false, true));
   mqttsn::test::run_for(h.loop, std::chrono::milliseconds(300));
-  CHECK(h.events.results.empty());  // no `kept`: the durable stage keeps them, not this queue
+  CHECK(h.events.results.empty());                 // no `kept`: the durable stage keeps them, not this queue
   CHECK(h.bridge->status().queue_messages == 10);  // past the bound of 5: the stage above bounds them
 
   broker.start();
