@@ -127,7 +127,7 @@ DurableStage::Restored DurableStage::restore() {
   return {messages, resumed_by_paho.size()};
 }
 
-void DurableStage::hand_down(PublishId id, const Held& h) {
+void DurableStage::hand_down(PublishId id, const Held& h, bool kept_here) {
   bridge::PublishRequest r;
   r.id = id;
   r.client_id = h.client_id;
@@ -136,7 +136,7 @@ void DurableStage::hand_down(PublishId id, const Held& h) {
   r.qos = h.qos;
   r.retain = h.retain;
   r.tag = h.row;
-  r.kept_above = true;
+  r.kept_above = kept_here;
   below_->publish(r);
 }
 
@@ -170,15 +170,9 @@ void DurableStage::publish(const bridge::PublishRequest& request) {
     if (h.row == 0) {
       // The store failed (logged): the message goes on the connection's own promise.
       h.on_connection_promise = true;
-      bridge::PublishRequest r;
-      r.id = id;
-      r.client_id = h.client_id;
-      r.topic = h.topic;
-      r.payload = Bytes(h.payload.data(), h.payload.size());
-      r.qos = h.qos;
-      r.retain = h.retain;
+      hand_down(id, h, false);
       held_.emplace(id, std::move(h));
-      return below_->publish(r);
+      return;
     }
     qos2_uncommitted_.push_back(id);
     held_.emplace(id, std::move(h));
@@ -200,6 +194,13 @@ void DurableStage::write_row(PublishId id, Held& h) {
   ++status_.written;
 }
 
+void DurableStage::forget(std::unordered_map<PublishId, Held>::iterator it) {
+  Held& h = it->second;
+  held_bytes_ -= std::min(held_bytes_, h.bytes());
+  if (h.row != 0) by_row_.erase(h.row);
+  held_.erase(it);
+}
+
 void DurableStage::on_publish_result(PublishId id, PublishResult result) {
   auto it = held_.find(id);
   if (it == held_.end()) {
@@ -219,10 +220,7 @@ void DurableStage::on_publish_result(PublishId id, PublishResult result) {
         flush_soon();
       }
       if (!h.answered) answer(h.above, PublishResult::delivered);
-      held_bytes_ -= std::min(held_bytes_, h.bytes());
-      if (h.row != 0) by_row_.erase(h.row);
-      held_.erase(it);
-      return;
+      return forget(it);
     case PublishResult::kept:
       // Only a message the store could not take relies on the connection's memory queue.
       if (h.on_connection_promise && !h.answered) {
@@ -241,10 +239,7 @@ void DurableStage::on_publish_result(PublishId id, PublishResult result) {
       if (h.row != 0) store_->remove_uplink(h.row);
       if (!h.answered) answer(h.above, PublishResult::congested);
       if (h.row == 0 && !h.on_connection_promise) unwritten_bytes_ -= std::min(unwritten_bytes_, h.bytes());
-      held_bytes_ -= std::min(held_bytes_, h.bytes());
-      if (h.row != 0) by_row_.erase(h.row);
-      held_.erase(it);
-      return;
+      return forget(it);
   }
 }
 
@@ -408,9 +403,7 @@ void DurableStage::flush(bool force) {
     if (!ok) {
       // Not made durable, not handed over: the node's retry is the only copy that will reach the broker.
       answer(h.above, PublishResult::congested);
-      held_bytes_ -= std::min(held_bytes_, h.bytes());
-      by_row_.erase(h.row);
-      held_.erase(it);
+      forget(it);
       continue;
     }
     hand_down(id, h);

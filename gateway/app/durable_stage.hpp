@@ -152,7 +152,9 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   void arm_flush_timer();
   void write_row(PublishId id, Held& h);
   void settle_committed(Held& h);  // its row is committed: the requester hears `kept`, the copy goes
-  void hand_down(PublishId id, const Held& h);
+  // kept_here: this stage keeps the message (the connection answers only `delivered`).
+  void hand_down(PublishId id, const Held& h, bool kept_here = true);
+  void forget(std::unordered_map<PublishId, Held>::iterator it);  // settled: out of memory and indexes
   void send_row(store::UplinkRecord&& m);  // a committed row nobody waits for (earlier run, abandoned)
   void take_paho_reports();
   void resend_abandoned(const std::vector<std::int64_t>& rows);
