@@ -145,7 +145,11 @@ bool Bridge::create_client() {
     return false;
   }
   client_ = c;
-  MQTTAsync_setCallbacks(c, mailbox_.get(), detail::paho_connection_lost, detail::paho_message_arrived,
+  receive_ = std::make_unique<detail::ReceiveContext>();
+  receive_->box = mailbox_.get();
+  receive_->kept = &kept_filters_;
+  receive_->persistence = persistence_.get();
+  MQTTAsync_setCallbacks(c, receive_.get(), detail::paho_connection_lost, detail::paho_message_arrived,
                          nullptr);
   return true;
 }
@@ -438,6 +442,10 @@ UpstreamStatus Bridge::status() const {
   s.inflight = inflight_.size();
   s.subscriptions = subscriptions_.size();
   s.counters = counters_;
+  if (receive_) {
+    s.counters.inbox_written = receive_->inbox_written.load(std::memory_order_relaxed);
+    s.counters.inbox_failed = receive_->inbox_failed.load(std::memory_order_relaxed);
+  }
   return s;
 }
 

@@ -44,7 +44,9 @@
 #include <vector>
 
 #include "bridge/bridge_options.hpp"
+#include "bridge/kept_filters.hpp"
 #include "bridge/outbound_queue.hpp"
+#include "bridge/paho_callbacks.hpp"
 #include "bridge/paho_persistence.hpp"
 #include "bridge/topic_mount.hpp"
 #include "bridge/upstream.hpp"
@@ -89,6 +91,7 @@ class Bridge final : public Upstream {
   // refusal by the broker is reported as on_suback(filter, nullopt)); while connected, after SUBACK.
   void subscribe(std::string_view filter, QoS qos) override;
   void unsubscribe(std::string_view filter) override;
+  void set_kept_filters(const std::vector<std::string>& filters) override;
 
   bool connected() const override { return connected_; }
   UpstreamStatus status() const override;
@@ -151,6 +154,8 @@ class Bridge final : public Upstream {
   std::vector<char*> server_ptrs_;
 
   std::unique_ptr<detail::Mailbox> mailbox_;
+  KeptFilters kept_filters_;
+  std::unique_ptr<detail::ReceiveContext> receive_;
   std::unique_ptr<PahoPersistence> persistence_;  // with durable_records and a kept session
   void* client_ = nullptr;                        // MQTTAsync
   uv_timer_t* reconnect_timer_ = nullptr;

@@ -37,6 +37,13 @@ void Bridge::unsubscribe(std::string_view filter) {
     MQTTSN_LOG(warning, "upstream: unsubscribe '%s' failed (Paho %d)", upstream.c_str(), rc);
 }
 
+void Bridge::set_kept_filters(const std::vector<std::string>& filters) {
+  std::vector<std::string> upstream;
+  upstream.reserve(filters.size());
+  for (const auto& f : filters) upstream.push_back(mount_.upstream(f));
+  kept_filters_.replace(upstream);
+}
+
 void Bridge::send_subscribe(const std::string& filter, int qos) {
   std::string upstream = mount_.upstream(filter);
   MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -84,7 +91,8 @@ void Bridge::handle(detail::MessageArrived& e) {
     return;
   }
   ++counters_.received;
-  events_.on_message(*topic, Bytes(e.payload.data(), e.payload.size()), static_cast<QoS>(e.qos), e.retained);
+  events_.on_message(*topic, Bytes(e.payload.data(), e.payload.size()), static_cast<QoS>(e.qos), e.retained,
+                     e.inbox_id);
 }
 
 }  // namespace mqttsn::bridge

@@ -31,6 +31,11 @@ class DurableRecords {
   virtual std::optional<std::vector<std::uint8_t>> get(std::string_view key) = 0;
   virtual std::vector<Record> load() = 0;
   virtual bool clear() = 0;
+  // A message from the broker that a kept session may need: on disk when this returns its inbox id
+  // (0: not written). `record_key`, when not empty, names a record changed in the same transaction:
+  // removed, or (mark_taken) kept with tag -1, "its message is in the inbox already".
+  virtual std::int64_t add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload, int qos,
+                                    bool retain, std::string_view record_key, bool mark_taken) = 0;
   // Paho dropped the exchange of `tag` without completing it (the broker had lost the session, so
   // Paho cleaned its own): nobody will send that message unless the app does. Memory only: after
   // a crash the record is gone and the message is published again from the store anyway.

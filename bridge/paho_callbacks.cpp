@@ -3,7 +3,10 @@
 #include <string>
 #include <utility>
 
+#include "bridge/kept_filters.hpp"
 #include "bridge/paho_mailbox.hpp"
+#include "bridge/paho_persistence.hpp"
+#include "gateway/core/log.hpp"
 
 namespace mqttsn::bridge::detail {
 
@@ -11,10 +14,14 @@ namespace {
 Mailbox& box(void* context) {
   return *static_cast<Mailbox*>(context);
 }
+
+ReceiveContext& receiver(void* context) {
+  return *static_cast<ReceiveContext*>(context);
+}
 }  // namespace
 
 void paho_connection_lost(void* context, char* cause) {
-  box(context).post(ConnectionLost{cause != nullptr ? cause : "no reason given"});
+  receiver(context).box->post(ConnectionLost{cause != nullptr ? cause : "no reason given"});
 }
 
 int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_message* message) {
@@ -27,9 +34,22 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
   }
   e.qos = message->qos;
   e.retained = message->retained != 0;
+  const int packet_id = message->msgid;
   MQTTAsync_freeMessage(&message);
   MQTTAsync_free(topic);
-  box(context).post(std::move(e));
+  ReceiveContext& rc = receiver(context);
+  if (e.qos > 0 && rc.persistence != nullptr && rc.kept->matches(e.topic)) {
+    e.inbox_id = rc.persistence->add_to_inbox(e.topic, e.payload, e.qos, e.retained, packet_id);
+    if (e.inbox_id == PahoPersistence::kAlreadyInInbox) return 1;  // handed up at start
+    if (e.inbox_id != 0) {
+      rc.inbox_written.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      // Refusing it would stop every later message behind it (see the header): it goes on, and
+      // the store's error is in the log and the counters.
+      rc.inbox_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  rc.box->post(std::move(e));
   return 1;  // we own it now
 }
 

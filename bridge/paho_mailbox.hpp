@@ -28,6 +28,7 @@ struct MessageArrived {
   std::vector<std::uint8_t> payload;
   int qos = 0;
   bool retained = false;
+  std::int64_t inbox_id = 0;  // written to the inbox before the broker was told (0: not)
 };
 struct PublishDone {
   int token = 0;

@@ -151,19 +151,72 @@ int PahoPersistence::contains(void* handle, char* key) {
   return self(handle).has(key) ? 0 : MQTTCLIENT_PERSISTENCE_ERROR;
 }
 
+namespace {
+// A stored received PUBLISH ("r-<id>", as Paho writes it: fixed header, remaining length, variable
+// header and payload) -> topic, payload, QoS, retain. False when it is not one.
+bool parse_received(const std::vector<std::uint8_t>& v, std::string& topic,
+                    std::vector<std::uint8_t>& payload, int& qos, bool& retain) {
+  if (v.size() < 2 || (v[0] >> 4) != 3) return false;
+  qos = (v[0] >> 1) & 3;
+  retain = (v[0] & 1) != 0;
+  std::size_t at = 1, remaining = 0;
+  for (int shift = 0; at < v.size() && shift <= 21; shift += 7) {
+    remaining |= static_cast<std::size_t>(v[at] & 0x7F) << shift;
+    if ((v[at++] & 0x80) == 0) break;
+  }
+  if (at + remaining != v.size() || remaining < 2) return false;
+  const std::size_t topic_len = (std::size_t{v[at]} << 8) | v[at + 1];
+  at += 2;
+  if (at + topic_len + (qos > 0 ? 2 : 0) > v.size()) return false;
+  topic.assign(reinterpret_cast<const char*>(v.data() + at), topic_len);
+  at += topic_len + (qos > 0 ? 2 : 0);
+  payload.assign(v.begin() + static_cast<std::ptrdiff_t>(at), v.end());
+  return qos == 2;
+}
+}  // namespace
+
 int PahoPersistence::do_open() {
   std::scoped_lock lock(mutex_, memory_mutex_);
   restoring_ = true;
   memory_.clear();
   durable_keys_.clear();
   tag_by_packet_id_.clear();
+  taken_into_inbox_.clear();
+  std::size_t received = 0;
   for (auto& r : durable_.load()) {
+    if (const int id = packet_id(r.key, "r-"); id >= 0) {
+      // A QoS 2 message received before the restart. Paho 1.3.12 sends PUBCOMP before it calls the
+      // message callback, so after a crash in between no PUBREL comes again, and Paho would hold
+      // the message for ever undelivered: it goes to the inbox now. The record stays, marked, in the
+      // same transaction: while the exchange goes on (a PUBLISH resent with DUP when our PUBREC was
+      // lost, then PUBREL), Paho knows the packet id and delivers nothing twice, and the callback
+      // at PUBREL knows the message is in the inbox already.
+      if (r.tag != kTakenIntoInbox) {
+        std::string topic;
+        std::vector<std::uint8_t> payload;
+        int qos = 0;
+        bool retain = false;
+        if (!parse_received(r.value, topic, payload, qos, retain) ||
+            durable_.add_to_inbox(topic, payload, qos, retain, r.key, true) == 0) {
+          MQTTSN_LOG(error,
+                     "upstream: record %s of a received QoS 2 message is unreadable; left to the MQTT client",
+                     r.key.c_str());
+          durable_keys_.insert(std::move(r.key));
+          continue;
+        }
+        ++received;
+      }
+      taken_into_inbox_.insert(id);
+    }
     int id = packet_id(r.key, "s-");
     if (id < 0) id = packet_id(r.key, "sc-");
     if (id >= 0 && r.tag != 0) tag_by_packet_id_[id] = r.tag;
     durable_keys_.insert(std::move(r.key));
   }
   durable_count_ = durable_keys_.size();
+  if (received > 0)
+    MQTTSN_LOG(info, "upstream: %zu QoS 2 message(s) received before the restart moved to the inbox",
+               received);
   if (!durable_keys_.empty())
     MQTTSN_LOG(info,
                "upstream: %zu record(s) of QoS 2 exchanges in progress found; the MQTT client resumes them",
@@ -174,8 +227,8 @@ int PahoPersistence::do_open() {
 int PahoPersistence::do_put(const std::string& key, std::vector<std::uint8_t> value, int first_byte,
                             int token) {
   int id = packet_id(key, "c-") >= 0 ? token : -1;
-  const bool sent_or_pubrel = key.rfind("s-", 0) == 0 || key.rfind("sc-", 0) == 0;
-  if (id < 0 && !sent_or_pubrel) {  // a command (QoS 0/1, subscribe) or a received QoS 2: memory
+  const bool exchange = key.rfind("s-", 0) == 0 || key.rfind("sc-", 0) == 0 || key.rfind("r-", 0) == 0;
+  if (id < 0 && !exchange) {  // a command (QoS 0/1, subscribe): memory
     std::lock_guard lock(memory_mutex_);
     memory_.insert_or_assign(key, std::move(value));
     return 0;
@@ -194,6 +247,9 @@ int PahoPersistence::do_put(const std::string& key, std::vector<std::uint8_t> va
   } else if (int sc = packet_id(key, "sc-"); sc >= 0) {
     durable = true;  // a PUBREL: only QoS 2 has one
     id = sc;
+  } else if (packet_id(key, "r-") >= 0) {
+    durable = true;  // a QoS 2 PUBLISH received: the broker counts it as ours once PUBREC goes
+    id = -1;         // the broker's packet id: no tag of ours
   }
   if (!durable) {
     std::lock_guard memory_lock(memory_mutex_);
@@ -254,7 +310,7 @@ int PahoPersistence::do_remove(const std::string& key) {
   const int sent = packet_id(key, "s-");
   const bool completion = sent >= 0 && completes(k);
   t_last_removed = key;
-  if (sent >= 0 || k.substr(0, 3) == "sc-") {
+  if (sent >= 0 || k.substr(0, 3) == "sc-" || k.substr(0, 2) == "r-") {
     // Only ever durable. With no QoS 2 under way (QoS 1 traffic) there is nothing to look up.
     if (durable_count_.load() == 0) return 0;
   } else {
@@ -267,6 +323,7 @@ int PahoPersistence::do_remove(const std::string& key) {
     return 0;
   }
   std::lock_guard lock(mutex_);
+  if (const int received = packet_id(key, "r-"); received >= 0) taken_into_inbox_.erase(received);
   if (durable_keys_.count(key) == 0) return 0;  // never stored, or gone already: nothing to do
   MessageTag tag = 0;
   if (sent >= 0) {
@@ -291,6 +348,29 @@ int PahoPersistence::do_remove(const std::string& key) {
   return 0;
 }
 
+std::int64_t PahoPersistence::add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload,
+                                           int qos, bool retain, int packet_id) {
+  std::lock_guard lock(mutex_);
+  // A QoS 2 message reaches the callback at PUBREL, its "r-<id>" still held: the inbox row replaces
+  // it in one transaction. Paho's own removal of "r-<id>" right after then finds nothing to do.
+  std::string settled;
+  if (qos == 2) {
+    if (taken_into_inbox_.count(packet_id) > 0) return kAlreadyInInbox;  // moved there at start
+    std::string key = "r-" + std::to_string(packet_id);
+    if (durable_keys_.count(key) > 0) settled = std::move(key);
+  }
+  const std::int64_t id = durable_.add_to_inbox(topic, payload, qos, retain, settled, false);
+  if (id == 0) {
+    ++errors_;
+    return 0;
+  }
+  if (!settled.empty()) {
+    durable_keys_.erase(settled);
+    durable_count_ = durable_keys_.size();
+  }
+  return id;
+}
+
 int PahoPersistence::do_keys(char*** keys, int* nkeys) {
   std::scoped_lock lock(mutex_, memory_mutex_);
   const std::size_t n = memory_.size() + durable_keys_.size();
@@ -311,6 +391,7 @@ int PahoPersistence::do_clear() {
   durable_keys_.clear();
   durable_count_ = 0;
   tag_by_packet_id_.clear();
+  taken_into_inbox_.clear();
   if (!durable_.clear()) {
     ++errors_;
     return MQTTCLIENT_PERSISTENCE_ERROR;

@@ -9,7 +9,14 @@
 // in memory or nowhere: a sent QoS 1 PUBLISH is not kept at all (Paho resends from its own memory,
 // and after a crash the store row is published again: at least once, as QoS 1 promises), commands
 // not yet sent ("c-<n>": Paho drops that record before it writes "s-<id>", so
-// the store row, not this record, covers the message until then), received QoS 2 ("r-<id>").
+// the store row, not this record, covers the message until then).
+//
+// Downlink: a QoS 2 PUBLISH received ("r-<id>") is durable too, as Paho sends PUBREC right after
+// writing it and from then on the broker only resends PUBREL. At PUBREL the message reaches our
+// callback, which (for a kept session) moves it into the inbox with add_to_inbox(): the inbox row
+// and the removal of "r-<id>" are one transaction, so a crash leaves the message in exactly one of
+// the two. A QoS 1 message has no record: the callback writes it to the inbox before Paho sends
+// PUBACK (see bridge/paho_callbacks.hpp).
 //
 // Each durable record carries the tag (store row) of its message, so that after a restart the app
 // knows which rows Paho will finish by itself, and when Paho removes "s-<id>" (PUBCOMP received)
@@ -31,6 +38,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -62,6 +70,13 @@ class PahoPersistence {
    private:
     MessageTag previous_;
   };
+
+  // A message from the broker for a kept session, on disk when this returns its inbox id (0: not
+  // written, counted in errors(); kAlreadyInInbox: a QoS 2 message moved to the inbox at start, whose
+  // exchange only now ends). Called on Paho's receive thread, from the message callback.
+  static constexpr std::int64_t kAlreadyInInbox = -1;
+  std::int64_t add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload, int qos,
+                            bool retain, int packet_id);
 
   std::uint64_t errors() const;  // durable writes that failed
   // MQTTAsync_create has returned: Paho's restoring of its records at start is over.
@@ -113,6 +128,9 @@ class PahoPersistence {
   // from functions of their own (restore_copy, key_list) that the sanitizer run's suppression names.
   std::atomic<bool> restoring_{false};
   std::unordered_map<int, MessageTag> tag_by_packet_id_;
+  // Packet ids of received QoS 2 messages moved to the inbox at start (their records carry this tag).
+  static constexpr MessageTag kTakenIntoInbox = -1;
+  std::unordered_set<int> taken_into_inbox_;
   std::uint64_t errors_ = 0;
 };
 

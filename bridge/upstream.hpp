@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "bridge/durable_records.hpp"
 #include "bridge/upstream_status.hpp"
@@ -40,13 +42,18 @@ struct PublishRequest {
   bool kept_above = false;
 };
 
+// A downlink message the connection wrote to the inbox before the broker was told it arrived (see
+// bridge/paho_callbacks.hpp); 0 for one it did not. The durable stage notes it taken once the
+// sessions it reached are stored.
+using InboxId = std::int64_t;
+
 // What an upstream tells the stage above it. Always on the loop thread.
 class UpstreamEvents {
  public:
   virtual ~UpstreamEvents() = default;
   virtual void on_publish_result(PublishId id, PublishResult result) = 0;
   // A downlink message, topic already stripped of the mount point.
-  virtual void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) = 0;
+  virtual void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain, InboxId inbox) = 0;
   // The result of subscribe(): the granted QoS, or nullopt when the broker refused (SUBACK 0x80).
   virtual void on_suback(std::string_view filter, std::optional<QoS> granted) = 0;
   virtual void on_state(UpstreamState state) = 0;
@@ -61,6 +68,9 @@ class Upstream {
   // Once per distinct filter (the core counts references); the result comes through on_suback.
   virtual void subscribe(std::string_view filter, QoS qos) = 0;
   virtual void unsubscribe(std::string_view filter) = 0;
+  // The filters kept sessions subscribe to (as the nodes name them): a QoS 1/2 message matching one
+  // goes to the inbox before the broker is told it arrived. A connection without an inbox ignores it.
+  virtual void set_kept_filters(const std::vector<std::string>& filters) = 0;
   // Orderly close: waits up to `grace` for messages in flight, then calls `done` on the loop.
   virtual void shutdown(Millis grace, std::function<void()> done) = 0;
   virtual bool connected() const = 0;

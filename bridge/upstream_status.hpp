@@ -31,6 +31,8 @@ struct UpstreamCounters {
   std::uint64_t congested = 0;               // refused: queue full
   std::uint64_t received = 0;                // downlink messages delivered to the core
   std::uint64_t dropped_outside_prefix = 0;  // downlink messages outside the mount point
+  std::uint64_t inbox_written = 0;           // downlink for kept sessions written before the broker's ack
+  std::uint64_t inbox_failed = 0;            // ... whose write failed (delivered without that promise)
   std::uint64_t connects = 0;                // successful connections
   std::uint64_t connect_failures = 0;
   std::uint64_t connections_lost = 0;

@@ -42,8 +42,11 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
     durable_->set_before_commit([this](store::Store& s) {
       sessions_.collect(*core_);
       sessions_.save(*core_, s);
+      if (sessions_.take_kept_filters_changed()) durable_->set_kept_filters(sessions_.kept_filters());
     });
     durable_->set_commit_failed([this] { sessions_.forget_digests(); });
+    sessions_.take_kept_filters_changed();
+    durable_->set_kept_filters(sessions_.kept_filters());
     const auto restored = durable_->restore();
     MQTTSN_LOG(notice,
                "store: %s: %zu kept session(s) restored, %zu message(s) queued for the broker, %zu QoS 2 "
@@ -121,6 +124,8 @@ int Daemon::run() {
   if (!durable_->start()) {
     MQTTSN_LOG(error, "upstream: invalid options; nodes are served but nothing reaches a broker");
   }
+  if (const std::size_t left = durable_->take_inbox_left(); left > 0)
+    MQTTSN_LOG(notice, "store: %zu message(s) from the broker for kept sessions taken from the inbox", left);
   core_->on_tick(now());
   arm_core_timer();
   // READY once the links are open and the first upstream attempt was made (Type=notify).
@@ -224,7 +229,7 @@ void Daemon::unsubscribe(std::string_view filter) {
 
 // ---- UpstreamEvents
 
-void Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) {
+void Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain, bridge::InboxId) {
   core_->on_upstream_message(topic, payload, qos, retain, now());
   arm_core_timer();
 }

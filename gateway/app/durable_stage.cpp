@@ -127,6 +127,30 @@ DurableStage::Restored DurableStage::restore() {
   return {messages, resumed_by_paho.size()};
 }
 
+void DurableStage::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                              bridge::InboxId inbox) {
+  // The connection may hand up a message that take_inbox_left() already did (it arrived while the
+  // inbox was being read at start): inbox ids only grow, so the id tells.
+  if (inbox != 0 && inbox <= inbox_replayed_through_) return;
+  above_.on_message(topic, payload, qos, retain, inbox);
+  if (inbox == 0 || !store_ || !records_) return;
+  inbox_newest_ = std::max(inbox_newest_, inbox);
+  inbox_unnoted_ = true;
+  ++inbox_taken_count_;
+}
+
+std::size_t DurableStage::take_inbox_left() {
+  if (!store_ || !records_) return 0;
+  const std::int64_t taken = store_->inbox_taken();
+  inbox_newest_ = std::max(inbox_newest_, taken);
+  records_->records().drop_inbox_through(taken);
+  auto left = records_->records().inbox_after(taken);
+  for (auto& m : left)
+    on_message(m.topic, Bytes(m.payload.data(), m.payload.size()), static_cast<QoS>(m.qos), m.retain, m.id);
+  if (!left.empty()) inbox_replayed_through_ = left.back().id;
+  return left.size();
+}
+
 void DurableStage::hand_down(PublishId id, const Held& h, bool kept_here) {
   bridge::PublishRequest r;
   r.id = id;
@@ -332,7 +356,7 @@ void DurableStage::end_of_turn() {
   // commits that close together would each write the same pages again.
   if (!flush_now_ && !unwritten_.empty() && !below_->connected() && now() - last_commit_ >= away_gap())
     flush_now_ = true;
-  if (!qos2_uncommitted_.empty() || flush_now_) flush(flush_now_);
+  if (!qos2_uncommitted_.empty() || flush_now_ || inbox_unnoted_) flush(flush_now_);
   if (!dropping_.empty() && !store_->pending()) {
     if (records_) records_->records().forget_delivered(dropping_);
     dropping_.clear();
@@ -364,6 +388,9 @@ void DurableStage::flush(bool force) {
     unwritten_.pop_front();
   }
   if (before_commit_) before_commit_(*store_);
+  const bool noting_inbox = inbox_unnoted_ && records_;
+  if (noting_inbox) store_->note_inbox_taken(inbox_newest_);
+  inbox_unnoted_ = false;
   bool ok = true;
   if (store_->pending()) {
     ok = store_->commit();
@@ -374,6 +401,12 @@ void DurableStage::flush(bool force) {
       ++status_.commit_failures;
       if (commit_failed_) commit_failed_();
     }
+  }
+  if (noting_inbox) {
+    if (ok)
+      records_->records().drop_inbox_through(inbox_newest_);
+    else
+      inbox_unnoted_ = true;  // the sessions were not stored either: both go again at the next flush
   }
   if (ok && records_ && !dropping_.empty()) {
     // Only once the rows are gone from the store may the upstream file forget them; a failed
@@ -455,6 +488,8 @@ DurableStageStatus DurableStage::stage_status() const {
   if (records_) {
     s.upstream_records = records_->records().size();
     s.upstream_records_bytes = records_->records().file_bytes();
+    s.inbox = records_->records().inbox_size();
+    s.inbox_taken = inbox_taken_count_;
   }
   return s;
 }

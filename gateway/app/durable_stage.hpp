@@ -70,6 +70,8 @@ struct DurableStageStatus {
   std::uint64_t upstream_records_bytes = 0;
   std::uint64_t delivered_by_paho = 0;  // rows dropped because Paho completed their QoS 2 exchange
   std::uint64_t abandoned_by_paho = 0;  // exchanges Paho dropped (broker lost the session): resent
+  std::size_t inbox = 0;                // downlink messages for kept sessions not yet noted taken
+  std::uint64_t inbox_taken = 0;        // taken into sessions and noted in the store
 };
 
 class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvents {
@@ -103,6 +105,11 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
     std::size_t resumed = 0;   // QoS 2 exchanges the MQTT client resumes
   };
   Restored restore();
+  // At start, once the core can take messages and the connection has been started (which moves the
+  // MQTT client's received QoS 2 records into the inbox): what the inbox holds beyond what the store notes as
+  // taken (messages the broker was told arrived, whose sessions a crash kept from being stored) goes
+  // up again, in arrival order. Returns how many.
+  std::size_t take_inbox_left();
   // At exit: writes what waits and commits. No result goes up any more.
   void close();
 
@@ -111,15 +118,17 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   void publish(const bridge::PublishRequest& request) override;
   void subscribe(std::string_view filter, QoS qos) override { below_->subscribe(filter, qos); }
   void unsubscribe(std::string_view filter) override { below_->unsubscribe(filter); }
+  void set_kept_filters(const std::vector<std::string>& filters) override {
+    below_->set_kept_filters(filters);
+  }
   void shutdown(Millis grace, std::function<void()> done) override;
   bool connected() const override { return below_->connected(); }
   bridge::UpstreamStatus status() const override { return below_->status(); }
 
   // UpstreamEvents (from the upstream connection).
   void on_publish_result(PublishId id, PublishResult result) override;
-  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) override {
-    above_.on_message(topic, payload, qos, retain);
-  }
+  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                  bridge::InboxId inbox) override;
   void on_suback(std::string_view filter, std::optional<QoS> granted) override {
     above_.on_suback(filter, granted);
   }
@@ -186,6 +195,14 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   bool closed_ = false;
 
   std::vector<std::int64_t> delivered_, abandoned_, dropping_;  // Paho's reports, capacity reused
+
+  // The inbox (store/upstream_records.hpp): the newest id handed above, and whether the store has
+  // yet to note it. Noted in the transaction at the end of the turn that took it, which also stores
+  // the sessions it changed; then its rows are dropped from the upstream file.
+  bridge::InboxId inbox_newest_ = 0;
+  bridge::InboxId inbox_replayed_through_ = 0;  // by take_inbox_left()
+  bool inbox_unnoted_ = false;
+  std::uint64_t inbox_taken_count_ = 0;
 
   uv_timer_t* flush_timer_ = nullptr;
   uv_prepare_t* turn_end_ = nullptr;

@@ -30,6 +30,12 @@ class DurableUpstream final : public bridge::DurableRecords {
   std::optional<std::vector<std::uint8_t>> get(std::string_view key) override;
   std::vector<Record> load() override;
   bool clear() override;
+  std::int64_t add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload, int qos,
+                            bool retain, std::string_view record_key, bool mark_taken) override {
+    using E = store::UpstreamRecords::ExchangeRecord;
+    return records_->add_to_inbox(topic, payload, qos, retain, record_key,
+                                  mark_taken ? E::mark_taken : E::remove);
+  }
   void abandoned(bridge::MessageTag tag) override;
 
  private:

@@ -25,6 +25,8 @@ void for_each_upstream_counter(const bridge::UpstreamCounters& c, F&& f) {
   f("congested", c.congested);
   f("received", c.received);
   f("dropped_outside_prefix", c.dropped_outside_prefix);
+  f("inbox_written", c.inbox_written);
+  f("inbox_failed", c.inbox_failed);
   f("connects", c.connects);
   f("connect_failures", c.connect_failures);
   f("connections_lost", c.connections_lost);

@@ -1,5 +1,6 @@
 #include "gateway/app/session_saver.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <string_view>
 
@@ -41,6 +42,24 @@ std::size_t SessionSaver::restore(Gateway& core, store::Store& store, Millis now
   return sessions;
 }
 
+void SessionSaver::note_filters(const std::string& client_id, const SessionSnapshot& snap) {
+  std::vector<std::string> filters;
+  filters.reserve(snap.subscriptions.size());
+  for (const auto& sub : snap.subscriptions) filters.push_back(sub.filter);
+  auto [it, fresh] = kept_filters_.try_emplace(client_id);
+  if (!fresh && it->second == filters) return;
+  it->second = std::move(filters);
+  kept_filters_changed_ = true;
+}
+
+std::vector<std::string> SessionSaver::kept_filters() const {
+  std::vector<std::string> out;
+  for (const auto& [id, filters] : kept_filters_) out.insert(out.end(), filters.begin(), filters.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 bool SessionSaver::collect(Gateway& core) {
   for (auto& id : core.take_changed_sessions()) changed_.insert(std::move(id));
   return !changed_.empty();
@@ -50,9 +69,11 @@ void SessionSaver::save(const Gateway& core, store::Store& store) {
   for (const auto& id : changed_) {
     auto snap = core.snapshot(id);
     if (!snap) {
+      if (kept_filters_.erase(id) > 0) kept_filters_changed_ = true;
       if (stored_digest_.erase(id) > 0) store.erase_session(id);
       continue;
     }
+    note_filters(id, *snap);
     const auto bytes = encode_snapshot(*snap);
     const std::size_t d = digest(bytes);
     auto [it, fresh] = stored_digest_.try_emplace(id, d);

@@ -8,8 +8,11 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "gateway/core/gateway.hpp"
+#include "gateway/core/session_snapshot.hpp"
 #include "gateway/store/store.hpp"
 
 namespace mqttsn::app {
@@ -26,12 +29,21 @@ class SessionSaver {
   // The transaction failed: what the store holds is unknown, write everything again.
   void forget_digests() { stored_digest_.clear(); }
 
+  // The filters the kept sessions subscribe to, sorted, each once; changed since the last call?
+  // Follows every save(): the upstream writes a QoS 1/2 message matching one to its inbox.
+  bool take_kept_filters_changed() { return std::exchange(kept_filters_changed_, false); }
+  std::vector<std::string> kept_filters() const;
+
   std::uint64_t written() const { return written_; }
   std::uint64_t unchanged() const { return unchanged_; }
 
  private:
+  void note_filters(const std::string& client_id, const SessionSnapshot& snap);
+
   std::unordered_set<std::string> changed_;
   std::unordered_map<std::string, std::size_t> stored_digest_;  // per client id: what the store holds
+  std::unordered_map<std::string, std::vector<std::string>> kept_filters_;  // per kept client id
+  bool kept_filters_changed_ = false;
   std::uint64_t written_ = 0;
   std::uint64_t unchanged_ = 0;
 };

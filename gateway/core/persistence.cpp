@@ -50,6 +50,9 @@ std::optional<SessionSnapshot> Gateway::snapshot(std::string_view client_id) con
   if (s->will) snap.will = *s->will;
   if (s->outbox) {
     auto add = [&](const OutboundPublish& m) {
+      // A released QoS 2 message (PUBREC received) is the node's already and its payload is gone:
+      // sent again after a restart it would arrive twice.
+      if (m.released || !m.payload) return;
       snap.downlink.push_back({std::string(m.topic.view()), *m.payload, m.qos, m.retain});
     };
     for (const auto& m : s->outbox->in_flight) add(m);

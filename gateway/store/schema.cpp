@@ -22,6 +22,13 @@ constexpr Migration kMigrations[] = {
      "  client_id TEXT PRIMARY KEY NOT NULL,"
      "  data BLOB NOT NULL"
      ");"},
+    // How far the upstream file's inbox has been taken into sessions (see upstream_records.hpp):
+    // written in the transaction that stores those sessions, so both change together.
+    {2,
+     "CREATE TABLE progress ("
+     "  name TEXT PRIMARY KEY NOT NULL,"
+     "  value INTEGER NOT NULL"
+     ") WITHOUT ROWID;"},
 };
 
 // `row` is the uplink row (main file) the record carries, 0 for none. `delivered` holds uplink rows
@@ -34,6 +41,16 @@ constexpr Migration kUpstreamMigrations[] = {
      "  row INTEGER NOT NULL DEFAULT 0"
      ") WITHOUT ROWID;"
      "CREATE TABLE delivered (row INTEGER PRIMARY KEY NOT NULL);"},
+    // Messages from the broker for kept sessions, written before the broker hears they arrived.
+    // AUTOINCREMENT: ids only grow, across restarts too, so "taken up to id N" stays meaningful.
+    {2,
+     "CREATE TABLE inbox ("
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  topic TEXT NOT NULL,"
+     "  payload BLOB NOT NULL,"
+     "  qos INTEGER NOT NULL CHECK (qos IN (1, 2)),"
+     "  retain INTEGER NOT NULL CHECK (retain IN (0, 1))"
+     ");"},
 };
 
 }  // namespace

@@ -46,12 +46,18 @@ bool Store::Impl::prepare_all(sql::Error& err) {
                                         err)) &&
          (delete_session = sql::prepare(d, "DELETE FROM session WHERE client_id = ?1", err)) &&
          (select_sessions = sql::prepare(d, "SELECT client_id, data FROM session ORDER BY client_id", err)) &&
-         (count_sessions = sql::prepare(d, "SELECT count(*) FROM session", err));
+         (count_sessions = sql::prepare(d, "SELECT count(*) FROM session", err)) &&
+         (upsert_progress = sql::prepare(d,
+                                         "INSERT INTO progress (name, value) VALUES (?1, ?2) "
+                                         "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                                         err)) &&
+         (select_progress = sql::prepare(d, "SELECT value FROM progress WHERE name = ?1", err));
 }
 
 void Store::Impl::finalize_statements() {
   for (sql::Stmt* st : {&begin, &commit, &rollback, &insert_uplink, &delete_uplink, &select_uplink,
-                        &uplink_totals, &upsert_session, &delete_session, &select_sessions, &count_sessions})
+                        &uplink_totals, &upsert_session, &delete_session, &select_sessions, &count_sessions,
+                        &upsert_progress, &select_progress})
     st->reset();
 }
 
@@ -211,6 +217,30 @@ std::vector<SessionRecord> Store::load_sessions() const {
   }
   if (rc != SQLITE_DONE) s.failed("load sessions", rc);
   return out;
+}
+
+namespace {
+constexpr std::string_view kInboxTaken = "inbox_taken";
+}
+
+void Store::note_inbox_taken(std::int64_t id) {
+  Impl& s = *impl_;
+  if (!s.begin_if_needed()) return;
+  sqlite3_stmt* st = s.upsert_progress.get();
+  sql::bind_text(st, 1, kInboxTaken);
+  sqlite3_bind_int64(st, 2, id);
+  s.run_write(st, "note inbox taken");
+}
+
+std::int64_t Store::inbox_taken() const {
+  Impl& s = *impl_;
+  sqlite3_stmt* st = s.select_progress.get();
+  ResetGuard reset{st};
+  sql::bind_text(st, 1, kInboxTaken);
+  const int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) return sqlite3_column_int64(st, 0);
+  if (rc != SQLITE_DONE) s.failed("read inbox taken", rc);
+  return 0;
 }
 
 bool Store::pending() const {

@@ -79,7 +79,11 @@ class Store {
   void put_session(std::string_view client_id, std::span<const std::uint8_t> data);  // upsert
   void erase_session(std::string_view client_id);
   std::vector<SessionRecord> load_sessions() const;  // in client_id order
-  bool pending() const;                              // a transaction is open
+  // How far the upstream file's inbox (upstream_records.hpp) has been taken into sessions: written in
+  // the transaction that stores those sessions. 0 before the first.
+  void note_inbox_taken(std::int64_t id);
+  std::int64_t inbox_taken() const;
+  bool pending() const;  // a transaction is open
   // false on error (logged with MQTTSN_LOG). A failed commit rolls the transaction back: the writes
   // made since the last good commit are gone (and were never acknowledged, if the caller follows
   // the rule above); the in-memory counts are re-read from the file.

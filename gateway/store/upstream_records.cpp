@@ -11,7 +11,7 @@ namespace mqttsn::store {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr const char* kTables[] = {"record", "delivered"};
+constexpr const char* kTables[] = {"record", "delivered", "inbox"};
 
 struct ResetGuard {
   sqlite3_stmt* s;
@@ -28,6 +28,7 @@ struct UpstreamRecords::Impl {
   sql::Db db;
   sql::Stmt begin, commit, rollback;
   sql::Stmt upsert, remove, note_delivered, select_one, select_all, clear, select_delivered, forget, count;
+  sql::Stmt insert_inbox, select_inbox, drop_inbox, count_inbox, mark_taken;
   std::uint64_t errors = 0;
 
   bool prepare(sql::Error& err) {
@@ -46,11 +47,19 @@ struct UpstreamRecords::Impl {
            (clear = sql::prepare(d, "DELETE FROM record", err)) &&
            (select_delivered = sql::prepare(d, "SELECT row FROM delivered ORDER BY row", err)) &&
            (forget = sql::prepare(d, "DELETE FROM delivered WHERE row = ?1", err)) &&
-           (count = sql::prepare(d, "SELECT count(*) FROM record", err));
+           (count = sql::prepare(d, "SELECT count(*) FROM record", err)) &&
+           (insert_inbox = sql::prepare(
+                d, "INSERT INTO inbox (topic, payload, qos, retain) VALUES (?1, ?2, ?3, ?4)", err)) &&
+           (select_inbox = sql::prepare(
+                d, "SELECT id, topic, payload, qos, retain FROM inbox WHERE id > ?1 ORDER BY id", err)) &&
+           (drop_inbox = sql::prepare(d, "DELETE FROM inbox WHERE id <= ?1", err)) &&
+           (count_inbox = sql::prepare(d, "SELECT count(*) FROM inbox", err)) &&
+           (mark_taken = sql::prepare(d, "UPDATE record SET row = -1 WHERE key = ?1", err));
   }
   void finalize_statements() {
     for (sql::Stmt* st : {&begin, &commit, &rollback, &upsert, &remove, &note_delivered, &select_one,
-                          &select_all, &clear, &select_delivered, &forget, &count})
+                          &select_all, &clear, &select_delivered, &forget, &count, &insert_inbox,
+                          &select_inbox, &drop_inbox, &count_inbox, &mark_taken})
       st->reset();
   }
 
@@ -205,6 +214,73 @@ bool UpstreamRecords::forget_delivered(std::span<const std::int64_t> rows) {
   });
   s.set_synchronous("PRAGMA synchronous=FULL");
   return ok;
+}
+
+std::int64_t UpstreamRecords::add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload,
+                                           int qos, bool retain, std::string_view record_key,
+                                           ExchangeRecord what) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  std::int64_t id = 0;
+  // synchronous=FULL (the file's level): on disk at COMMIT, before Paho acknowledges the message.
+  const bool ok = s.transaction("add to inbox", [&] {
+    sqlite3_stmt* st = s.insert_inbox.get();
+    sql::bind_text(st, 1, topic);
+    sql::bind_blob(st, 2, payload.data(), payload.size());
+    sqlite3_bind_int(st, 3, qos);
+    sqlite3_bind_int(st, 4, retain ? 1 : 0);
+    if (!s.step(st, "add to inbox")) return false;
+    id = sqlite3_last_insert_rowid(s.db.get());
+    if (record_key.empty()) return true;
+    sqlite3_stmt* change = what == ExchangeRecord::remove ? s.remove.get() : s.mark_taken.get();
+    sql::bind_text(change, 1, record_key);
+    return s.step(change, "remove or mark the exchange's record");
+  });
+  return ok ? id : 0;
+}
+
+std::vector<InboxMessage> UpstreamRecords::inbox_after(std::int64_t id) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  std::vector<InboxMessage> out;
+  sqlite3_stmt* st = s.select_inbox.get();
+  ResetGuard reset{st};
+  sqlite3_bind_int64(st, 1, id);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    InboxMessage m;
+    m.id = sqlite3_column_int64(st, 0);
+    m.topic = sql::column_text(st, 1);
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 2));
+    if (p != nullptr) m.payload.assign(p, p + sqlite3_column_bytes(st, 2));
+    m.qos = sqlite3_column_int(st, 3);
+    m.retain = sqlite3_column_int(st, 4) != 0;
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) {
+    ++s.errors;
+    MQTTSN_LOG(error, "upstream records: read inbox: %s (code %d)", sqlite3_errmsg(s.db.get()), rc);
+  }
+  return out;
+}
+
+bool UpstreamRecords::drop_inbox_through(std::int64_t id) {
+  std::lock_guard lock(impl_->mutex);
+  Impl& s = *impl_;
+  // NORMAL: a drop lost in a power cut is done again at the next start (the main store says how
+  // far the inbox was taken), and the next FULL commit syncs it along anyway.
+  if (!s.set_synchronous("PRAGMA synchronous=NORMAL")) return false;
+  sqlite3_bind_int64(s.drop_inbox.get(), 1, id);
+  const bool ok = s.step(s.drop_inbox.get(), "drop inbox");
+  s.set_synchronous("PRAGMA synchronous=FULL");
+  return ok;
+}
+
+std::size_t UpstreamRecords::inbox_size() {
+  std::lock_guard lock(impl_->mutex);
+  sqlite3_stmt* st = impl_->count_inbox.get();
+  ResetGuard reset{st};
+  return sqlite3_step(st) == SQLITE_ROW ? static_cast<std::size_t>(sqlite3_column_int64(st, 0)) : 0;
 }
 
 std::size_t UpstreamRecords::size() {

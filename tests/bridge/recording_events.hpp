@@ -14,12 +14,13 @@ struct Downlink {
   std::string payload;
   int qos = 0;
   bool retain = false;
+  InboxId inbox = 0;
 };
 
 class RecordingEvents : public UpstreamEvents {
  public:
-  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain) override {
-    messages.push_back({std::string(topic), std::string(payload.begin(), payload.end()), qos, retain});
+  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain, InboxId inbox) override {
+    messages.push_back({std::string(topic), std::string(payload.begin(), payload.end()), qos, retain, inbox});
   }
   void on_publish_result(PublishId id, PublishResult result) override {
     results[id] = result;

@@ -44,22 +44,27 @@ class FakeConnection final : public mqttsn::bridge::Upstream {
   }
   void subscribe(std::string_view, QoS) override {}
   void unsubscribe(std::string_view) override {}
+  void set_kept_filters(const std::vector<std::string>& filters) override { kept_filters = filters; }
   void shutdown(Millis, std::function<void()> done) override { done(); }
   bool connected() const override { return is_connected; }
   mqttsn::bridge::UpstreamStatus status() const override { return {}; }
 
   std::vector<Sent> sent;
+  std::vector<std::string> kept_filters;
   bool is_connected = true;
 };
 
 class Requester final : public mqttsn::bridge::UpstreamEvents {
  public:
   void on_publish_result(PublishId id, PublishResult r) override { results[id] = r; }
-  void on_message(std::string_view, Bytes, QoS, bool) override {}
+  void on_message(std::string_view topic, Bytes, QoS, bool, mqttsn::bridge::InboxId inbox) override {
+    messages.emplace_back(std::string(topic), inbox);
+  }
   void on_suback(std::string_view, std::optional<QoS>) override {}
   void on_state(UpstreamState s) override { states.push_back(s); }
   std::map<PublishId, PublishResult> results;
   std::vector<UpstreamState> states;
+  std::vector<std::pair<std::string, mqttsn::bridge::InboxId>> messages;
 };
 
 struct Fixture {

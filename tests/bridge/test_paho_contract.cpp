@@ -1042,6 +1042,18 @@ class RecordingDurable : public mqttsn::bridge::DurableRecords {
     records_.clear();
     return true;
   }
+  std::int64_t add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload, int qos, bool,
+                            std::string_view record_key, bool mark_taken) override {
+    std::lock_guard lock(mutex_);
+    inbox_.push_back({std::string(topic), std::string(payload.begin(), payload.end()), qos});
+    if (!record_key.empty() && mark_taken) {
+      records_[std::string(record_key)].tag = -1;
+    } else if (!record_key.empty()) {
+      removals_.push_back({std::string(record_key), 0});
+      records_.erase(std::string(record_key));
+    }
+    return static_cast<std::int64_t>(inbox_.size());
+  }
   void abandoned(MessageTag tag) override {
     std::lock_guard lock(mutex_);
     abandoned_.push_back(tag);
@@ -1054,6 +1066,15 @@ class RecordingDurable : public mqttsn::bridge::DurableRecords {
   std::vector<Removal> removals() const {
     std::lock_guard lock(mutex_);
     return removals_;
+  }
+  struct InboxEntry {
+    std::string topic;
+    std::string payload;
+    int qos;
+  };
+  std::vector<InboxEntry> inbox() const {
+    std::lock_guard lock(mutex_);
+    return inbox_;
   }
   std::vector<MessageTag> abandoned_tags() const {
     std::lock_guard lock(mutex_);
@@ -1083,6 +1104,7 @@ class RecordingDurable : public mqttsn::bridge::DurableRecords {
   std::vector<Put> puts_;
   std::vector<Removal> removals_;
   std::vector<MessageTag> abandoned_;
+  std::vector<InboxEntry> inbox_;
 };
 
 }  // namespace

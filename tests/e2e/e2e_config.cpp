@@ -49,4 +49,8 @@ test::TestClientOptions paho_options(std::string uri, std::string client_id, boo
   return o;
 }
 
+std::string tail(const std::string& text, std::size_t n) {
+  return text.size() > n ? "..." + text.substr(text.size() - n) : text;
+}
+
 }  // namespace mqttsn::e2e

@@ -36,4 +36,7 @@ struct GatewayToml {
 // Options for a plain Paho test client on `uri`.
 test::TestClientOptions paho_options(std::string uri, std::string client_id, bool clean_session = true);
 
+// The last `n` characters of a log, for failure messages.
+std::string tail(const std::string& text, std::size_t n);
+
 }  // namespace mqttsn::e2e

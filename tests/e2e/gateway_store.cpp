@@ -169,10 +169,6 @@ std::size_t resumed_exchanges(const std::string& log, std::size_t from) {
   return at == std::string::npos ? 0 : std::stoul(log.substr(at + key.size()));
 }
 
-std::string tail(const std::string& text, std::size_t n) {
-  return text.size() > n ? "..." + text.substr(text.size() - n) : text;
-}
-
 std::string log_line(const std::string& log, const std::string& needle, std::size_t from = 0) {
   const auto at = log.find(needle, from);
   if (at == std::string::npos) return "(no line with '" + needle + "')";

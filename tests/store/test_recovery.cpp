@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "gateway/store/schema.hpp"
 #include "store_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -54,7 +55,7 @@ void expect_recovery(const fs::path& db, std::string_view detail_part) {
   CHECK(error.empty());
   CHECK(report.recovered);
   CHECK(report.detail.find(detail_part) != std::string::npos);
-  CHECK(report.schema_version == 1);
+  CHECK(report.schema_version == mqttsn::store::schema::latest_version(mqttsn::store::schema::migrations()));
   REQUIRE(!report.moved_to.empty());
   CHECK(report.moved_to.parent_path() == db.parent_path());
   CHECK(report.moved_to.filename().string().rfind(db.filename().string() + ".corrupt-20", 0) == 0);
@@ -158,8 +159,10 @@ TEST_CASE("a file whose schema version is newer than the code knows is moved asi
   auto s = Store::open(db, {}, report, error);
   REQUIRE(s != nullptr);
   CHECK(report.recovered);
-  CHECK(report.detail == "schema version 7 is newer than this gateway knows (1)");
-  CHECK(report.schema_version == 1);
+  const int latest = mqttsn::store::schema::latest_version(mqttsn::store::schema::migrations());
+  CHECK(report.detail ==
+        "schema version 7 is newer than this gateway knows (" + std::to_string(latest) + ")");
+  CHECK(report.schema_version == latest);
   RawDb moved(report.moved_to);
   CHECK(moved.integer("PRAGMA user_version") == 7);
   CHECK(moved.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'future'") == 1);

@@ -24,7 +24,7 @@ using namespace mqttsn::bridge;
 
 class CountingEvents : public UpstreamEvents {
  public:
-  void on_message(std::string_view, mqttsn::Bytes, mqttsn::QoS, bool) override {}
+  void on_message(std::string_view, mqttsn::Bytes, mqttsn::QoS, bool, mqttsn::bridge::InboxId) override {}
   void on_publish_result(mqttsn::PublishId id, mqttsn::PublishResult result) override {
     ++results;
     if (result == mqttsn::PublishResult::congested) ++failed;
