@@ -227,3 +227,22 @@ TEST_CASE("an unknown node publishing QoS 1 with a registered id is told: invali
   h.recv(1, "08 0C 00 00 03 00 00 31");  // QoS 0: nothing to answer but DISCONNECT
   CHECK(h.take() == Events{"send " + addr(1) + " 02 18"});
 }
+
+TEST_CASE("a QoS 2 downlink released to its node (PUBREC in) is not in the snapshot; one not released is") {
+  Harness h;
+  h.connect(1, "c1", false, 0);
+  h.subscribe(1, "a/b", 2);
+  h.upstream("a/b", "x", 2);
+  h.upstream("a/b", "y", 2);
+  h.take();
+  auto before = h.gw.snapshot("c1");
+  REQUIRE(before);
+  CHECK(before->downlink.size() == 2);
+  h.recv(1, "04 0F 00 01");  // PUBREC for "x": the node has it, only PUBCOMP remains
+  h.take();
+  auto after = h.gw.snapshot("c1");
+  REQUIRE(after);
+  REQUIRE(after->downlink.size() == 1);
+  CHECK(after->downlink[0].payload == std::vector<std::uint8_t>{'y'});
+  h.check_invariants();
+}

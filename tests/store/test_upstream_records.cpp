@@ -130,3 +130,44 @@ TEST_CASE("upstream records: what put() accepted is there after the writer is ki
   CHECK(r->load().size() == 49);
   CHECK(r->delivered() == std::vector<std::int64_t>{100});
 }
+
+TEST_CASE("upstream records: the inbox keeps messages in arrival order; ids keep growing across a reopen") {
+  mqttsn::test::TempDir dir("upstream-records");
+  const auto path = dir.path() / "g.upstream.db";
+  using E = UpstreamRecords::ExchangeRecord;
+  std::int64_t first = 0, second = 0;
+  {
+    auto r = must_open_records(path);
+    first = r->add_to_inbox("cmd/a", bytes("one"), 1, false, "", E::remove);
+    second = r->add_to_inbox("cmd/b", bytes("two"), 2, true, "", E::remove);
+    CHECK(first > 0);
+    CHECK(second > first);
+    CHECK(r->inbox_size() == 2);
+    auto after_first = r->inbox_after(first);
+    REQUIRE(after_first.size() == 1);
+    CHECK(after_first[0].topic == "cmd/b");
+    CHECK(after_first[0].payload == bytes("two"));
+    CHECK(after_first[0].qos == 2);
+    CHECK(after_first[0].retain);
+    CHECK(r->drop_inbox_through(second));
+    CHECK(r->inbox_size() == 0);
+  }
+  auto r = must_open_records(path);
+  // Emptied and reopened: a new message still gets a larger id than any taken before.
+  CHECK(r->add_to_inbox("cmd/c", bytes("three"), 1, false, "", E::remove) > second);
+}
+
+TEST_CASE("upstream records: a QoS 2 message enters the inbox with its exchange record removed or marked") {
+  mqttsn::test::TempDir dir("upstream-records");
+  auto r = must_open_records(dir.path() / "g.upstream.db");
+  using E = UpstreamRecords::ExchangeRecord;
+  CHECK(r->put("r-5", bytes("received-5"), 0));
+  CHECK(r->put("r-6", bytes("received-6"), 0));
+  CHECK(r->add_to_inbox("cmd/x", bytes("five"), 2, false, "r-5", E::remove) > 0);
+  CHECK(r->add_to_inbox("cmd/y", bytes("six"), 2, false, "r-6", E::mark_taken) > 0);
+  auto all = r->load();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].key == "r-6");
+  CHECK(all[0].row == -1);
+  CHECK(r->inbox_after(0).size() == 2);
+}
