@@ -46,21 +46,21 @@ void Gateway::reschedule(Session& s) {
   if (s.scheduled && *s.scheduled <= *d) return;  // the earlier entry fires and re-evaluates
   s.scheduled = d;
   deadlines_.push(DeadlineEntry{*d, s.slot, s.serial});
-  if (deadlines_.size() > 64 + 4 * slots_.size()) compact_deadlines();
+  if (deadlines_.size() > 64 + 4 * sessions_.slot_count()) compact_deadlines();
 }
 
 void Gateway::compact_deadlines() {
   std::vector<DeadlineEntry> keep;
-  keep.reserve(slots_.size());
-  for (const auto& p : slots_)
-    if (p && p->scheduled) keep.push_back(DeadlineEntry{*p->scheduled, p->slot, p->serial});
+  keep.reserve(sessions_.slot_count());
+  for (const Session& s : sessions_)
+    if (s.scheduled) keep.push_back(DeadlineEntry{*s.scheduled, s.slot, s.serial});
   deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(keep));
 }
 
 std::optional<Millis> Gateway::next_deadline() const {
   while (!deadlines_.empty()) {
     const DeadlineEntry& e = deadlines_.top();
-    const Session* s = live(e.slot, e.serial);
+    const Session* s = sessions_.find_by_slot(e.slot, e.serial);
     if (s && s->scheduled && *s->scheduled == e.when) break;
     deadlines_.pop();
   }
@@ -74,12 +74,12 @@ void Gateway::on_tick(Millis now) {
   while (!deadlines_.empty() && deadlines_.top().when <= now) {
     DeadlineEntry e = deadlines_.top();
     deadlines_.pop();
-    Session* s = live(e.slot, e.serial);
+    Session* s = sessions_.find_by_slot(e.slot, e.serial);
     if (!s || !s->scheduled || *s->scheduled != e.when) continue;
     s->scheduled.reset();
     std::uint32_t slot = s->slot, serial = s->serial;
     service_session(*s, now);
-    if (Session* still = live(slot, serial)) reschedule(*still);
+    if (Session* still = sessions_.find_by_slot(slot, serial)) reschedule(*still);
   }
 }
 
@@ -169,7 +169,7 @@ void Gateway::lose_session(Session& s, Counter reason) {
 
 void Gateway::on_delivery_failure(const LinkAddress& to, Millis /*now*/) {
   counters_.inc(Counter::delivery_failures);
-  Session* s = find_session(PeerRef{&to, false, {}});
+  Session* s = sessions_.find_by_peer(PeerRef{&to, false, {}});
   if (!s || !s->connected()) return;
   // Spec 5.3: a failed unicast counts toward N_RETRY. Consecutive failures beyond it mean the node
   // is gone; any datagram from it resets the count.
