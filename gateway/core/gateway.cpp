@@ -35,7 +35,13 @@ const char* to_string(ClientState s) {
 }
 
 Gateway::Gateway(const GatewayOptions& options, Outputs& outputs, const AccessPolicy& policy)
-    : options_(options), out_(outputs), policy_(&policy) {
+    : options_(options),
+      out_(outputs),
+      policy_(&policy),
+      deadlines_([this](DeadlineScheduler::Owner o) -> std::optional<Millis>* {
+        Session* s = sessions_.find_by_slot(o.slot, o.serial);
+        return s ? &s->scheduled : nullptr;
+      }) {
   tx_.resize(kMaxDatagram + kMaxEncapHeader);
   tx_inner_.resize(kMaxDatagram);
   match_scratch_.reserve(64);

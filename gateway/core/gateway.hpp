@@ -11,13 +11,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "counters.hpp"
+#include "deadline_scheduler.hpp"
 #include "messages.hpp"
 #include "options.hpp"
 #include "outputs.hpp"
@@ -150,7 +150,7 @@ class Gateway {
   std::optional<Millis> session_deadline(const Session& s) const;
   void reschedule(Session& s);
   void lose_session(Session& s, Counter reason);
-  void compact_deadlines();
+  static DeadlineScheduler::Owner deadline_owner(const Session& s) { return {s.slot, s.serial}; }
 
   // Topic resolution (gateway.cpp): the topic a client means by (type, id); empty when unknown.
   std::string_view resolve_topic(const Session* s, TopicIdType type, std::uint16_t id,
@@ -191,16 +191,7 @@ class Gateway {
   };
   std::unordered_map<PublishId, PendingUplink> pending_uplinks_;
 
-  struct DeadlineEntry {
-    Millis when;
-    std::uint32_t slot;
-    std::uint32_t serial;
-    friend bool operator>(const DeadlineEntry& a, const DeadlineEntry& b) { return a.when > b.when; }
-  };
-  // Min-heap with lazy invalidation: an entry counts only if its session still has
-  // scheduled == when. Deadlines that move later are not re-pushed: the early entry fires, the
-  // session is re-evaluated and rescheduled (at most one spurious wake per supervision period).
-  mutable std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines_;
+  DeadlineScheduler deadlines_;  // one per session: the earliest of session_deadline()
 
   bool upstream_connected_ = false;
   std::optional<Millis> advertise_due_;
