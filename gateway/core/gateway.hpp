@@ -9,7 +9,6 @@
 // broker is a request: Outputs::publish() returns nothing and the upstream tells its outcome on a
 // later call, through on_publish_result(); the node's PUBACK/PUBREC waits for it (publish_uplink.cpp).
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,7 +101,7 @@ class Gateway {
   bool kept(const Session& s) const;
   void restore_subscription(Session& s, const SessionSnapshot::Subscription& sub);
 
-  // --- sessions (gateway.cpp): the table's operations plus change tracking and the session's state
+  // --- sessions (gateway.cpp): SessionTable's operations plus what they mean for the rest of the core
   Session& create_session(const PeerRef& peer, std::string_view client_id);
   void rebind(Session& s, const PeerRef& peer);
   void destroy_session(Session& s);
