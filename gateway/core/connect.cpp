@@ -12,13 +12,13 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
     send(peer, ConnAck{ReturnCode::not_supported});
     return;
   }
-  Session* by_id = find_by_client_id(c.client_id);
-  Session* at_peer = find_session(peer);
+  Session* by_id = sessions_.find_by_client_id(c.client_id);
+  Session* at_peer = sessions_.find_by_peer(peer);
   if (at_peer && at_peer != by_id) {
     // The node at this address comes back under another client id: its old identity is gone as
     // if the node had vanished, so that identity's will is published (field choice).
     lose_session(*at_peer, Counter::takeovers);
-    if (Session* still = find_session(peer); still) destroy_session(*still);
+    if (Session* still = sessions_.find_by_peer(peer); still) destroy_session(*still);
   }
   Session* s = by_id;
   if (s) {
@@ -29,7 +29,7 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
       rebind(*s, peer);
     }
   } else {
-    if (active_sessions() >= options_.limits.max_clients && !evict_one_persistent()) {
+    if (sessions_.size() >= options_.limits.max_clients && !evict_one_persistent()) {
       counters_.inc(Counter::client_limit);
       send(peer, ConnAck{ReturnCode::congestion});
       return;

@@ -1,5 +1,5 @@
-// Gateway: construction, dispatch of decoded messages to the flow handlers, sending, the session
-// table and topic resolution. The flows themselves live in one file each (see gateway.hpp).
+// Gateway: construction, dispatch of decoded messages to the flow handlers, sending, creating and
+// dropping sessions, and topic resolution. The flows themselves live in one file each (see gateway.hpp).
 #include "gateway.hpp"
 
 #include <algorithm>
@@ -35,7 +35,13 @@ const char* to_string(ClientState s) {
 }
 
 Gateway::Gateway(const GatewayOptions& options, Outputs& outputs, const AccessPolicy& policy)
-    : options_(options), out_(outputs), policy_(&policy) {
+    : options_(options),
+      out_(outputs),
+      policy_(&policy),
+      deadlines_([this](DeadlineScheduler::Owner o) -> std::optional<Millis>* {
+        Session* s = sessions_.find_by_slot(o.slot, o.serial);
+        return s ? &s->scheduled : nullptr;
+      }) {
   tx_.resize(kMaxDatagram + kMaxEncapHeader);
   tx_inner_.resize(kMaxDatagram);
   match_scratch_.reserve(64);
@@ -50,9 +56,7 @@ Gateway::Gateway(const GatewayOptions& options, Outputs& outputs, const AccessPo
 
 Gateway::~Gateway() {
   // Sessions hold TopicRefs and tree pointers: release them before the tree and the topic table.
-  by_peer_.clear();
-  by_client_id_.clear();
-  slots_.clear();
+  sessions_.clear();
 }
 
 Millis Gateway::scaled(std::uint16_t seconds) const {
@@ -84,7 +88,7 @@ void Gateway::on_datagram(const LinkAddress& from, Bytes datagram, Millis now) {
 }
 
 void Gateway::dispatch(const PeerRef& peer, const Message& m, Millis now) {
-  Session* s = find_session(peer);
+  Session* s = sessions_.find_by_peer(peer);
   if (s && s->peer.address.xbee16 != peer.address->xbee16) s->peer.address.xbee16 = peer.address->xbee16;
   switch (type_of(m)) {
     case MsgType::connect:
@@ -237,53 +241,16 @@ std::size_t Gateway::downlink_limit(const Session& s) const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Session table
-
-Session* Gateway::find_session(const PeerRef& peer) const {
-  auto it = by_peer_.find(peer);
-  return it == by_peer_.end() ? nullptr : *it;
-}
-
-Session* Gateway::find_by_client_id(std::string_view id) const {
-  auto it = by_client_id_.find(id);
-  return it == by_client_id_.end() ? nullptr : *it;
-}
-
-Session* Gateway::live(std::uint32_t slot, std::uint32_t serial) const {
-  if (slot >= slots_.size() || !slots_[slot] || slots_[slot]->serial != serial) return nullptr;
-  return slots_[slot].get();
-}
+// Sessions
 
 Session& Gateway::create_session(const PeerRef& peer, std::string_view client_id) {
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  auto s = std::make_unique<Session>();
-  s->slot = slot;
-  s->serial = next_serial_++;
-  s->client_id = std::string(client_id);
-  s->peer.address = *peer.address;
-  s->peer.forwarded = peer.forwarded;
-  s->peer.node_id = std::string(peer.node_id);
-  slots_[slot] = std::move(s);
-  Session& ref = *slots_[slot];
-  by_peer_.insert(&ref);
-  by_client_id_.insert(&ref);
-  note_change(ref);
-  return ref;
+  Session& s = sessions_.create(peer, client_id);
+  note_change(s);
+  return s;
 }
 
 void Gateway::rebind(Session& s, const PeerRef& peer) {
-  by_peer_.erase(&s);
-  s.peer.address = *peer.address;
-  s.peer.forwarded = peer.forwarded;
-  s.peer.node_id = std::string(peer.node_id);
-  by_peer_.insert(&s);
+  sessions_.rebind(s, peer);
   note_change(s);
 }
 
@@ -329,25 +296,17 @@ void Gateway::clear_session_state(Session& s) {
 void Gateway::destroy_session(Session& s) {
   if (track_changes_ && !s.change_noted) changed_.push_back(s.client_id);  // so the store forgets it
   clear_session_state(s);
-  by_peer_.erase(&s);
-  by_client_id_.erase(&s);
-  std::uint32_t slot = s.slot;
-  slots_[slot].reset();
-  free_slots_.push_back(slot);
-}
-
-std::size_t Gateway::active_sessions() const {
-  return by_peer_.size();
+  sessions_.destroy(s);
 }
 
 // When the table is full, a persistent session whose client is gone (disconnected or lost) makes
 // room for a node that is here now: the least recently seen one goes.
 bool Gateway::evict_one_persistent() {
   Session* victim = nullptr;
-  for (const auto& p : slots_)
-    if (p && (p->state == ClientState::disconnected || p->state == ClientState::lost) &&
-        (!victim || p->last_seen < victim->last_seen))
-      victim = p.get();
+  for (Session& s : sessions_)
+    if ((s.state == ClientState::disconnected || s.state == ClientState::lost) &&
+        (!victim || s.last_seen < victim->last_seen))
+      victim = &s;
   if (!victim) return false;
   counters_.inc(Counter::sessions_evicted);
   destroy_session(*victim);

@@ -3,27 +3,26 @@
 // upstream events and the time; it answers through Outputs and says when it next needs on_tick().
 // One flow per source file: connect.cpp, will.cpp, register.cpp, publish_uplink.cpp,
 // publish_downlink.cpp, subscribe.cpp, sleep.cpp, discovery.cpp, forwarder.cpp, keepalive.cpp,
-// status.cpp; gateway.cpp has dispatch, sending and the session table.
+// status.cpp; gateway.cpp has dispatch, sending and what creating or dropping a session involves.
 //
 // Not re-entrant: Outputs must not call back into the Gateway synchronously. So a publish to the
 // broker is a request: Outputs::publish() returns nothing and the upstream tells its outcome on a
 // later call, through on_publish_result(); the node's PUBACK/PUBREC waits for it (publish_uplink.cpp).
 #include <cstdint>
-#include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "counters.hpp"
+#include "deadline_scheduler.hpp"
 #include "messages.hpp"
 #include "options.hpp"
 #include "outputs.hpp"
 #include "session.hpp"
 #include "session_snapshot.hpp"
+#include "session_table.hpp"
 #include "status.hpp"
 #include "subscription_tree.hpp"
 #include "topic_table.hpp"
@@ -62,7 +61,7 @@ class Gateway {
   std::vector<SubscriptionStatus> subscriptions() const;
   std::vector<std::pair<std::string_view, std::uint64_t>> counters() const { return counters_.named(); }
   std::uint64_t counter(Counter c) const { return counters_.get(c); }
-  std::size_t session_count() const { return by_peer_.size(); }
+  std::size_t session_count() const { return sessions_.size(); }
   std::size_t interned_topics() const { return topics_.size(); }
   bool upstream_connected() const { return upstream_connected_; }
 
@@ -102,10 +101,7 @@ class Gateway {
   bool kept(const Session& s) const;
   void restore_subscription(Session& s, const SessionSnapshot::Subscription& sub);
 
-  // --- session table (gateway.cpp)
-  Session* find_session(const PeerRef& peer) const;
-  Session* find_by_client_id(std::string_view id) const;
-  Session* live(std::uint32_t slot, std::uint32_t serial) const;
+  // --- sessions (gateway.cpp): SessionTable's operations plus what they mean for the rest of the core
   Session& create_session(const PeerRef& peer, std::string_view client_id);
   void rebind(Session& s, const PeerRef& peer);
   void destroy_session(Session& s);
@@ -114,7 +110,6 @@ class Gateway {
   void discard_delivery_state(Session& s);  // all queues and uplink records
   void forget_unconfirmed(Session& s);
   bool evict_one_persistent();
-  std::size_t active_sessions() const;
 
   // --- flows
   void handle_connect(const PeerRef& peer, const Connect& c, Millis now);  // connect.cpp
@@ -154,7 +149,7 @@ class Gateway {
   std::optional<Millis> session_deadline(const Session& s) const;
   void reschedule(Session& s);
   void lose_session(Session& s, Counter reason);
-  void compact_deadlines();
+  static DeadlineScheduler::Owner deadline_owner(const Session& s) { return {s.slot, s.serial}; }
 
   // Topic resolution (gateway.cpp): the topic a client means by (type, id); empty when unknown.
   std::string_view resolve_topic(const Session* s, TopicIdType type, std::uint16_t id,
@@ -172,41 +167,7 @@ class Gateway {
 
   TopicTable topics_;  // first: every TopicRef below refers into it
   Counters counters_;
-  std::vector<std::unique_ptr<Session>> slots_;
-  std::vector<std::uint32_t> free_slots_;
-  std::uint32_t next_serial_ = 1;
-  // Indexes are sets of Session* hashed by the session's own peer / client id (transparent lookup
-  // by PeerRef / string_view): one pointer per node, the key is not stored twice.
-  struct ByPeerHash {
-    using is_transparent = void;
-    std::size_t operator()(const PeerRef& p) const noexcept { return PeerRefHash{}(p); }
-    std::size_t operator()(const Session* s) const noexcept { return PeerRefHash{}(PeerRef::of(s->peer)); }
-  };
-  struct ByPeerEq {
-    using is_transparent = void;
-    static PeerRef key(const PeerRef& p) { return p; }
-    static PeerRef key(const Session* s) { return PeerRef::of(s->peer); }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return key(a) == key(b);
-    }
-  };
-  struct ByIdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
-    std::size_t operator()(const Session* s) const noexcept { return (*this)(s->client_id); }
-  };
-  struct ByIdEq {
-    using is_transparent = void;
-    static std::string_view key(std::string_view id) { return id; }
-    static std::string_view key(const Session* s) { return s->client_id; }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return key(a) == key(b);
-    }
-  };
-  std::unordered_set<Session*, ByPeerHash, ByPeerEq> by_peer_;
-  std::unordered_set<Session*, ByIdHash, ByIdEq> by_client_id_;
+  SessionTable sessions_;
   SubscriptionTree tree_;
 
   struct StringHash {
@@ -229,16 +190,7 @@ class Gateway {
   };
   std::unordered_map<PublishId, PendingUplink> pending_uplinks_;
 
-  struct DeadlineEntry {
-    Millis when;
-    std::uint32_t slot;
-    std::uint32_t serial;
-    friend bool operator>(const DeadlineEntry& a, const DeadlineEntry& b) { return a.when > b.when; }
-  };
-  // Min-heap with lazy invalidation: an entry counts only if its session still has
-  // scheduled == when. Deadlines that move later are not re-pushed: the early entry fires, the
-  // session is re-evaluated and rescheduled (at most one spurious wake per supervision period).
-  mutable std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines_;
+  DeadlineScheduler deadlines_;  // one per session: the earliest of session_deadline()
 
   bool upstream_connected_ = false;
   std::optional<Millis> advertise_due_;

@@ -1,6 +1,6 @@
 // Time: keep-alive and sleep supervision (1.5x by default, spec 4.8), the half-open CONNECT
 // timeout, T_RETRY/N_RETRY retransmission of GW -> client PUBLISH/PUBREL/REGISTER, ADVERTISE.
-// One deadline per session in a min-heap with lazy invalidation (see Gateway::deadlines_).
+// One deadline per session, the earliest thing due for it (see DeadlineScheduler).
 #include <algorithm>
 
 #include "gateway.hpp"
@@ -40,46 +40,27 @@ std::optional<Millis> Gateway::session_deadline(const Session& s) const {
 void Gateway::reschedule(Session& s) {
   std::optional<Millis> d = session_deadline(s);
   if (!d) {
-    s.scheduled.reset();  // any heap entry for it is now stale
+    deadlines_.cancel(deadline_owner(s));
     return;
   }
-  if (s.scheduled && *s.scheduled <= *d) return;  // the earlier entry fires and re-evaluates
-  s.scheduled = d;
-  deadlines_.push(DeadlineEntry{*d, s.slot, s.serial});
-  if (deadlines_.size() > 64 + 4 * slots_.size()) compact_deadlines();
-}
-
-void Gateway::compact_deadlines() {
-  std::vector<DeadlineEntry> keep;
-  keep.reserve(slots_.size());
-  for (const auto& p : slots_)
-    if (p && p->scheduled) keep.push_back(DeadlineEntry{*p->scheduled, p->slot, p->serial});
-  deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(keep));
+  deadlines_.schedule(deadline_owner(s), *d);
+  // A few stale entries per session slot may wait in the heap; beyond that it is swept.
+  deadlines_.compact_if_over(64 + 4 * sessions_.slot_count());
 }
 
 std::optional<Millis> Gateway::next_deadline() const {
-  while (!deadlines_.empty()) {
-    const DeadlineEntry& e = deadlines_.top();
-    const Session* s = live(e.slot, e.serial);
-    if (s && s->scheduled && *s->scheduled == e.when) break;
-    deadlines_.pop();
-  }
   std::optional<Millis> d = advertise_due_;
-  if (!deadlines_.empty() && (!d || deadlines_.top().when < *d)) d = deadlines_.top().when;
+  if (std::optional<Millis> session = deadlines_.next(); session && (!d || *session < *d)) d = session;
   return d;
 }
 
 void Gateway::on_tick(Millis now) {
   if (advertise_due_ && *advertise_due_ <= now) send_advertise(now);
-  while (!deadlines_.empty() && deadlines_.top().when <= now) {
-    DeadlineEntry e = deadlines_.top();
-    deadlines_.pop();
-    Session* s = live(e.slot, e.serial);
-    if (!s || !s->scheduled || *s->scheduled != e.when) continue;
-    s->scheduled.reset();
-    std::uint32_t slot = s->slot, serial = s->serial;
+  while (std::optional<DeadlineScheduler::Owner> due = deadlines_.pop_due(now)) {
+    Session* s = sessions_.find_by_slot(due->slot, due->serial);
+    if (!s) continue;
     service_session(*s, now);
-    if (Session* still = live(slot, serial)) reschedule(*still);
+    if (Session* still = sessions_.find_by_slot(due->slot, due->serial)) reschedule(*still);
   }
 }
 
@@ -164,12 +145,12 @@ void Gateway::lose_session(Session& s, Counter reason) {
   s.state = ClientState::lost;
   s.will.reset();
   drop_delivery_state(s);
-  s.scheduled.reset();
+  deadlines_.cancel(deadline_owner(s));
 }
 
 void Gateway::on_delivery_failure(const LinkAddress& to, Millis /*now*/) {
   counters_.inc(Counter::delivery_failures);
-  Session* s = find_session(PeerRef{&to, false, {}});
+  Session* s = sessions_.find_by_peer(PeerRef{&to, false, {}});
   if (!s || !s->connected()) return;
   // Spec 5.3: a failed unicast counts toward N_RETRY. Consecutive failures beyond it mean the node
   // is gone; any datagram from it resets the count.

@@ -27,12 +27,12 @@ std::vector<std::string> Gateway::take_changed_sessions() {
   std::vector<std::string> out = std::move(changed_);
   changed_.clear();
   for (const auto& id : out)
-    if (Session* s = find_by_client_id(id)) s->change_noted = false;
+    if (Session* s = sessions_.find_by_client_id(id)) s->change_noted = false;
   return out;
 }
 
 std::optional<SessionSnapshot> Gateway::snapshot(std::string_view client_id) const {
-  const Session* s = find_by_client_id(client_id);
+  const Session* s = sessions_.find_by_client_id(client_id);
   if (!s || !kept(*s)) return std::nullopt;
   SessionSnapshot snap;
   snap.client_id = s->client_id;
@@ -77,10 +77,10 @@ void Gateway::restore_subscription(Session& s, const SessionSnapshot::Subscripti
 }
 
 bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
-  if (snap.client_id.empty() || find_by_client_id(snap.client_id)) return false;
+  if (snap.client_id.empty() || sessions_.find_by_client_id(snap.client_id)) return false;
   const PeerRef peer{&snap.address, snap.forwarded, snap.node_id};
-  if (find_session(peer)) return false;
-  if (active_sessions() >= options_.limits.max_clients) return false;
+  if (sessions_.find_by_peer(peer)) return false;
+  if (sessions_.size() >= options_.limits.max_clients) return false;
 
   Session& s = create_session(peer, snap.client_id);
   s.clean_session = snap.clean_session;

@@ -40,7 +40,7 @@ void Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos
   auto shared = std::make_shared<const std::vector<std::uint8_t>>(payload.begin(), payload.end());
   QoS message_qos = qos < 0 ? QoS{0} : min_qos(qos, 2);
   for (const auto& [slot, granted] : match_scratch_) {
-    Session* s = slots_[slot].get();
+    Session* s = sessions_.in_slot(slot);
     if (!s) continue;
     // A CleanSession=0 client that is away keeps receiving into its buffer (MQTT's persistent
     // session semantics); it gets the messages when it connects again.

@@ -84,7 +84,7 @@ void Gateway::handle_publish(Session& s, const Publish& p, Millis /*now*/) {
 // Spec 4.5: QoS -1 from a node that may never have connected; only predefined ids and short names
 // (the codec already rejects a normal id). A connected sender's own predefined ids apply.
 void Gateway::handle_publish_minus1(const PeerRef& peer, const Publish& p) {
-  Session* s = find_session(peer);
+  Session* s = sessions_.find_by_peer(peer);
   if (s && !s->connected()) s = nullptr;
   char short_buf[2];
   std::string_view topic = resolve_topic(s, p.topic_id_type, p.topic_id, short_buf);
@@ -118,7 +118,7 @@ void Gateway::on_publish_result(PublishId id, PublishResult result, Millis /*now
   pending_uplinks_.erase(it);
   const bool ok = result != PublishResult::congested;
   if (!ok) counters_.inc(Counter::upstream_congested);
-  Session* s = live(p.slot, p.serial);
+  Session* s = sessions_.find_by_slot(p.slot, p.serial);
   if (!s) return;
   auto rec = std::find_if(s->inbound.begin(), s->inbound.end(),
                           [&](const InboundPublish& r) { return r.msg_id == p.msg_id && r.id == id; });

@@ -130,7 +130,7 @@ struct Session {
   std::string client_id;
   PeerKey peer;
   Millis last_seen{0};
-  std::optional<Millis> scheduled;  // time of this session's valid entry in the deadline heap
+  std::optional<Millis> scheduled;  // its deadline, set only by Gateway::deadlines_ (DeadlineScheduler)
   std::uint32_t msgs_up = 0;
   std::uint32_t msgs_down = 0;
   TopicRegistry registry;

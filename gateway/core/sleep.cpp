@@ -31,7 +31,7 @@ void Gateway::handle_disconnect(Session& s, const Disconnect& d, Millis now) {
 
 void Gateway::handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, Millis now) {
   if (!p.client_id.empty()) {
-    Session* owner = find_by_client_id(p.client_id);
+    Session* owner = sessions_.find_by_client_id(p.client_id);
     if (!owner || !owner->connected()) {
       counters_.inc(Counter::unknown_client);
       send(peer, Disconnect{});
@@ -41,7 +41,7 @@ void Gateway::handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, 
       // A sleeping node that woke with a new address (e.g. a new UDP port): it proved its id.
       if (s && s != owner) {
         lose_session(*s, Counter::takeovers);
-        if (Session* still = find_session(peer)) destroy_session(*still);
+        if (Session* still = sessions_.find_by_peer(peer)) destroy_session(*still);
       }
       counters_.inc(Counter::takeovers);
       rebind(*owner, peer);

@@ -33,9 +33,7 @@ const char* to_string(UpstreamSubState s) {
 
 std::vector<ClientStatus> Gateway::clients() const {
   std::vector<ClientStatus> out;
-  for (const auto& p : slots_) {
-    if (!p) continue;
-    const Session& s = *p;
+  for (const Session& s : sessions_) {
     ClientStatus c;
     c.client_id = s.client_id;
     c.address = s.peer.address;
@@ -66,16 +64,15 @@ std::vector<TopicMappingStatus> Gateway::topic_mappings() const {
   for (const auto& [client, table] : predefined_.per_client)
     for (const auto& [id, topic] : table)
       out.push_back(TopicMappingStatus{client, id, topic, TopicKind::predefined, true});
-  for (const auto& p : slots_) {
-    if (!p) continue;
-    for (const auto& m : p->registry.entries())
-      out.push_back(TopicMappingStatus{p->client_id, m.id, std::string(m.topic.view()), TopicKind::normal,
-                                       m.confirmed});
-    for (const auto& sub : p->subscriptions) {
+  for (const Session& s : sessions_) {
+    for (const auto& m : s.registry.entries())
+      out.push_back(
+          TopicMappingStatus{s.client_id, m.id, std::string(m.topic.view()), TopicKind::normal, m.confirmed});
+    for (const auto& sub : s.subscriptions) {
       if (sub.kind != TopicIdType::short_name) continue;
       std::string name = tree_.filter_of(sub.filter);
       if (name.size() == 2)
-        out.push_back(TopicMappingStatus{p->client_id, short_topic_id(name[0], name[1]), name,
+        out.push_back(TopicMappingStatus{s.client_id, short_topic_id(name[0], name[1]), name,
                                          TopicKind::short_name, true});
     }
   }
@@ -96,7 +93,8 @@ std::vector<SubscriptionStatus> Gateway::subscriptions() const {
     st.requested = n.requested;
     if (n.upstream == UpstreamSubState::granted) st.granted = n.granted;
     for (const auto& sub : n.subscribers)
-      if (const Session* s = slots_[sub.session].get()) st.subscribers.emplace_back(s->client_id, sub.qos);
+      if (const Session* s = sessions_.in_slot(sub.session))
+        st.subscribers.emplace_back(s->client_id, sub.qos);
     out.push_back(std::move(st));
   });
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.filter < b.filter; });
@@ -104,18 +102,10 @@ std::vector<SubscriptionStatus> Gateway::subscriptions() const {
 }
 
 std::vector<std::string> Gateway::invariant_violations() const {
-  std::vector<std::string> bad;
+  std::vector<std::string> bad = sessions_.invariant_violations();
   auto fail = [&bad](std::string what) { bad.push_back(std::move(what)); };
-  std::size_t live_sessions = 0;
   std::map<const SubscriptionTree::Node*, std::size_t> session_refs;
-  for (const auto& p : slots_) {
-    if (!p) continue;
-    ++live_sessions;
-    const Session& s = *p;
-    auto pit = by_peer_.find(PeerRef::of(s.peer));
-    if (pit == by_peer_.end() || *pit != &s) fail("session " + s.client_id + " not indexed by peer");
-    auto cit = by_client_id_.find(std::string_view(s.client_id));
-    if (cit == by_client_id_.end() || *cit != &s) fail("session " + s.client_id + " not indexed by id");
+  for (const Session& s : sessions_) {
     if (s.outbox) {
       if (s.outbox->empty()) fail(s.client_id + ": empty outbox kept");
       if (s.outbox->queue.size() > std::max<std::size_t>(1, options_.limits.buffered_per_client))
@@ -161,13 +151,12 @@ std::vector<std::string> Gateway::invariant_violations() const {
     if (s.inbound.size() > options_.limits.uplink_in_flight_per_client)
       fail(s.client_id + ": too many inbound");
   }
-  if (live_sessions != by_peer_.size() || live_sessions != by_client_id_.size()) fail("index sizes differ");
   for (const auto& entry : pending_uplinks_) {
     // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
     const PublishId id = entry.first;
     const PendingUplink& p = entry.second;
     if (id == 0) fail("publish id 0 awaits a result");
-    const Session* s = live(p.slot, p.serial);
+    const Session* s = sessions_.find_by_slot(p.slot, p.serial);
     if (!s) {
       fail("orphan publish id");
       continue;

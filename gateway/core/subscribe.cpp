@@ -118,7 +118,7 @@ void Gateway::on_upstream_suback(std::string_view filter, std::optional<QoS> gra
     if (node->subscribers.empty()) node->requested = -1;
   }
   for (const auto& w : waiters) {
-    Session* s = live(w.session, w.serial);
+    Session* s = sessions_.find_by_slot(w.session, w.serial);
     if (!s) continue;  // the client went away meanwhile
     note_change(*s);
     if (s->pending_subscribes > 0) --s->pending_subscribes;
