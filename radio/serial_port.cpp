@@ -13,6 +13,7 @@
 
 #include "gateway/core/log.hpp"
 #include "radio/serial_port.hpp"
+#include "radio/uv_timer.hpp"
 
 namespace mqttsn::radio {
 
@@ -64,13 +65,7 @@ SerialPort::~SerialPort() {
 int SerialPort::start(uv_loop_t* loop) {
   loop_ = loop;
   closed_ = false;
-  timer_ = new uv_timer_t;
-  if (const int rc = uv_timer_init(loop, timer_); rc != 0) {
-    delete timer_;
-    timer_ = nullptr;
-    return rc;
-  }
-  timer_->data = this;
+  if (const int rc = open_timer(loop, this, timer_); rc != 0) return rc;
   if (!try_open()) schedule_reopen();
   return 0;
 }
@@ -79,13 +74,7 @@ void SerialPort::close() {
   if (closed_) return;
   closed_ = true;
   release_device();
-  if (timer_ != nullptr) {
-    uv_timer_stop(timer_);
-    timer_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    timer_ = nullptr;
-  }
+  close_timer(timer_);
 }
 
 // ---- opening ----
