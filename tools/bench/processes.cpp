@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +15,8 @@
 #include <string_view>
 #include <thread>
 
+#include "tools/spawn/spawn_child.hpp"
+
 namespace mqttsn::bench {
 
 Child::~Child() {
@@ -25,10 +26,7 @@ Child::~Child() {
 std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, int stderr_fd,
                          const std::vector<std::string>& env) {
   if (argv.empty()) return "empty command";
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // The child's environment is built here: between fork and exec only async-signal-safe calls.
+  // `env` entries replace the same names of this process's environment.
   std::vector<std::string> merged;
   for (char** e = environ; e && *e; ++e) {
     const std::string_view kv(*e);
@@ -38,20 +36,15 @@ std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, in
     if (!replaced) merged.emplace_back(kv);
   }
   merged.insert(merged.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : merged) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  ChildSpec spec;
+  spec.argv = argv;
+  spec.env = std::move(merged);
+  spec.stdout_fd = stdout_fd;
+  spec.stderr_fd = stderr_fd;
+  spec.death_signal = SIGTERM;
+  spec.search_path = true;
+  const pid_t pid = spawn_child(spec);
   if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);  // the parent died before prctl
-    if (stdout_fd >= 0) dup2(stdout_fd, 1);
-    if (stderr_fd >= 0) dup2(stderr_fd, 2);
-    execvpe(args[0], args.data(), envp.data());
-    _exit(127);
-  }
   pid_ = pid;
   return {};
 }
