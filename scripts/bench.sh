@@ -39,7 +39,7 @@ if [ "$smoke" = 1 ]; then scenarios=(smoke); fi
 if [ ${#scenarios[@]} -eq 0 ]; then scenarios=("${STANDARD[@]}"); fi
 
 # The gateway's configuration (write_gateway_config: the one place to change when the daemon's format
-# changes) and free_port.
+# changes), free_port and start_mosquitto.
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
 
@@ -70,22 +70,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mqtt_port=$(free_port)
-cat > "$run/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
 # No queue caps: a subscriber that falls behind gets its messages late, not never, so a loss is the
 # gateway's and not the meter's.
-max_queued_messages 0
-max_inflight_messages 0
-persistence false
-CONF
-mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
-mosquitto_pid=$!
-for _ in $(seq 100); do
-  [ -n "$(ss -Htln "sport = :$mqtt_port")" ] && break
-  sleep 0.05
-done
+start_mosquitto "$run" "max_queued_messages 0" "max_inflight_messages 0"
+mqtt_port=$MOSQUITTO_PORT
+mosquitto_pid=$MOSQUITTO_PID
 
 date_tag=$(date -u +%Y-%m-%d)
 if [ -z "$out" ]; then
