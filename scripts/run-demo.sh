@@ -4,10 +4,10 @@
 # UDP; mqttsn-gw between them and the broker. Shows readings arriving at the broker, a command going
 # down to one node, and what the status socket says. Stops after DEMO_SECONDS (default 30) or on
 # Ctrl-C, and leaves no process behind.
-# Usage: scripts/run-demo.sh [BUILD_DIR]
+# Usage: scripts/run-demo.sh [BUILD_DIR]   (default build-release, what scripts/demo.sh builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$(cd "${1:-build}" && pwd)
+build=$(cd "${1:-build-release}" && pwd)
 seconds=${DEMO_SECONDS:-30}
 gw=$build/gateway/app/mqttsn-gw
 sim=$build/tools/sim/mqttsn-sim
