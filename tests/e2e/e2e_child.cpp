@@ -9,7 +9,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tools/spawn/spawn_child.hpp"
+#include "tools/process/spawn_child.hpp"
 
 namespace mqttsn::e2e {
 

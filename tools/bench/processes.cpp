@@ -1,10 +1,7 @@
 #include "tools/bench/processes.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +12,8 @@
 #include <string_view>
 #include <thread>
 
-#include "tools/spawn/spawn_child.hpp"
+#include "tools/process/loopback_port.hpp"
+#include "tools/process/spawn_child.hpp"
 
 namespace mqttsn::bench {
 
@@ -84,32 +82,10 @@ void Child::stop() {
   pid_ = -1;
 }
 
-int free_tcp_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
 bool wait_tcp_port(int port, double timeout_s) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   while (std::chrono::steady_clock::now() < end) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    if (ok) return true;
+    if (loopback_port_accepts(port)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -131,7 +107,7 @@ std::string spawn_mosquitto(Child& child, const std::string& binary, const std::
 
 std::string start_mosquitto(Child& child, const std::string& binary, const std::string& dir,
                             std::string& host_port, int port, bool persistence) {
-  if (port == 0) port = free_tcp_port();
+  if (port == 0) port = free_loopback_port();
   if (port <= 0) return "no free TCP port";
   const std::string conf = dir + "/mosquitto.conf";
   {

@@ -1,4 +1,4 @@
-#include "tools/spawn/spawn_child.hpp"
+#include "tools/process/spawn_child.hpp"
 
 #include <sys/prctl.h>
 #include <unistd.h>
