@@ -4,6 +4,9 @@
 # on, the default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false) and BENCH_RCVBUF (the
 # measured link's receive_buffer).
 
+# shellcheck source=scripts/mosquitto-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mosquitto-lib.sh"
+
 # ---- the gateway's configuration: the one place to change when the daemon's format changes ----------
 # $1 file, $2 UDP port of the measured link, $3 UDP port of a second (idle) link, $4 broker port, $5 dir,
 # $6 (optional) the pty path of an XBee link (mqttsn-bench --xbee-pty creates it; the gateway retries
