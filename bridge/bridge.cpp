@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "bridge/credentials.hpp"
+#include "bridge/broker_password.hpp"
 #include "bridge/paho_callbacks.hpp"
 #include "bridge/paho_mailbox.hpp"
 #include "bridge/tcp_probe.hpp"

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "gateway/core/log.hpp"
+#include "radio/port_stats.hpp"
+#include "radio/uv_timer.hpp"
 
 namespace mqttsn::radio {
 
@@ -23,13 +25,7 @@ SerialLink::~SerialLink() {
 int SerialLink::start(uv_loop_t* loop) {
   loop_ = loop;
   closed_ = false;
-  idle_timer_ = new uv_timer_t;
-  if (const int rc = uv_timer_init(loop, idle_timer_); rc != 0) {
-    delete idle_timer_;
-    idle_timer_ = nullptr;
-    return rc;
-  }
-  idle_timer_->data = this;
+  if (const int rc = open_timer(loop, this, idle_timer_); rc != 0) return rc;
   MQTTSN_LOG(info, "serial: link %u on %s, njh framing%s", index_, options_.serial.device.c_str(),
              options_.framing.strict_njh ? " (strict)" : "");
   return port_.start(loop);
@@ -39,13 +35,7 @@ void SerialLink::close() {
   if (closed_) return;
   closed_ = true;
   port_.close();
-  if (idle_timer_ != nullptr) {
-    uv_timer_stop(idle_timer_);
-    idle_timer_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(idle_timer_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    idle_timer_ = nullptr;
-  }
+  close_timer(idle_timer_);
 }
 
 std::size_t SerialLink::max_payload() const {
@@ -54,15 +44,7 @@ std::size_t SerialLink::max_payload() const {
 }
 
 const LinkStats& SerialLink::stats() const {
-  const SerialPortStats& p = port_.stats();
-  stats_.bytes_in = p.bytes_in;
-  stats_.bytes_out = p.bytes_out;
-  stats_.queue_full_drops = p.queue_full_drops;
-  stats_.not_open_drops = p.not_open_drops;
-  stats_.unplugs = p.unplugs;
-  stats_.open_failures = p.open_failures;
-  stats_.reopen_attempts = p.reopen_attempts;
-  stats_.opens = p.opens;
+  copy_port_stats(port_.stats(), stats_);
   const NjhCounters& c = framer_.counters();
   stats_.frames_in = c.packets;
   stats_.malformed_frames = c.zero_length + c.long_form_rejected + c.malformed_length;

@@ -1,14 +1,8 @@
-#include "radio/serial_port.hpp"
-
-#include <fcntl.h>
-#include <libserialport.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
+// What the three back ends share: choosing one for a path, the poll handle, the write queue, and
+// losing and reopening the device. Each back end's open (and close, where it differs from close(2))
+// is in its own file: serial_port_libserialport.cpp, serial_port_termios.cpp, serial_port_tcp.cpp.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +12,8 @@
 #include <cstring>
 
 #include "gateway/core/log.hpp"
+#include "radio/serial_port.hpp"
+#include "radio/uv_timer.hpp"
 
 namespace mqttsn::radio {
 
@@ -29,50 +25,6 @@ bool is_pseudo_terminal(const std::string& path, const struct stat& st) {
   if (path.rfind("/dev/pts/", 0) == 0) return true;
   // Unix98 pty slaves use major numbers 136..143 on Linux.
   return S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143;
-}
-
-speed_t termios_speed(int baud) {
-  switch (baud) {
-    case 1200:
-      return B1200;
-    case 2400:
-      return B2400;
-    case 4800:
-      return B4800;
-    case 9600:
-      return B9600;
-    case 19200:
-      return B19200;
-    case 38400:
-      return B38400;
-    case 57600:
-      return B57600;
-    case 115200:
-      return B115200;
-    case 230400:
-      return B230400;
-    case 460800:
-      return B460800;
-    case 921600:
-      return B921600;
-    default:
-      return B0;
-  }
-}
-
-void set_nonblocking(int fd) {
-  const int flags = fcntl(fd, F_GETFL);
-  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-// VMIN=1/VTIME=0 on a non-blocking tty: an empty read says EAGAIN, so a read of 0 bytes reliably
-// means the line was hung up (with VMIN=0 a spurious empty read would look the same as an unplug).
-void set_vmin_one(int fd) {
-  struct termios t {};
-  if (tcgetattr(fd, &t) != 0) return;
-  t.c_cc[VMIN] = 1;
-  t.c_cc[VTIME] = 0;
-  tcsetattr(fd, TCSANOW, &t);
 }
 
 }  // namespace
@@ -113,13 +65,7 @@ SerialPort::~SerialPort() {
 int SerialPort::start(uv_loop_t* loop) {
   loop_ = loop;
   closed_ = false;
-  timer_ = new uv_timer_t;
-  if (const int rc = uv_timer_init(loop, timer_); rc != 0) {
-    delete timer_;
-    timer_ = nullptr;
-    return rc;
-  }
-  timer_->data = this;
+  if (const int rc = open_timer(loop, this, timer_); rc != 0) return rc;
   if (!try_open()) schedule_reopen();
   return 0;
 }
@@ -128,13 +74,7 @@ void SerialPort::close() {
   if (closed_) return;
   closed_ = true;
   release_device();
-  if (timer_ != nullptr) {
-    uv_timer_stop(timer_);
-    timer_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    timer_ = nullptr;
-  }
+  close_timer(timer_);
 }
 
 // ---- opening ----
@@ -178,203 +118,6 @@ int SerialPort::open_device(std::string& error_text) {
   MQTTSN_LOG(info, "%s: libserialport could not open %s (%s); trying plain termios", log_name_.c_str(),
              resolved.c_str(), sp_error.c_str());
   return open_termios(resolved, error_text);
-}
-
-int SerialPort::open_libserialport(const std::string& path, std::string& error_text) {
-  sp_port* port = nullptr;
-  if (sp_get_port_by_name(path.c_str(), &port) != SP_OK) {
-    error_text = "sp_get_port_by_name failed";
-    return -ENODEV;
-  }
-  auto fail = [&](const char* what) {
-    char* msg = sp_last_error_message();
-    error_text = std::string(what) + ": " + (msg ? msg : "?");
-    if (msg) sp_free_error_message(msg);
-    const int err = sp_last_error_code();
-    sp_close(port);
-    sp_free_port(port);
-    return -(err > 0 ? err : EIO);
-  };
-  if (sp_open(port, SP_MODE_READ_WRITE) != SP_OK) {
-    char* msg = sp_last_error_message();
-    error_text = std::string("sp_open: ") + (msg ? msg : "?");
-    if (msg) sp_free_error_message(msg);
-    const int err = sp_last_error_code();
-    sp_free_port(port);
-    return -(err > 0 ? err : EIO);
-  }
-  if (sp_set_baudrate(port, options_.baud) != SP_OK) return fail("baud rate");
-  if (sp_set_bits(port, options_.data_bits) != SP_OK) return fail("data bits");
-  sp_parity parity = SP_PARITY_NONE;
-  switch (options_.parity) {
-    case Parity::none:
-      parity = SP_PARITY_NONE;
-      break;
-    case Parity::odd:
-      parity = SP_PARITY_ODD;
-      break;
-    case Parity::even:
-      parity = SP_PARITY_EVEN;
-      break;
-    case Parity::mark:
-      parity = SP_PARITY_MARK;
-      break;
-    case Parity::space:
-      parity = SP_PARITY_SPACE;
-      break;
-  }
-  if (sp_set_parity(port, parity) != SP_OK) return fail("parity");
-  if (sp_set_stopbits(port, options_.stop_bits) != SP_OK) return fail("stop bits");
-  sp_flowcontrol flow = SP_FLOWCONTROL_NONE;
-  switch (options_.flow_control) {
-    case FlowControl::none:
-      flow = SP_FLOWCONTROL_NONE;
-      break;
-    case FlowControl::rtscts:
-      flow = SP_FLOWCONTROL_RTSCTS;
-      break;
-    case FlowControl::xonxoff:
-      flow = SP_FLOWCONTROL_XONXOFF;
-      break;
-  }
-  if (sp_set_flowcontrol(port, flow) != SP_OK) return fail("flow control");
-  int fd = -1;
-  if (sp_get_port_handle(port, &fd) != SP_OK || fd < 0) return fail("port handle");
-  set_nonblocking(fd);
-  set_vmin_one(fd);
-  sp_ = port;
-  backend_ = "libserialport";
-  return fd;
-}
-
-int SerialPort::open_termios(const std::string& path, std::string& error_text) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    error_text = describe_open_error(err, options_.device);
-    return -err;
-  }
-  struct termios t {};
-  if (tcgetattr(fd, &t) != 0) {
-    const int err = errno;
-    error_text = options_.device + ": not a terminal (" + std::strerror(err) + ")";
-    ::close(fd);
-    return -err;
-  }
-  cfmakeraw(&t);
-  t.c_cflag |= CLOCAL | CREAD;
-  t.c_cflag &= ~static_cast<tcflag_t>(CSIZE);
-  switch (options_.data_bits) {
-    case 5:
-      t.c_cflag |= CS5;
-      break;
-    case 6:
-      t.c_cflag |= CS6;
-      break;
-    case 7:
-      t.c_cflag |= CS7;
-      break;
-    default:
-      t.c_cflag |= CS8;
-      break;
-  }
-  t.c_cflag &= ~static_cast<tcflag_t>(PARENB | PARODD | CMSPAR);
-  switch (options_.parity) {
-    case Parity::none:
-      break;
-    case Parity::odd:
-      t.c_cflag |= PARENB | PARODD;
-      break;
-    case Parity::even:
-      t.c_cflag |= PARENB;
-      break;
-    case Parity::mark:
-      t.c_cflag |= PARENB | PARODD | CMSPAR;
-      break;
-    case Parity::space:
-      t.c_cflag |= PARENB | CMSPAR;
-      break;
-  }
-  if (options_.stop_bits == 2)
-    t.c_cflag |= CSTOPB;
-  else
-    t.c_cflag &= ~static_cast<tcflag_t>(CSTOPB);
-  t.c_cflag &= ~static_cast<tcflag_t>(CRTSCTS);
-  t.c_iflag &= ~static_cast<tcflag_t>(IXON | IXOFF | IXANY);
-  if (options_.flow_control == FlowControl::rtscts) t.c_cflag |= CRTSCTS;
-  if (options_.flow_control == FlowControl::xonxoff) t.c_iflag |= IXON | IXOFF;
-  t.c_cc[VMIN] = 1;  // see set_vmin_one
-  t.c_cc[VTIME] = 0;
-  if (const speed_t speed = termios_speed(options_.baud); speed != B0) {
-    cfsetispeed(&t, speed);
-    cfsetospeed(&t, speed);
-  } else {
-    MQTTSN_LOG(warning, "%s: baud rate %d has no termios constant; leaving the line speed as is",
-               log_name_.c_str(), options_.baud);
-  }
-  if (tcsetattr(fd, TCSANOW, &t) != 0) {
-    const int err = errno;
-    error_text = options_.device + ": cannot set line settings (" + std::strerror(err) + ")";
-    ::close(fd);
-    return -err;
-  }
-  backend_ = "termios";
-  return fd;
-}
-
-int SerialPort::open_tcp(std::string_view host_port, std::string& error_text) {
-  std::string host;
-  std::string port;
-  if (!host_port.empty() && host_port.front() == '[') {  // [v6]:port
-    const auto close_bracket = host_port.find(']');
-    if (close_bracket == std::string_view::npos || close_bracket + 1 >= host_port.size() ||
-        host_port[close_bracket + 1] != ':') {
-      error_text = options_.device + ": expected tcp://[address]:port";
-      return -EINVAL;
-    }
-    host = std::string(host_port.substr(1, close_bracket - 1));
-    port = std::string(host_port.substr(close_bracket + 2));
-  } else {
-    const auto colon = host_port.rfind(':');
-    if (colon == std::string_view::npos) {
-      error_text = options_.device + ": expected tcp://host:port";
-      return -EINVAL;
-    }
-    host = std::string(host_port.substr(0, colon));
-    port = std::string(host_port.substr(colon + 1));
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  // Blocking resolution: acceptable for a configured host at open time (numeric hosts cost nothing).
-  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    error_text = options_.device + ": cannot resolve (" + gai_strerror(rc) + ")";
-    return -EHOSTUNREACH;
-  }
-  int err = EHOSTUNREACH;
-  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
-    if (rc == 0 || errno == EINPROGRESS) {
-      connecting_ = rc != 0;
-      freeaddrinfo(res);
-      backend_ = "tcp";
-      return fd;
-    }
-    err = errno;
-    ::close(fd);
-  }
-  freeaddrinfo(res);
-  error_text = describe_open_error(err, options_.device);
-  return -err;
 }
 
 bool SerialPort::begin_polling() {
@@ -445,9 +188,7 @@ void SerialPort::release_device() {
     poll_ = nullptr;
   }
   if (sp_ != nullptr) {
-    sp_close(sp_);  // closes fd_
-    sp_free_port(sp_);
-    sp_ = nullptr;
+    close_libserialport();  // closes fd_
   } else if (fd_ >= 0) {
     ::close(fd_);
   }
@@ -487,19 +228,7 @@ void SerialPort::on_poll(int status, int events) {
     return;
   }
   if (connecting_) {
-    if ((events & UV_WRITABLE) == 0) return;
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      release_device();
-      open_failed(err, describe_open_error(err, options_.device));
-      schedule_reopen();
-      return;
-    }
-    connecting_ = false;
-    update_poll_events();
-    became_open();
+    if ((events & UV_WRITABLE) != 0) finish_tcp_connect();
     return;
   }
   const std::uint64_t gen = generation_;

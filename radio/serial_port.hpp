@@ -8,6 +8,8 @@
 //    0.1.1 refuses ptys (no /sys/class/tty entry, and its modem-control ioctl fails); also used if
 //    libserialport fails on something that is not a pty;
 //  - "tcp://host:port" (ser2net and friends) through a non-blocking TCP socket.
+// Each back end is in its own file (serial_port_libserialport.cpp, serial_port_termios.cpp,
+// serial_port_tcp.cpp); serial_port.cpp chooses one and does the polling, queueing and reopening.
 // The path is resolved with realpath() on every (re)open, so /dev/serial/by-id/... symlinks work and
 // a symlink re-pointed to a new device is followed.
 #include <chrono>
@@ -90,6 +92,8 @@ class SerialPort {
   int open_libserialport(const std::string& path, std::string& error_text);
   int open_termios(const std::string& path, std::string& error_text);
   int open_tcp(std::string_view host_port, std::string& error_text);
+  void close_libserialport();  // closes fd_ with the port
+  void finish_tcp_connect();   // the socket became writable: the connect finished
   bool begin_polling();
   void became_open();
   void open_failed(int err, const std::string& text);

@@ -4,6 +4,8 @@
 #include <variant>
 
 #include "gateway/core/log.hpp"
+#include "radio/port_stats.hpp"
+#include "radio/uv_timer.hpp"
 
 namespace mqttsn::radio {
 
@@ -95,13 +97,7 @@ XbeeLink::~XbeeLink() {
 int XbeeLink::start(uv_loop_t* loop) {
   loop_ = loop;
   closed_ = false;
-  sweep_timer_ = new uv_timer_t;
-  if (const int rc = uv_timer_init(loop, sweep_timer_); rc != 0) {
-    delete sweep_timer_;
-    sweep_timer_ = nullptr;
-    return rc;
-  }
-  sweep_timer_->data = this;
+  if (const int rc = open_timer(loop, this, sweep_timer_); rc != 0) return rc;
   const auto period =
       static_cast<std::uint64_t>(std::clamp<std::int64_t>(options_.tx_status_timeout.count() / 4, 10, 1000));
   uv_timer_start(sweep_timer_, sweep_cb, period, period);
@@ -114,13 +110,7 @@ void XbeeLink::close() {
   if (closed_) return;
   closed_ = true;
   port_.close();
-  if (sweep_timer_ != nullptr) {
-    uv_timer_stop(sweep_timer_);
-    sweep_timer_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(sweep_timer_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-    sweep_timer_ = nullptr;
-  }
+  close_timer(sweep_timer_);
 }
 
 std::size_t XbeeLink::max_payload() const {
@@ -130,15 +120,7 @@ std::size_t XbeeLink::max_payload() const {
 }
 
 const LinkStats& XbeeLink::stats() const {
-  const SerialPortStats& p = port_.stats();
-  stats_.bytes_in = p.bytes_in;
-  stats_.bytes_out = p.bytes_out;
-  stats_.queue_full_drops = p.queue_full_drops;
-  stats_.not_open_drops = p.not_open_drops;
-  stats_.unplugs = p.unplugs;
-  stats_.open_failures = p.open_failures;
-  stats_.reopen_attempts = p.reopen_attempts;
-  stats_.opens = p.opens;
+  copy_port_stats(port_.stats(), stats_);
   stats_.garbage_bytes = decoder_.counters().garbage_bytes;
   return stats_;
 }

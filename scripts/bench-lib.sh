@@ -1,7 +1,11 @@
 # shellcheck shell=bash
 # Sourced by scripts/bench.sh and scripts/field-bench.sh: the gateway configuration the benchmarks run
-# with, and a free port. Reads BENCH_STORE (1: SQLite store on, the default), BENCH_QOS2_EXACTLY_ONCE
-# (0: [store] qos2_exactly_once = false) and BENCH_RCVBUF (the measured link's receive_buffer).
+# with, and (from mosquitto-lib.sh) free_port and start_mosquitto. Reads BENCH_STORE (1: SQLite store
+# on, the default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false) and BENCH_RCVBUF (the
+# measured link's receive_buffer).
+
+# shellcheck source=scripts/mosquitto-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mosquitto-lib.sh"
 
 # ---- the gateway's configuration: the one place to change when the daemon's format changes ----------
 # $1 file, $2 UDP port of the measured link, $3 UDP port of a second (idle) link, $4 broker port, $5 dir,
@@ -77,14 +81,3 @@ level = "warning"
 TOML
 }
 # -------------------------------------------------------------------------------------------------------
-
-# A port nobody listens on (TCP or UDP) right now.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if [ -z "$(ss -Htuln "sport = :$p" 2>/dev/null)" ]; then echo "$p"; return 0; fi
-  done
-  echo "free_port: no free port found" >&2
-  return 1
-}

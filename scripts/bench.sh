@@ -9,7 +9,8 @@
 #                                        # and report, asserts no speed
 #   scripts/bench.sh --out FILE.md       # table here (JSON lines go to FILE.jsonl)
 #
-# Environment: BUILD_DIR (default build-bench), RESULTS_DIR (default tools/bench/results),
+# Environment: BUILD_DIR (default build-release, the release preset's; another directory that is
+# configured already is built as it is, never reconfigured), RESULTS_DIR (default tools/bench/results),
 # GATEWAY_BIN (default $BUILD_DIR/gateway/app/mqttsn-gw), BENCH_RCVBUF (the measured UDP link's
 # receive_buffer, default 32M), BENCH_STORE=0 turns the gateway's SQLite store off (default on, as
 # deployed), BENCH_QOS2_EXACTLY_ONCE=0 sets the store's qos2_exactly_once = false (the MQTT client
@@ -17,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_DIR=${BUILD_DIR:-build-bench}
+BUILD_DIR=${BUILD_DIR:-build-release}
 RESULTS_DIR=${RESULTS_DIR:-tools/bench/results}
 BENCH_STORE=${BENCH_STORE:-1}
 BENCH_QOS2_EXACTLY_ONCE=${BENCH_QOS2_EXACTLY_ONCE:-1}
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) scenarios+=("$1") ;;
   esac
   shift
@@ -39,13 +40,16 @@ if [ "$smoke" = 1 ]; then scenarios=(smoke); fi
 if [ ${#scenarios[@]} -eq 0 ]; then scenarios=("${STANDARD[@]}"); fi
 
 # The gateway's configuration (write_gateway_config: the one place to change when the daemon's format
-# changes) and free_port.
+# changes), free_port and start_mosquitto.
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
 
-echo "== build (Release) in $BUILD_DIR"
-# Warnings are not errors here: GCC 12 at -O3 reports false -Wrestrict positives on string concatenation.
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMQTTSN_TESTS=OFF -DMQTTSN_WERROR=OFF >/dev/null
+echo "== build in $BUILD_DIR"
+# A tree configured for something else (the tests' build/) keeps its options: only the release
+# preset's own tree, or a new one, is configured here.
+if [ "$BUILD_DIR" = build-release ] || [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake --preset release -B "$BUILD_DIR" >/dev/null
+fi
 targets=(mqttsn-bench mqttsn-xbee-bench)
 [ -z "${GATEWAY_BIN:-}" ] && targets+=(mqttsn-gw)
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${targets[@]}"
@@ -70,22 +74,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mqtt_port=$(free_port)
-cat > "$run/mosquitto.conf" <<CONF
-listener $mqtt_port 127.0.0.1
-allow_anonymous true
 # No queue caps: a subscriber that falls behind gets its messages late, not never, so a loss is the
 # gateway's and not the meter's.
-max_queued_messages 0
-max_inflight_messages 0
-persistence false
-CONF
-mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
-mosquitto_pid=$!
-for _ in $(seq 100); do
-  [ -n "$(ss -Htln "sport = :$mqtt_port")" ] && break
-  sleep 0.05
-done
+start_mosquitto "$run" "max_queued_messages 0" "max_inflight_messages 0"
+mqtt_port=$MOSQUITTO_PORT
+mosquitto_pid=$MOSQUITTO_PID
 
 date_tag=$(date -u +%Y-%m-%d)
 if [ -z "$out" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds one build tree. Usage: scripts/build.sh BUILD_DIR [extra cmake options...]
+# Configures and builds one preset of CMakePresets.json (dev, release, asan, fuzz, arm64, armhf), each
+# in its own build directory. Usage: scripts/build.sh PRESET [extra cmake options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=${1:-build}; shift || true
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
-cmake --build "$dir" -j "$(nproc)"
+preset=${1:-dev}; shift || true
+cmake --preset "$preset" "$@" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"

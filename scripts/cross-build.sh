@@ -16,8 +16,8 @@
 # Output: build-ARCH/mqttsn-gw_<version>_<arch>.deb, and a summary of its control data and contents.
 #
 # Installing: adds the foreign architecture (dpkg --add-architecture), the cross compiler
-# (crossbuild-essential-ARCH), qemu-user-static, and the :ARCH variant of every -dev package named in
-# cmake/Dependencies.cmake (the architecture-independent header-only ones, Multi-Arch: foreign or
+# (crossbuild-essential-ARCH), qemu-user-static, and the :ARCH variant of every library in
+# scripts/packages.txt (the architecture-independent header-only ones, Multi-Arch: foreign or
 # Architecture: all, are installed as they are). It never removes a package: if apt would, it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,9 +54,8 @@ if [ "$arch" = native ]; then
   build_dir="build-pkg"
   deb_arch=$(dpkg --print-architecture)
 else
-  build_dir=build-$arch
+  build_dir=build-$arch  # the preset's
   deb_arch=$arch
-  toolchain=$PWD/cmake/toolchains/$triplet.cmake
 fi
 jobs=$(nproc)
 started=$(date +%s)
@@ -72,12 +71,10 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
-# The Debian packages the build needs, read from cmake/Dependencies.cmake so that a dependency added
-# there is cross-installed too: the last argument of mqttsn_require_pkg / mqttsn_require_cmake_pkg, and
-# every "apt-get install -y NAME-dev" in a message (host tools such as pkg-config are not target libraries).
+# The libraries the build compiles against: the library and test-library lines of scripts/packages.txt
+# (the list CMake checks too; tools such as pkg-config run on this machine and are not target libraries).
 project_dev_packages() {
-  sed -n -e 's/^[[:space:]]*mqttsn_require_\(cmake_\)\{0,1\}pkg([^)]*[[:space:]]\([a-z0-9][a-z0-9.+-]*\))[[:space:]]*$/\2/p' \
-         -e 's/.*apt-get install -y \([a-z0-9][a-z0-9.+-]*-dev\)\b.*/\1/p' cmake/Dependencies.cmake | sort -u
+  sed -e 's/#.*//' scripts/packages.txt | awk '$2 == "library" || $2 == "test-library" { print $1 }' | sort -u
 }
 
 # NAME:ARCH for a library built per architecture, NAME for an architecture-independent one.
@@ -168,13 +165,16 @@ fi
 check_tools
 
 phase "configure $build_dir"
-configure=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
-           -DMQTTSN_WERROR="$werror" -DMQTTSN_BENCH_TOOLS=OFF
-           # The package's binaries are stripped anyway; without -g the build is ~40% cheaper.
-           "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG")
-# Under emulation only the suites that can run there are built (e2e starts the gateway as a child).
-[ "$arch" = native ] || configure+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain"
-                                   "-DMQTTSN_TEST_AREAS=codec;radio;core;store;bridge;conf;support")
+# arm64 and armhf are presets of CMakePresets.json (toolchain, /usr prefix, no -g: the package's binaries
+# are stripped anyway; under emulation only the test suites that can run there). native has no
+# preset of its own: the same options, for this machine, into build-pkg.
+if [ "$arch" = native ]; then
+  configure=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
+             -DMQTTSN_BENCH_TOOLS=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG")
+else
+  configure=(--preset "$arch")
+fi
+configure+=(-DMQTTSN_WERROR="$werror")
 cmake "${configure[@]}" "${cmake_args[@]}" >"$build_dir.configure.log" 2>&1 || {
   cat "$build_dir.configure.log" >&2; exit 1; }
 rm -f "$build_dir.configure.log"

@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 echo "== building (first time: a few minutes)"
-bash scripts/build.sh build -DMQTTSN_TESTS=OFF
-exec bash scripts/run-demo.sh build
+# The release preset (build-release/): the demo never shares a build tree with the tests' options.
+bash scripts/build.sh release
+exec bash scripts/run-demo.sh build-release

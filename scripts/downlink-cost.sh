@@ -14,7 +14,7 @@ source "$here/bench-lib.sh"
 mode=${1:-awake}
 nodes=${2:-50}
 messages=${3:-2000}
-build=${BUILD_DIR:-build-lead}
+build=${BUILD_DIR:-build}
 gw_bin=${GW:-$build/gateway/app/mqttsn-gw}
 sim_bin=${SIM:-$build/tools/sim/mqttsn-sim}
 ctl_bin=${CTL:-$build/tools/gwctl/mqttsn-gwctl}
@@ -28,13 +28,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-broker_port=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n' "$broker_port" >"$dir/mosquitto.conf"
-mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
-pids+=($!)
+start_mosquitto "$dir" "max_queued_messages 100000"
+pids+=("$MOSQUITTO_PID")
+broker_port=$MOSQUITTO_PORT
 udp_port=$(free_port)
 write_gateway_config "$dir/gateway.toml" "$udp_port" "$(free_port)" "$broker_port" "$dir"
-sleep 0.3
 "$gw_bin" --config "$dir/gateway.toml" >"$dir/gw.log" 2>&1 &
 gw=$!
 pids+=("$gw")

@@ -21,15 +21,15 @@
 #   scripts/field-bench.sh store-on store-off   # only these variants
 #   scripts/field-bench.sh --out FILE.md        # table here (JSON lines go to FILE.jsonl)
 #
-# Environment: BUILD_DIR (default build-bench; configured as Release when it has no CMakeCache.txt yet,
-# otherwise built as it is), RESULTS_DIR (default tools/bench/results), GATEWAY_BIN (default
+# Environment: BUILD_DIR (default build-release; configured with the release preset when it has no
+# CMakeCache.txt yet, otherwise built as it is), RESULTS_DIR (default tools/bench/results), GATEWAY_BIN (default
 # $BUILD_DIR/gateway/app/mqttsn-gw), FIELD_DIR (where the run's stores live, default /var/tmp: it must be
 # the disk being measured, not a tmpfs), OUTAGE (seconds of the broker outage, default a third of the
 # duration), BENCH_ARGS (extra options for every mqttsn-bench run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_DIR=${BUILD_DIR:-build-bench}
+BUILD_DIR=${BUILD_DIR:-build-release}
 RESULTS_DIR=${RESULTS_DIR:-tools/bench/results}
 FIELD_DIR=${FIELD_DIR:-/var/tmp}
 ALL=(store-on store-off qos0 slow-disk broker-outage)
@@ -64,8 +64,7 @@ fi
 
 echo "== build in $BUILD_DIR"
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  # Warnings are not errors here: GCC 12 at -O3 reports false -Wrestrict positives on string concatenation.
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMQTTSN_TESTS=OFF -DMQTTSN_WERROR=OFF >/dev/null
+  cmake --preset release -B "$BUILD_DIR" >/dev/null
 fi
 targets=(mqttsn-bench)
 [ -z "${GATEWAY_BIN:-}" ] && targets+=(mqttsn-gw)

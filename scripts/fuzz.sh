@@ -4,11 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMQTTSN_FUZZ=ON \
-  -DMQTTSN_TESTS=OFF >/dev/null
+cmake --preset fuzz >/dev/null  # clang, into build-fuzz/
 targets=$(cd fuzz && ls fuzz_*.cpp 2>/dev/null | sed 's/\.cpp$//')
 [ -n "$targets" ] || { echo "fuzz: no targets"; exit 0; }
-cmake --build build-fuzz -j "$(nproc)" --target $targets
+cmake --build --preset fuzz -j "$(nproc)" --target $targets
 for t in $targets; do
   work=$(mktemp -d)
   [ -d "fuzz/corpus/$t" ] && cp -r "fuzz/corpus/$t/." "$work/"

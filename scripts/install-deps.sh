@@ -1,16 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs to build, test and run its demo, skipping those
-# already there. Idempotent; works as root or through sudo. Package names are Debian bookworm's
-# (the same exist on Raspberry Pi OS).
+# Installs the Debian packages the project needs to build, test and run its demo (scripts/packages.txt),
+# skipping those already there. Idempotent; works as root or through sudo. Package names are Debian
+# bookworm's (the same exist on Raspberry Pi OS).
 set -euo pipefail
 
-packages=(
-  build-essential cmake pkg-config git ca-certificates
-  libuv1-dev libpaho-mqtt-dev libserialport-dev libssl-dev openssl
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libsqlite3-dev sqlite3
-  doctest-dev mosquitto mosquitto-clients
-  clang libclang-rt-dev procps iproute2 systemd  # libclang-rt-dev: libFuzzer and sanitizer runtimes (clang only recommends them)
-)
+# The package list: scripts/packages.txt (first column), which CMake and the cross build read too.
+mapfile -t packages < <(sed -e 's/#.*//' "$(dirname "$0")/packages.txt" | awk 'NF { print $1 }')
 
 missing=()
 for p in "${packages[@]}"; do

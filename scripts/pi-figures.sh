@@ -27,22 +27,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { # a port nobody listens on now (TCP and UDP both free)
-  python3 -c 'import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(type=socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass
-    finally: u.close(); t.close()'
-}
+# free_port and start_mosquitto.
+# shellcheck source=scripts/mosquitto-lib.sh
+. scripts/mosquitto-lib.sh
 
-broker_port=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$broker_port" >"$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-pids+=($!)
-sleep 0.5
+start_mosquitto "$work"
+pids+=("$MOSQUITTO_PID")
+broker_port=$MOSQUITTO_PORT
 
 printf '%-34s %10s %12s %12s %10s\n' package "deb bytes" "gw bytes" "gwctl bytes" "idle RSS"
 for deb in "${debs[@]}"; do

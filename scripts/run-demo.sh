@@ -4,10 +4,10 @@
 # UDP; mqttsn-gw between them and the broker. Shows readings arriving at the broker, a command going
 # down to one node, and what the status socket says. Stops after DEMO_SECONDS (default 30) or on
 # Ctrl-C, and leaves no process behind.
-# Usage: scripts/run-demo.sh [BUILD_DIR]
+# Usage: scripts/run-demo.sh [BUILD_DIR]   (default build-release, what scripts/demo.sh builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$(cd "${1:-build}" && pwd)
+build=$(cd "${1:-build-release}" && pwd)
 seconds=${DEMO_SECONDS:-30}
 gw=$build/gateway/app/mqttsn-gw
 sim=$build/tools/sim/mqttsn-sim
@@ -25,33 +25,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, stopping"; exit 0' INT TERM
 
-# A TCP and UDP port nobody uses on loopback right now.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
-    if [ -z "$(ss -Htanu "( sport = :$p )" 2>/dev/null)" ]; then echo "$p"; return 0; fi
-  done
-  echo "demo: no free port found" >&2; return 1
-}
+# free_port and start_mosquitto.
+# shellcheck source=scripts/mosquitto-lib.sh
+. scripts/mosquitto-lib.sh
 prefix() { sed -u "s/^/$1 /"; }  # labels each program's lines
 
-broker_port=$(free_port)
+start_mosquitto "$work"
+pids+=("$MOSQUITTO_PID")
+broker_port=$MOSQUITTO_PORT
+echo "== mosquitto on 127.0.0.1:$broker_port"
 udp_port=$(free_port)
 while [ "$udp_port" = "$broker_port" ]; do udp_port=$(free_port); done
-
-cat >"$work/mosquitto.conf" <<CONF
-listener $broker_port 127.0.0.1
-allow_anonymous true
-persistence false
-CONF
-echo "== mosquitto on 127.0.0.1:$broker_port"
-mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do
-  mosquitto_pub -h 127.0.0.1 -p "$broker_port" -t demo/ping -m up -q 0 2>/dev/null && break
-  sleep 0.1
-done
 
 echo "== broker-side subscriber: mosquitto_sub -h 127.0.0.1 -p $broker_port -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#'"
 mosquitto_sub -h 127.0.0.1 -p "$broker_port" -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#' > >(prefix "[broker ]") 2>&1 &

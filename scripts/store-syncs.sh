@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 command -v strace >/dev/null || { echo "store-syncs: needs strace (apt-get install -y strace)" >&2; exit 1; }
 B=${BUILD_DIR:-build}
 d=$(mktemp -d)
-bport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-uport=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$bport" > $d/m.conf
-mosquitto -c $d/m.conf > $d/mosq.log 2>&1 & mpid=$!
+# shellcheck source=scripts/mosquitto-lib.sh
+. scripts/mosquitto-lib.sh
+start_mosquitto "$d"
+bport=$MOSQUITTO_PORT
+mpid=$MOSQUITTO_PID
+uport=$(free_port)
 cat > $d/gw.toml <<T
 [gateway]
 id = 1

@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-#include "bridge/credentials.hpp"
+#include "bridge/broker_password.hpp"
 #include "bridge/outbound_queue.hpp"
 #include "bridge/topic_mount.hpp"
 #include "support/temp_dir.hpp"

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "conf/config_loader.hpp"
-#include "conf/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mqttsn::conf;
 using namespace std::chrono_literals;
@@ -376,7 +376,7 @@ TEST_CASE("config: every error is collected, not just the first") {
 }
 
 TEST_CASE("config: load_config reads a file and reports a missing one") {
-  mqttsn::conf::test::TempDir dir;
+  mqttsn::test::TempDir dir{"mqttsn-conf"};
   const auto file = dir.write("gw.toml", "[logging]\nlevel = \"debug\"\n[[link]]\nkind = \"udp\"\n");
   const auto r = load_config(file);
   REQUIRE_MESSAGE(r.ok(), errors_of(r));

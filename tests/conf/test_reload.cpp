@@ -3,7 +3,7 @@
 
 #include "conf/config_loader.hpp"
 #include "conf/reload.hpp"
-#include "conf/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mqttsn::conf;
 using mqttsn::LinkAddress;
@@ -23,7 +23,7 @@ level = "info"
 )";
 
 struct Fixture {
-  test::TempDir dir;
+  mqttsn::test::TempDir dir{"mqttsn-conf"};
   std::filesystem::path config_file;
   GatewayConfig running;
 

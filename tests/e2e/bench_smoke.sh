@@ -7,11 +7,10 @@ set -euo pipefail
 build=$1
 work=$(mktemp -d /tmp/mqttsn-bench-smoke.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-port=$(( 20000 + RANDOM % 40000 ))
-for _ in $(seq 100); do
-  [ -z "$(ss -Huln "sport = :$port" 2>/dev/null)" ] && break
-  port=$(( 20000 + RANDOM % 40000 ))
-done
+# free_port and start_mosquitto.
+# shellcheck source=scripts/mosquitto-lib.sh
+. "$(dirname "$0")/../../scripts/mosquitto-lib.sh"
+port=$(free_port)
 cat > "$work/gateway.toml" <<TOML
 [gateway]
 id = 1
@@ -31,16 +30,11 @@ enabled = true
 path = "$work/state.db"
 TOML
 # The gateway and the bench's subscriber must share one broker: start it here, tell both.
-mport=$(( 20000 + RANDOM % 40000 ))
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mport" > "$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
-mpid=$!
+start_mosquitto "$work"
+mport=$MOSQUITTO_PORT
+mpid=$MOSQUITTO_PID
 trap 'kill $mpid 2>/dev/null; wait $mpid 2>/dev/null; rm -rf "$work"' EXIT
 sed -i "s|tcp://127.0.0.1:1|tcp://127.0.0.1:$mport|" "$work/gateway.toml"
-for _ in $(seq 100); do
-  [ -n "$(ss -Htln "sport = :$mport")" ] && break
-  sleep 0.05
-done
 "$build/tools/bench/mqttsn-bench" --scenario smoke --broker "127.0.0.1:$mport" --gateway "127.0.0.1:$port" \
   --gateway-cmd "$build/gateway/app/mqttsn-gw" --gateway-config "$work/gateway.toml" \
   --gateway-log "$work/gateway.log" --json-out "$work/smoke.jsonl"

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,29 +9,21 @@
 #include <sstream>
 #include <thread>
 
+#include "tools/process/spawn_child.hpp"
+
 namespace mqttsn::e2e {
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
     : log_path_(std::move(log_path)) {
-  // Built before fork(): other threads (Paho's) may hold the allocator's lock at that moment.
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    // Dies with the test: a test that crashes must leave nothing running behind it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(127);  // the test died before prctl() took effect
-    ::close_range(3, ~0U, 0);
-    ::execv(cargv[0], cargv.data());
-    _exit(127);
-  }
+  const int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // Dies with the test: a test that crashes must leave nothing running behind it.
+  ChildSpec spec;
+  spec.argv = std::move(argv);
+  spec.stdout_fd = spec.stderr_fd = log;
+  spec.death_signal = SIGKILL;
+  spec.close_other_fds = true;
+  pid_ = spawn_child(spec);
+  if (log >= 0) ::close(log);
 }
 
 ChildProcess::~ChildProcess() {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -14,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "tools/process/spawn_child.hpp"
 
 namespace mqttsn::test {
 
@@ -49,35 +50,22 @@ void GatewayProcess::set_env(std::string name, std::string value) {
 
 bool GatewayProcess::start(std::chrono::milliseconds timeout) {
   exit_status_.reset();
-  // Everything the child needs is built before fork(): Paho's threads may hold the allocator's
-  // lock at that moment, and the child has only the forking thread.
   const std::string log_path = dir_.file("gateway.log");
-  const std::string bin = gateway_binary();
-  const std::string cfg = config_path();
-  const pid_t parent = ::getpid();
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-  for (auto& e : extra_env_) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  char* const argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("--config"),
-                        const_cast<char*>(cfg.c_str()), const_cast<char*>("-vv"), nullptr};
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    // Dies with the test: a test that crashes must not leave a gateway behind that keeps reopening
-    // its device path (a pty number the next test may be given).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(127);  // the test died before prctl() took effect
-    // Not every descriptor of the test is close-on-exec (the simulator's pty master is not): the
-    // gateway must not hold a copy, or closing the pty would not look like an unplug.
-    ::close_range(3, ~0U, 0);
-    ::execve(bin.c_str(), argv, envp.data());
-    _exit(127);
-  }
+  ChildSpec spec;
+  spec.argv = {gateway_binary(), "--config", config_path(), "-vv"};
+  spec.env.emplace();
+  for (char** e = environ; *e != nullptr; ++e) spec.env->emplace_back(*e);
+  spec.env->insert(spec.env->end(), extra_env_.begin(), extra_env_.end());
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  spec.stdout_fd = spec.stderr_fd = log;
+  // Dies with the test: a test that crashes must not leave a gateway behind that keeps reopening
+  // its device path (a pty number the next test may be given). Not every descriptor of the test is
+  // close-on-exec (the simulator's pty master is not): the gateway must not hold a copy, or closing
+  // the pty would not look like an unplug.
+  spec.death_signal = SIGKILL;
+  spec.close_other_fds = true;
+  pid_ = spawn_child(spec);
+  if (log >= 0) ::close(log);
   if (pid_ < 0) return false;
   // Give up at once when the program exits (a configuration error, a sanitizer abort).
   const auto until = std::chrono::steady_clock::now() + timeout;

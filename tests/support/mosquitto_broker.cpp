@@ -1,11 +1,8 @@
 #include "support/mosquitto_broker.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +13,7 @@
 #include <thread>
 
 #include "support/run_command.hpp"
+#include "tools/process/loopback_port.hpp"
 
 namespace mqttsn::test {
 
@@ -23,38 +21,14 @@ namespace {
 
 constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
 
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
+// A free loopback port for a listener; there is no broker to test without one.
+std::uint16_t free_port() {
+  const int port = free_loopback_port();
+  if (port < 0) throw std::runtime_error("cannot bind a loopback port");
+  return static_cast<std::uint16_t>(port);
 }
 
 }  // namespace
-
-std::uint16_t free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in a = loopback(0);
-  socklen_t len = sizeof a;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot bind a loopback port");
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool port_accepts(std::uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a = loopback(port);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
 
 MosquittoBroker::MosquittoBroker(MosquittoOptions options)
     : options_(std::move(options)), dir_(std::make_unique<TempDir>("mosquitto")) {
@@ -139,7 +113,7 @@ bool MosquittoBroker::launch_and_wait() {
       pid_ = -1;
       return false;
     }
-    if (port_accepts(port_) && (!options_.tls || port_accepts(tls_port_))) return true;
+    if (loopback_port_accepts(port_) && (!options_.tls || loopback_port_accepts(tls_port_))) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   stop();
@@ -151,8 +125,8 @@ void MosquittoBroker::start() {
   const bool first = port_ == 0;
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (first) {  // a restart keeps its ports: clients reconnect to the same address
-      port_ = free_loopback_port();
-      if (options_.tls) tls_port_ = free_loopback_port();
+      port_ = free_port();
+      if (options_.tls) tls_port_ = free_port();
     }
     if (launch_and_wait()) return;
     if (!first) std::this_thread::sleep_for(std::chrono::milliseconds(200));

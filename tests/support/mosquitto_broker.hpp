@@ -73,9 +73,4 @@ class MosquittoBroker {
   pid_t pid_ = -1;
 };
 
-// A loopback TCP port nobody listens on right now (bind to port 0 and ask).
-std::uint16_t free_loopback_port();
-// True when something accepts TCP connections on 127.0.0.1:port.
-bool port_accepts(std::uint16_t port);
-
 }  // namespace mqttsn::test

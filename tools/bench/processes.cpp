@@ -1,11 +1,7 @@
 #include "tools/bench/processes.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +12,9 @@
 #include <string_view>
 #include <thread>
 
+#include "tools/process/loopback_port.hpp"
+#include "tools/process/spawn_child.hpp"
+
 namespace mqttsn::bench {
 
 Child::~Child() {
@@ -25,10 +24,7 @@ Child::~Child() {
 std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, int stderr_fd,
                          const std::vector<std::string>& env) {
   if (argv.empty()) return "empty command";
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  // The child's environment is built here: between fork and exec only async-signal-safe calls.
+  // `env` entries replace the same names of this process's environment.
   std::vector<std::string> merged;
   for (char** e = environ; e && *e; ++e) {
     const std::string_view kv(*e);
@@ -38,20 +34,15 @@ std::string Child::spawn(const std::vector<std::string>& argv, int stdout_fd, in
     if (!replaced) merged.emplace_back(kv);
   }
   merged.insert(merged.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : merged) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  ChildSpec spec;
+  spec.argv = argv;
+  spec.env = std::move(merged);
+  spec.stdout_fd = stdout_fd;
+  spec.stderr_fd = stderr_fd;
+  spec.death_signal = SIGTERM;
+  spec.search_path = true;
+  const pid_t pid = spawn_child(spec);
   if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);  // the parent died before prctl
-    if (stdout_fd >= 0) dup2(stdout_fd, 1);
-    if (stderr_fd >= 0) dup2(stderr_fd, 2);
-    execvpe(args[0], args.data(), envp.data());
-    _exit(127);
-  }
   pid_ = pid;
   return {};
 }
@@ -91,32 +82,10 @@ void Child::stop() {
   pid_ = -1;
 }
 
-int free_tcp_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
 bool wait_tcp_port(int port, double timeout_s) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   while (std::chrono::steady_clock::now() < end) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    if (ok) return true;
+    if (loopback_port_accepts(port)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -138,7 +107,7 @@ std::string spawn_mosquitto(Child& child, const std::string& binary, const std::
 
 std::string start_mosquitto(Child& child, const std::string& binary, const std::string& dir,
                             std::string& host_port, int port, bool persistence) {
-  if (port == 0) port = free_tcp_port();
+  if (port == 0) port = free_loopback_port();
   if (port <= 0) return "no free TCP port";
   const std::string conf = dir + "/mosquitto.conf";
   {

@@ -30,8 +30,6 @@ class Child {
   pid_t pid_ = -1;
 };
 
-// A TCP port nobody listens on right now (bind to port 0 and ask).
-int free_tcp_port();
 // Polls until a TCP connect to 127.0.0.1:port succeeds.
 bool wait_tcp_port(int port, double timeout_s);
 

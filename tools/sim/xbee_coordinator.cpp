@@ -203,6 +203,9 @@ void XbeeCoordinator::modem_status(std::uint8_t status) {
   write_frame(fd);
 }
 
+// Encoded (and the gateway's frames decoded) with the gateway's own XBee frame codec: a bug in it
+// would be shared by both ends of the pty and go unseen end to end. The xbee_ byte vectors
+// (tests/radio/xbee_frame_test.cpp) guard the codec itself.
 void XbeeCoordinator::write_frame(std::span<const std::uint8_t> frame_data) {
   const std::size_t at = serial_out_.size();
   serial_out_.resize(at + xb::max_encoded_size(frame_data.size(), cfg_.mode));

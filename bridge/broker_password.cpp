@@ -1,4 +1,4 @@
-#include "bridge/credentials.hpp"
+#include "bridge/broker_password.hpp"
 
 #include <cerrno>
 #include <cstdlib>
