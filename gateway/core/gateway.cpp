@@ -269,7 +269,7 @@ void Gateway::drop_delivery_state(Session& s) {
   // A kept session keeps what the client has not acknowledged yet (sent again with DUP when it
   // connects without CleanSession) and its QoS 2 ids awaiting PUBREL.
   forget_unconfirmed(s);
-  if (s.outbox && s.outbox->empty()) s.outbox.reset();
+  release_outbox_if_empty(s);
   std::erase_if(s.inbound, [](const InboundPublish& r) { return r.qos != 2 || !r.upstream_done; });
 }
 

@@ -133,6 +133,11 @@ class Gateway {
   void enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos,
                bool retain);  // publish_downlink.cpp
   void pump(Session& s, Millis now);
+  // An outbox exists only while it holds something (the invariant checker counts on it; a kept
+  // session's snapshot and the status socket read it).
+  static void release_outbox_if_empty(Session& s) {
+    if (s.outbox && s.outbox->empty()) s.outbox.reset();
+  }
   void resend_in_flight(Session& s, Millis now);
   void handle_puback(Session& s, const PubAck& a, Millis now);
   void handle_pubrec(Session& s, const PubRec& r, Millis now);

@@ -148,7 +148,7 @@ void Gateway::pump(Session& s, Millis now) {
       }
       ob.queue.erase(ob.queue.begin() + static_cast<std::ptrdiff_t>(i));
     }
-    if (s.outbox->empty()) s.outbox.reset();
+    release_outbox_if_empty(s);
   }
   finish_wake_if_done(s, now);
   reschedule(s);
@@ -190,6 +190,8 @@ void Gateway::handle_puback(Session& s, const PubAck& a, Millis now) {
     });
     if (it != fl.end()) {
       fl.erase(it);
+      // pump() sends nothing to a node that is not awake (a late PUBACK after it went to sleep).
+      release_outbox_if_empty(s);
       pump(s, now);
       return;
     }
@@ -222,6 +224,7 @@ void Gateway::handle_pubcomp(Session& s, const PubComp& c, Millis now) {
                            [&](const OutboundPublish& m) { return m.msg_id == c.msg_id && m.released; });
     if (it != fl.end()) {
       fl.erase(it);
+      release_outbox_if_empty(s);
       pump(s, now);
       return;
     }

@@ -67,6 +67,7 @@ void Gateway::handle_regack(Session& s, const RegAck& r, Millis now) {
       s.rejected_topics.push_back(topic);
     drop_queued_topic(s, topic, Counter::dropped_register_rejected);
   }
+  release_outbox_if_empty(s);
   pump(s, now);
 }
 

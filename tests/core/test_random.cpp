@@ -353,7 +353,8 @@ class RandomTrafficDriver {
 }  // namespace
 
 TEST_CASE("randomized datagram sequences keep every invariant") {
-  for (std::uint32_t seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u}) {
+  // 25: a PUBACK from a node that is not awake emptied its outbox without releasing it.
+  for (std::uint32_t seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 25u}) {
     CAPTURE(seed);
     RandomTrafficDriver f(seed);
     for (int i = 0; i < 20000; ++i) f.step();
