@@ -388,7 +388,7 @@ void DurableStage::flush(bool force) {
     unwritten_.pop_front();
   }
   if (before_commit_) before_commit_(*store_);
-  const bool noting_inbox = inbox_unnoted_ && records_;
+  const bool noting_inbox = inbox_unnoted_;  // set only with records_
   if (noting_inbox) store_->note_inbox_taken(inbox_newest_);
   inbox_unnoted_ = false;
   bool ok = true;

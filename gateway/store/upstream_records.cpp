@@ -91,6 +91,15 @@ struct UpstreamRecords::Impl {
     if (sqlite3_get_autocommit(db.get()) == 0) step(rollback.get(), "ROLLBACK");
     return false;
   }
+  // The same, committed without waiting for the disk: for changes that may be lost in a power cut
+  // (the next FULL commit syncs them along, in WAL order). The file stays FULL for everything else.
+  template <typename Writes>
+  bool unsynced_transaction(const char* what, Writes writes) {
+    if (!set_synchronous("PRAGMA synchronous=NORMAL")) return false;
+    const bool ok = transaction(what, writes);
+    set_synchronous("PRAGMA synchronous=FULL");
+    return ok;
+  }
 };
 
 UpstreamRecords::UpstreamRecords(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -125,17 +134,14 @@ bool UpstreamRecords::put(std::string_view key, std::span<const std::uint8_t> va
 bool UpstreamRecords::remove(std::string_view key, std::int64_t delivered_row) {
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
-  // NORMAL for this commit only: the next put()'s FULL commit syncs it along (WAL order).
-  if (!s.set_synchronous("PRAGMA synchronous=NORMAL")) return false;
-  const bool ok = s.transaction("remove", [&] {
+  // Unsynced: a removal lost in a power cut leaves a finished exchange, see the header.
+  return s.unsynced_transaction("remove", [&] {
     sql::bind_text(s.remove.get(), 1, key);
     if (!s.step(s.remove.get(), "remove")) return false;
     if (delivered_row == 0) return true;
     sqlite3_bind_int64(s.note_delivered.get(), 1, delivered_row);
     return s.step(s.note_delivered.get(), "note delivered");
   });
-  s.set_synchronous("PRAGMA synchronous=FULL");
-  return ok;
 }
 
 std::optional<std::vector<std::uint8_t>> UpstreamRecords::get(std::string_view key) {
@@ -204,16 +210,13 @@ bool UpstreamRecords::forget_delivered(std::span<const std::int64_t> rows) {
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
   // Forgetting can wait for the disk: a delivered row noted twice is dropped twice, harmlessly.
-  if (!s.set_synchronous("PRAGMA synchronous=NORMAL")) return false;
-  const bool ok = s.transaction("forget delivered", [&] {
+  return s.unsynced_transaction("forget delivered", [&] {
     for (std::int64_t row : rows) {
       sqlite3_bind_int64(s.forget.get(), 1, row);
       if (!s.step(s.forget.get(), "forget delivered")) return false;
     }
     return true;
   });
-  s.set_synchronous("PRAGMA synchronous=FULL");
-  return ok;
 }
 
 std::int64_t UpstreamRecords::add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload,
@@ -267,13 +270,12 @@ std::vector<InboxMessage> UpstreamRecords::inbox_after(std::int64_t id) {
 bool UpstreamRecords::drop_inbox_through(std::int64_t id) {
   std::lock_guard lock(impl_->mutex);
   Impl& s = *impl_;
-  // NORMAL: a drop lost in a power cut is done again at the next start (the main store says how
-  // far the inbox was taken), and the next FULL commit syncs it along anyway.
-  if (!s.set_synchronous("PRAGMA synchronous=NORMAL")) return false;
-  sqlite3_bind_int64(s.drop_inbox.get(), 1, id);
-  const bool ok = s.step(s.drop_inbox.get(), "drop inbox");
-  s.set_synchronous("PRAGMA synchronous=FULL");
-  return ok;
+  // Unsynced: a drop lost in a power cut is done again at the next start (the main store says how
+  // far the inbox was taken).
+  return s.unsynced_transaction("drop inbox", [&] {
+    sqlite3_bind_int64(s.drop_inbox.get(), 1, id);
+    return s.step(s.drop_inbox.get(), "drop inbox");
+  });
 }
 
 std::size_t UpstreamRecords::inbox_size() {
