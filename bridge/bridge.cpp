@@ -60,6 +60,8 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events)
       options_(std::move(options)),
       events_(events),
       mount_(options_.topic_prefix),
+      hold_(options_.durable_records != nullptr && !options_.clean_session ? options_.downlink_ack_wait
+                                                                           : Millis{0}),
       backoff_(options_.reconnect_min),
       queue_(options_.queue_max_messages, options_.queue_max_bytes) {
   options_.max_inflight = std::clamp(options_.max_inflight, 1, 65000);
@@ -77,15 +79,23 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events)
   grace_timer_ = new_timer(loop_, this);
   pump_timer_ = new_timer(loop_, this);
   answer_timer_ = new_timer(loop_, this);
+  hold_check_ = new uv_check_t{};
+  uv_check_init(loop_, hold_check_);
+  hold_check_->data = this;
 }
 
 Bridge::~Bridge() {
+  hold_.close();
   if (client_ != nullptr) {
     // No callback runs after destroy returns; the mailbox (their context) is still alive here.
+    const ReceiveHold::Call call(hold_, false);
     MQTTAsync c = client_;
     MQTTAsync_destroy(&c);
     client_ = nullptr;
   }
+  if (hold_check_ != nullptr)
+    uv_close(reinterpret_cast<uv_handle_t*>(std::exchange(hold_check_, nullptr)),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
   close_and_delete(reconnect_timer_);
   close_and_delete(grace_timer_);
   close_and_delete(pump_timer_);
@@ -149,6 +159,7 @@ bool Bridge::create_client() {
   receive_->box = mailbox_.get();
   receive_->kept = &kept_filters_;
   receive_->persistence = persistence_.get();
+  receive_->hold = &hold_;
   MQTTAsync_setCallbacks(c, receive_.get(), detail::paho_connection_lost, detail::paho_message_arrived,
                          nullptr);
   return true;
@@ -209,7 +220,10 @@ void Bridge::connect_now() {
   tls_error_.clear();
   connect_in_progress_ = true;
   // Paho copies every string and the server list during this call.
-  int rc = MQTTAsync_connect(client_, &o);
+  int rc = [&] {
+    const ReceiveHold::Call call(hold_, false);
+    return MQTTAsync_connect(client_, &o);
+  }();
   if (rc != MQTTASYNC_SUCCESS) {
     connect_in_progress_ = false;
     detail::ConnectFailed e{rc, "MQTTAsync_connect refused to start"};
@@ -412,7 +426,12 @@ void Bridge::disconnect_now() {
   d.onSuccess = detail::paho_disconnected;
   d.onFailure = detail::paho_disconnect_failed;
   d.context = mailbox_.get();
-  if (MQTTAsync_disconnect(client_, &d) != MQTTASYNC_SUCCESS) finish_shutdown();
+  hold_.close();  // from here on, downlink for kept sessions is written at once
+  int rc = [&] {
+    const ReceiveHold::Call call(hold_, false);
+    return MQTTAsync_disconnect(client_, &d);
+  }();
+  if (rc != MQTTASYNC_SUCCESS) finish_shutdown();
 }
 
 void Bridge::finish_shutdown() {
@@ -429,6 +448,9 @@ void Bridge::finish_shutdown() {
   close_joined(std::exchange(grace_timer_, nullptr), join);
   close_joined(std::exchange(pump_timer_, nullptr), join);
   close_joined(std::exchange(answer_timer_, nullptr), join);
+  hold_.close();
+  held_receipt_ = {};
+  uv_check_stop(hold_check_);
   if (mailbox_) mailbox_->close();
 }
 
@@ -441,10 +463,12 @@ UpstreamStatus Bridge::status() const {
   s.queue_bytes = queue_.bytes();
   s.inflight = inflight_.size();
   s.subscriptions = subscriptions_.size();
+  s.kept_filters = kept_filters_.size();
   s.counters = counters_;
   if (receive_) {
     s.counters.inbox_written = receive_->inbox_written.load(std::memory_order_relaxed);
     s.counters.inbox_failed = receive_->inbox_failed.load(std::memory_order_relaxed);
+    s.counters.acked_by_nodes = receive_->acked_by_nodes.load(std::memory_order_relaxed);
   }
   return s;
 }

@@ -48,6 +48,7 @@
 #include "bridge/outbound_queue.hpp"
 #include "bridge/paho_callbacks.hpp"
 #include "bridge/paho_persistence.hpp"
+#include "bridge/receive_hold.hpp"
 #include "bridge/topic_mount.hpp"
 #include "bridge/upstream.hpp"
 #include "bridge/upstream_status.hpp"
@@ -66,6 +67,8 @@ struct SubscribeDone;
 struct DisconnectDone;
 struct TlsError;
 struct DeferredSuback;
+struct InboxWritten;
+struct HoldEnded;
 }  // namespace detail
 
 class Bridge final : public Upstream {
@@ -115,6 +118,10 @@ class Bridge final : public Upstream {
   void handle(detail::DisconnectDone& e);
   void handle(detail::TlsError& e);
   void handle(detail::DeferredSuback& e);
+  void handle(detail::InboxWritten& e);
+  void handle(detail::HoldEnded& e);
+  // Settles the receive thread's hold once the sessions a held message reached have let it go.
+  static void on_hold_check(uv_check_t* handle);
 
   bool create_client();
   void connect_now();
@@ -123,7 +130,9 @@ class Bridge final : public Upstream {
   void pump();  // hands queued messages to Paho while connected and the window allows
   void pump_soon();
   enum class SendResult { sent, retry_later, failed };
-  SendResult send(OutboundMessage& m);
+  // `may_defer`: while the receive thread holds a message for the nodes, the send waits for the end
+  // of the hold (retry_later) instead of cutting it short.
+  SendResult send(OutboundMessage& m, bool may_defer = true);
   void take_back_inflight();
   // Queues `m` behind everything older; tagged messages are never refused (see publish()).
   bool enqueue(OutboundMessage&& m);
@@ -157,7 +166,11 @@ class Bridge final : public Upstream {
   KeptFilters kept_filters_;
   std::unique_ptr<detail::ReceiveContext> receive_;
   std::unique_ptr<PahoPersistence> persistence_;  // with durable_records and a kept session
-  void* client_ = nullptr;                        // MQTTAsync
+  ReceiveHold hold_;                              // gates every Paho call made on the loop
+  uv_check_t* hold_check_ = nullptr;              // runs while a held message waits for its nodes
+  DownlinkReceipt held_receipt_;                  // of the message held as held_id_
+  ReceiveHold::HoldId held_id_ = 0;
+  void* client_ = nullptr;  // MQTTAsync
   uv_timer_t* reconnect_timer_ = nullptr;
   uv_timer_t* grace_timer_ = nullptr;
   uv_timer_t* pump_timer_ = nullptr;    // retries pump() when Paho pushed back (no completion to wait for)

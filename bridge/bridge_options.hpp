@@ -69,6 +69,11 @@ struct BridgeOptions {
   // outlive the Bridge). Used only with clean_session=false: a clean session makes the broker
   // forget the packet ids those records name. nullptr: Paho keeps everything in memory.
   DurableRecords* durable_records = nullptr;
+  // With durable_records: how long the MQTT client may wait for awake nodes to acknowledge a QoS 1
+  // message for a kept session before it writes the message to the inbox (bridge/receive_hold.hpp).
+  // A node on a UDP network answers within milliseconds, an XBee node within tens of them; a node
+  // slower than this costs this wait plus the write. 0: every such message is written at once.
+  Millis downlink_ack_wait{100};
 
   // Our send window: QoS 1/2 messages handed to Paho and not yet acknowledged by the broker.
   // Paho's own maxInflight is set to at least this.

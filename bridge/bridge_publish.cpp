@@ -114,7 +114,7 @@ void Bridge::publish(const PublishRequest& r) {
   if (qos0) answer_soon(qos0_id, PublishResult::kept);
 }
 
-Bridge::SendResult Bridge::send(OutboundMessage& m) {
+Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
   MQTTAsync_message msg = MQTTAsync_message_initializer;
   msg.payload = m.payload.empty() ? nullptr : m.payload.data();
   msg.payloadlen = static_cast<int>(m.payload.size());
@@ -129,6 +129,8 @@ Bridge::SendResult Bridge::send(OutboundMessage& m) {
   // Paho copies topic and payload; ro.token is the message id it assigned. Paho stores the command
   // during this call, on this thread: that is where PahoPersistence learns the message's tag.
   const PahoPersistence::Handing handing(m.tag);
+  const ReceiveHold::Call call(hold_, may_defer);
+  if (!call) return SendResult::retry_later;  // pumped again when the hold ends
   int rc = MQTTAsync_sendMessage(client_, m.topic.c_str(), &msg, &ro);
   switch (rc) {
     case MQTTASYNC_SUCCESS:
@@ -225,7 +227,7 @@ void Bridge::publish_presence(const std::string& payload) {
   m.qos = 1;
   m.retain = true;
   m.internal = true;
-  if (send(m) != SendResult::sent)
+  if (send(m, false) != SendResult::sent)
     MQTTSN_LOG(warning, "upstream: could not publish presence '%s'", payload.c_str());
 }
 

@@ -32,6 +32,8 @@ void Bridge::unsubscribe(std::string_view filter) {
   if (!connected_) return;
   std::string upstream = mount_.upstream(filter);
   MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+  // Subscription changes are rare: they cut a hold short rather than wait for it.
+  const ReceiveHold::Call call(hold_, false);
   int rc = MQTTAsync_unsubscribe(client_, upstream.c_str(), &ro);
   if (rc != MQTTASYNC_SUCCESS)
     MQTTSN_LOG(warning, "upstream: unsubscribe '%s' failed (Paho %d)", upstream.c_str(), rc);
@@ -50,7 +52,10 @@ void Bridge::send_subscribe(const std::string& filter, int qos) {
   ro.onSuccess = detail::paho_subscribe_ok;
   ro.onFailure = detail::paho_subscribe_failed;
   ro.context = mailbox_.get();
-  int rc = MQTTAsync_subscribe(client_, upstream.c_str(), qos, &ro);
+  int rc = [&] {
+    const ReceiveHold::Call call(hold_, false);
+    return MQTTAsync_subscribe(client_, upstream.c_str(), qos, &ro);
+  }();
   if (rc == MQTTASYNC_SUCCESS) {
     subscribe_tokens_[ro.token] = filter;
     return;
@@ -88,11 +93,39 @@ void Bridge::handle(detail::MessageArrived& e) {
   auto topic = mount_.downstream(e.topic);
   if (!topic) {
     ++counters_.dropped_outside_prefix;
+    if (e.hold != 0) hold_.settle(e.hold, ReceiveHold::Outcome::delivered);  // nobody here keeps it
     return;
   }
   ++counters_.received;
-  events_.on_message(*topic, Bytes(e.payload.data(), e.payload.size()), static_cast<QoS>(e.qos), e.retained,
-                     e.inbox_id);
+  DownlinkReceipt receipt = events_.on_message(*topic, Bytes(e.payload.data(), e.payload.size()),
+                                               static_cast<QoS>(e.qos), e.retained, e.inbox_id);
+  if (e.hold == 0) return;
+  if (receipt.waits_for_absent) return hold_.settle(e.hold, ReceiveHold::Outcome::keep);
+  if (receipt.settled()) return hold_.settle(e.hold, ReceiveHold::Outcome::delivered);
+  held_receipt_ = std::move(receipt);
+  held_id_ = e.hold;
+  uv_check_start(hold_check_, &Bridge::on_hold_check);
+}
+
+void Bridge::on_hold_check(uv_check_t* handle) {
+  auto* self = static_cast<Bridge*>(handle->data);
+  if (self->held_receipt_.settled()) {
+    self->hold_.settle(self->held_id_, ReceiveHold::Outcome::delivered);
+  } else if (self->hold_.waiting(self->held_id_)) {
+    return;
+  }
+  // Settled, or the hold ran out and the message went to the inbox.
+  self->held_receipt_ = {};
+  uv_check_stop(handle);
+}
+
+void Bridge::handle(detail::InboxWritten& e) {
+  events_.on_inbox_written(e.inbox_id);
+}
+
+void Bridge::handle(detail::HoldEnded&) {
+  pump();
+  maybe_finish_drain();
 }
 
 }  // namespace mqttsn::bridge

@@ -6,6 +6,7 @@
 #include "bridge/kept_filters.hpp"
 #include "bridge/paho_mailbox.hpp"
 #include "bridge/paho_persistence.hpp"
+#include "bridge/receive_hold.hpp"
 #include "gateway/core/log.hpp"
 
 namespace mqttsn::bridge::detail {
@@ -17,6 +18,37 @@ Mailbox& box(void* context) {
 
 ReceiveContext& receiver(void* context) {
   return *static_cast<ReceiveContext*>(context);
+}
+
+void count_inbox_write(ReceiveContext& rc, std::int64_t inbox_id) {
+  if (inbox_id != 0) {
+    rc.inbox_written.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    // Refusing the message would stop every later one behind it (see the header): it goes on,
+    // and the store's error is in the log and the counters.
+    rc.inbox_failed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// The loop gets the message at once and the broker's PUBACK waits for the nodes' (see
+// bridge/receive_hold.hpp); only when they do not answer in time is the message written.
+int hold_for_nodes(ReceiveContext& rc, MessageArrived&& e, int packet_id, ReceiveHold::HoldId hold) {
+  MessageArrived handed;
+  handed.topic = e.topic;
+  handed.payload = e.payload;
+  handed.qos = e.qos;
+  handed.retained = e.retained;
+  handed.hold = hold;
+  rc.box->post(std::move(handed));
+  if (rc.hold->wait() == ReceiveHold::Outcome::delivered) {
+    rc.acked_by_nodes.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    const std::int64_t id = rc.persistence->add_to_inbox(e.topic, e.payload, e.qos, e.retained, packet_id);
+    count_inbox_write(rc, id);
+    if (id > 0) rc.box->post(InboxWritten{id});
+  }
+  if (rc.hold->end()) rc.box->post(HoldEnded{});
+  return 1;
 }
 }  // namespace
 
@@ -39,15 +71,13 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
   MQTTAsync_free(topic);
   ReceiveContext& rc = receiver(context);
   if (e.qos > 0 && rc.persistence != nullptr && rc.kept->matches(e.topic)) {
+    if (e.qos == 1 && rc.hold != nullptr) {
+      if (const ReceiveHold::HoldId hold = rc.hold->begin())
+        return hold_for_nodes(rc, std::move(e), packet_id, hold);
+    }
     e.inbox_id = rc.persistence->add_to_inbox(e.topic, e.payload, e.qos, e.retained, packet_id);
     if (e.inbox_id == PahoPersistence::kAlreadyInInbox) return 1;  // handed up at start
-    if (e.inbox_id != 0) {
-      rc.inbox_written.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      // Refusing it would stop every later message behind it (see the header): it goes on, and
-      // the store's error is in the log and the counters.
-      rc.inbox_failed.fetch_add(1, std::memory_order_relaxed);
-    }
+    count_inbox_write(rc, e.inbox_id);
   }
   rc.box->post(std::move(e));
   return 1;  // we own it now

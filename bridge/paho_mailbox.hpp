@@ -29,7 +29,14 @@ struct MessageArrived {
   int qos = 0;
   bool retained = false;
   std::int64_t inbox_id = 0;  // written to the inbox before the broker was told (0: not)
+  std::uint64_t hold = 0;     // the broker waits for the nodes' acknowledgement: ReceiveHold's id
 };
+// A held message the nodes did not acknowledge in time, now in the inbox under this id.
+struct InboxWritten {
+  std::int64_t inbox_id = 0;
+};
+// A hold ended during which the loop deferred a call to Paho.
+struct HoldEnded {};
 struct PublishDone {
   int token = 0;
   bool ok = false;
@@ -52,8 +59,9 @@ struct DeferredSuback {
   int granted = 0;
 };
 
-using PahoEvent = std::variant<ConnectOk, ConnectFailed, ConnectionLost, MessageArrived, PublishDone,
-                               SubscribeDone, DisconnectDone, TlsError, DeferredSuback>;
+using PahoEvent =
+    std::variant<ConnectOk, ConnectFailed, ConnectionLost, MessageArrived, PublishDone, SubscribeDone,
+                 DisconnectDone, TlsError, DeferredSuback, InboxWritten, HoldEnded>;
 
 class Mailbox {
  public:

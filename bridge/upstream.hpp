@@ -52,8 +52,13 @@ class UpstreamEvents {
  public:
   virtual ~UpstreamEvents() = default;
   virtual void on_publish_result(PublishId id, PublishResult result) = 0;
-  // A downlink message, topic already stripped of the mount point.
-  virtual void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain, InboxId inbox) = 0;
+  // A downlink message, topic already stripped of the mount point. The receipt tells the connection
+  // when the nodes it reached have let go of it (see gateway/core/outputs.hpp).
+  virtual DownlinkReceipt on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                                     InboxId inbox) = 0;
+  // A message handed up earlier by on_message(inbox = 0), written to the inbox since, because the
+  // nodes it reached did not acknowledge it in time: the durable stage notes it taken like any other.
+  virtual void on_inbox_written(InboxId) {}
   // The result of subscribe(): the granted QoS, or nullopt when the broker refused (SUBACK 0x80).
   virtual void on_suback(std::string_view filter, std::optional<QoS> granted) = 0;
   virtual void on_state(UpstreamState state) = 0;

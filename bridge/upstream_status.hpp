@@ -33,7 +33,8 @@ struct UpstreamCounters {
   std::uint64_t dropped_outside_prefix = 0;  // downlink messages outside the mount point
   std::uint64_t inbox_written = 0;           // downlink for kept sessions written before the broker's ack
   std::uint64_t inbox_failed = 0;            // ... whose write failed (delivered without that promise)
-  std::uint64_t connects = 0;                // successful connections
+  std::uint64_t acked_by_nodes = 0;  // ... not written: every node acknowledged it before the broker's ack
+  std::uint64_t connects = 0;        // successful connections
   std::uint64_t connect_failures = 0;
   std::uint64_t connections_lost = 0;
   std::uint64_t subscribe_refused = 0;
@@ -47,6 +48,7 @@ struct UpstreamStatus {
   std::size_t queue_bytes = 0;
   std::size_t inflight = 0;
   std::size_t subscriptions = 0;
+  std::size_t kept_filters = 0;  // filters of kept sessions: QoS 1/2 on them is held or written
   UpstreamCounters counters;
 };
 

@@ -148,6 +148,10 @@ struct StoreConfig {
   // Write-behind: a QoS 1 message the broker has not acknowledged within this time is committed to
   // the store (and its node acknowledged then); one the broker takes in time is never written.
   Duration flush_interval = 200ms;
+  // A QoS 1 message from the broker for a kept session is acknowledged to the broker once it is on
+  // disk or every node it reached has acknowledged it: awake nodes get this long to answer before
+  // the message is written. 0: always written.
+  Duration downlink_ack_wait = 100ms;
   friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
 };
 

@@ -296,6 +296,7 @@ void read_store(TableReader t, StoreConfig& s) {
   t.read_path("path", s.path);
   t.read("qos2_exactly_once", s.qos2_exactly_once);
   t.read_duration("flush_interval", s.flush_interval, 1ms, 10s);
+  t.read_duration("downlink_ack_wait", s.downlink_ack_wait, 0ms, 5s);
   if (s.path.empty() && s.enabled)
     if (const auto* node = t.find("path"))
       t.error(*node, "path", "expected a path such as \"/var/lib/mqttsn-gw/state.db\"");

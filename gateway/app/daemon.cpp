@@ -229,9 +229,11 @@ void Daemon::unsubscribe(std::string_view filter) {
 
 // ---- UpstreamEvents
 
-void Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain, bridge::InboxId) {
-  core_->on_upstream_message(topic, payload, qos, retain, now());
+DownlinkReceipt Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                                   bridge::InboxId) {
+  DownlinkReceipt receipt = core_->on_upstream_message(topic, payload, qos, retain, now());
   arm_core_timer();
+  return receipt;
 }
 
 void Daemon::on_publish_result(PublishId id, PublishResult result) {

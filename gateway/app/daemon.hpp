@@ -51,8 +51,8 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   void unsubscribe(std::string_view filter) override;
 
   // UpstreamEvents (called by the pipeline, on the loop, never from inside a call of the core).
-  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
-                  bridge::InboxId inbox) override;
+  DownlinkReceipt on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                             bridge::InboxId inbox) override;
   void on_publish_result(PublishId id, PublishResult result) override;
   void on_suback(std::string_view filter, std::optional<QoS> granted) override;
   void on_state(bridge::UpstreamState state) override;

@@ -127,13 +127,23 @@ DurableStage::Restored DurableStage::restore() {
   return {messages, resumed_by_paho.size()};
 }
 
-void DurableStage::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
-                              bridge::InboxId inbox) {
+DownlinkReceipt DurableStage::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                                         bridge::InboxId inbox) {
   // The connection may hand up a message that take_inbox_left() already did (it arrived while the
   // inbox was being read at start): inbox ids only grow, so the id tells.
-  if (inbox != 0 && inbox <= inbox_replayed_through_) return;
-  above_.on_message(topic, payload, qos, retain, inbox);
-  if (inbox == 0 || !store_ || !records_) return;
+  if (inbox != 0 && inbox <= inbox_replayed_through_) return {};
+  DownlinkReceipt receipt = above_.on_message(topic, payload, qos, retain, inbox);
+  note_inbox_taken(inbox);
+  return receipt;
+}
+
+void DurableStage::on_inbox_written(bridge::InboxId inbox) {
+  note_inbox_taken(inbox);
+}
+
+void DurableStage::note_inbox_taken(bridge::InboxId inbox) {
+  // The sessions the message reached are stored by the flush that notes it (end of this turn).
+  if (inbox <= 0 || !store_ || !records_) return;
   inbox_newest_ = std::max(inbox_newest_, inbox);
   inbox_unnoted_ = true;
   ++inbox_taken_count_;

@@ -127,8 +127,9 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
 
   // UpstreamEvents (from the upstream connection).
   void on_publish_result(PublishId id, PublishResult result) override;
-  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
-                  bridge::InboxId inbox) override;
+  DownlinkReceipt on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                             bridge::InboxId inbox) override;
+  void on_inbox_written(bridge::InboxId inbox) override;
   void on_suback(std::string_view filter, std::optional<QoS> granted) override {
     above_.on_suback(filter, granted);
   }
@@ -158,6 +159,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   void answer(PublishId above, PublishResult result);  // delivered at the end of this turn
   void end_of_turn();
   void flush(bool force);
+  void note_inbox_taken(bridge::InboxId inbox);
   void arm_flush_timer();
   void write_row(PublishId id, Held& h);
   void settle_committed(Held& h);  // its row is committed: the requester hears `kept`, the copy goes

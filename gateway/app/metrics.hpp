@@ -27,6 +27,7 @@ void for_each_upstream_counter(const bridge::UpstreamCounters& c, F&& f) {
   f("dropped_outside_prefix", c.dropped_outside_prefix);
   f("inbox_written", c.inbox_written);
   f("inbox_failed", c.inbox_failed);
+  f("acked_by_nodes", c.acked_by_nodes);
   f("connects", c.connects);
   f("connect_failures", c.connect_failures);
   f("connections_lost", c.connections_lost);

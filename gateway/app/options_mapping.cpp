@@ -76,6 +76,7 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.client_id = u.client_id;  // expanded by the loader; the bridge uses it as given
   o.keep_alive = std::chrono::duration_cast<std::chrono::seconds>(u.keepalive);
   o.clean_session = u.clean_session;
+  o.downlink_ack_wait = config.store.downlink_ack_wait;
   o.username = u.username;
   o.password_file = u.password_file.string();
   o.password_env = u.password_env;

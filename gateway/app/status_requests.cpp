@@ -107,6 +107,7 @@ json stats(const Daemon& d) {
             {"queue_bytes", up.queue_bytes},
             {"inflight", up.inflight},
             {"subscriptions", up.subscriptions},
+            {"kept_filters", up.kept_filters},
             {"counters", upc}}},
           {"core", core},
           {"links", links}};

@@ -38,7 +38,8 @@ class Gateway {
 
   // Inputs.
   void on_datagram(const LinkAddress& from, Bytes datagram, Millis now);
-  void on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now);
+  DownlinkReceipt on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                                      Millis now);
   // The outcome of Outputs::publish(id, ...) with id != 0 (one per id, any order, on a later call).
   // Ids the core no longer waits for are counted (stale_upstream_ack) and otherwise ignored.
   void on_publish_result(PublishId id, PublishResult result, Millis now);

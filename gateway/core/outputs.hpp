@@ -4,6 +4,7 @@
 // Millis on a monotonic clock with an arbitrary epoch; the core never reads a clock itself.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "link_address.hpp"
@@ -29,6 +30,18 @@ enum class PublishResult : std::uint8_t {
 };
 
 const char* to_string(PublishResult r);
+
+// What became of a message from the broker once the core took it. `held` lives as long as any
+// session still holds the message (queued, or sent and not acknowledged): when it has expired,
+// every node it reached has acknowledged it (or it was dropped), and nothing of it is left to keep.
+// `waits_for_absent`: a session that is away or asleep queued it, so it stays held until that node
+// returns. The upstream connection uses both to decide whether a message must be written to disk
+// before the broker is told it arrived.
+struct DownlinkReceipt {
+  std::weak_ptr<const void> held;
+  bool waits_for_absent = false;
+  bool settled() const { return held.expired(); }
+};
 
 class Outputs {
  public:

@@ -25,10 +25,11 @@ struct DownlinkTopic {
 };
 }  // namespace
 
-void Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now) {
+DownlinkReceipt Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                                             Millis now) {
   match_scratch_.clear();
   tree_.match(topic, [&](const Subscriber& sub) { match_scratch_.emplace_back(sub.session, sub.qos); });
-  if (match_scratch_.empty()) return;
+  if (match_scratch_.empty()) return {};
   // A client matching several of its filters gets the message once, at the highest of its grants.
   std::sort(match_scratch_.begin(), match_scratch_.end(), [](const auto& a, const auto& b) {
     return a.first < b.first || (a.first == b.first && a.second > b.second);
@@ -39,6 +40,8 @@ void Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos
   TopicRef t = topics_.intern(topic);
   auto shared = std::make_shared<const std::vector<std::uint8_t>>(payload.begin(), payload.end());
   QoS message_qos = qos < 0 ? QoS{0} : min_qos(qos, 2);
+  DownlinkReceipt receipt;
+  receipt.held = shared;
   for (const auto& [slot, granted] : match_scratch_) {
     Session* s = sessions_.in_slot(slot);
     if (!s) continue;
@@ -52,7 +55,9 @@ void Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos
       continue;
     enqueue(*s, t, shared, min_qos(granted, message_qos), retain);
     pump(*s, now);
+    if (s->state != ClientState::active && s->state != ClientState::awake) receipt.waits_for_absent = true;
   }
+  return receipt;
 }
 
 void Gateway::enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos, bool retain) {

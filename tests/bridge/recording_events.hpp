@@ -19,8 +19,10 @@ struct Downlink {
 
 class RecordingEvents : public UpstreamEvents {
  public:
-  void on_message(std::string_view topic, Bytes payload, QoS qos, bool retain, InboxId inbox) override {
+  DownlinkReceipt on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
+                             InboxId inbox) override {
     messages.push_back({std::string(topic), std::string(payload.begin(), payload.end()), qos, retain, inbox});
+    return {};
   }
   void on_publish_result(PublishId id, PublishResult result) override {
     results[id] = result;

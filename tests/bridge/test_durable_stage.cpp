@@ -57,8 +57,10 @@ class FakeConnection final : public mqttsn::bridge::Upstream {
 class Requester final : public mqttsn::bridge::UpstreamEvents {
  public:
   void on_publish_result(PublishId id, PublishResult r) override { results[id] = r; }
-  void on_message(std::string_view topic, Bytes, QoS, bool, mqttsn::bridge::InboxId inbox) override {
+  mqttsn::DownlinkReceipt on_message(std::string_view topic, Bytes, QoS, bool,
+                                     mqttsn::bridge::InboxId inbox) override {
     messages.emplace_back(std::string(topic), inbox);
+    return {};
   }
   void on_suback(std::string_view, std::optional<QoS>) override {}
   void on_state(UpstreamState s) override { states.push_back(s); }
@@ -230,7 +232,8 @@ TEST_CASE("without a store every request and result passes through unchanged") {
   CHECK(f.above.results[id] == PublishResult::kept);
 }
 
-TEST_CASE("a downlink message from the inbox is noted taken in the turn's commit, then dropped from the inbox") {
+TEST_CASE(
+    "a downlink message from the inbox is noted taken in the turn's commit, then dropped from the inbox") {
   Fixture f;
   REQUIRE(f.stage->durable_records() != nullptr);
   const std::uint8_t p[] = {'o', 'n'};

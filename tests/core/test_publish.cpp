@@ -355,3 +355,34 @@ TEST_CASE(
   h.upstream("a/x", "2", 0);
   CHECK(h.take() == Events{"send " + addr(1) + " 09 0A 00 02 00 02 61 2F 78"});
 }
+
+TEST_CASE("a downlink receipt expires once every node acknowledged, and tells when an absent node keeps it") {
+  Harness h;
+  h.connect(1, "c1");
+  h.connect(2, "c2", false);
+  h.subscribe(1, "a/b", 1);
+  h.subscribe(2, "a/b", 1);
+  h.take();
+  auto upstream = [&](std::string_view topic, QoS qos) {
+    static const std::uint8_t payload[] = {'x'};
+    return h.gw.on_upstream_message(topic, Bytes(payload, sizeof payload), qos, false, h.now);
+  };
+  DownlinkReceipt r = upstream("a/b", 1);
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 0C 20 00 01 00 01 78",
+                           "send " + addr(2) + " 08 0C 20 00 01 00 01 78"});
+  CHECK_FALSE(r.waits_for_absent);
+  CHECK_FALSE(r.settled());
+  h.recv(1, "07 0D 00 01 00 01 00");
+  CHECK_FALSE(r.settled());  // c2 still holds it
+  h.recv(2, "07 0D 00 01 00 01 00");
+  CHECK(r.settled());
+
+  CHECK(upstream("no/subscriber", 1).settled());
+  CHECK(upstream("a/b", 0).settled());  // QoS 0 is gone once sent
+
+  h.recv(2, "04 18 00 3C");  // c2 sleeps for 60 s
+  h.take();
+  DownlinkReceipt asleep = upstream("a/b", 1);
+  CHECK(asleep.waits_for_absent);
+  CHECK_FALSE(asleep.settled());
+}

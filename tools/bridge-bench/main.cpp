@@ -24,7 +24,10 @@ using namespace mqttsn::bridge;
 
 class CountingEvents : public UpstreamEvents {
  public:
-  void on_message(std::string_view, mqttsn::Bytes, mqttsn::QoS, bool, mqttsn::bridge::InboxId) override {}
+  mqttsn::DownlinkReceipt on_message(std::string_view, mqttsn::Bytes, mqttsn::QoS, bool,
+                                     mqttsn::bridge::InboxId) override {
+    return {};
+  }
   void on_publish_result(mqttsn::PublishId id, mqttsn::PublishResult result) override {
     ++results;
     if (result == mqttsn::PublishResult::congested) ++failed;
