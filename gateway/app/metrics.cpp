@@ -1,6 +1,7 @@
 #include "gateway/app/metrics.hpp"
 
 #include <cstdio>
+#include <string_view>
 
 #include "gateway/app/daemon.hpp"
 
@@ -39,8 +40,9 @@ std::string prometheus_metrics(const Daemon& d) {
   line(out, "mqttsn_sessions", "", d.core().session_count());
 
   out += "# TYPE mqttsn_core_events_total counter\n";
-  for (const auto& [name, value] : d.core().counters())
-    line(out, "mqttsn_core_events_total", "event=\"" + std::string(name) + "\"", value);
+  d.core().counters().for_each([&](std::string_view name, std::uint64_t v) {
+    line(out, "mqttsn_core_events_total", "event=\"" + std::string(name) + "\"", v);
+  });
 
   out += "# TYPE mqttsn_link_events_total counter\n";
   out += "# TYPE mqttsn_link_up gauge\n";

@@ -80,7 +80,7 @@ json subscriptions(const Daemon& d) {
 
 json stats(const Daemon& d) {
   json core = json::object();
-  for (const auto& [name, value] : d.core().counters()) core[std::string(name)] = value;
+  d.core().counters().for_each([&](std::string_view name, std::uint64_t v) { core[std::string(name)] = v; });
   json links = json::array();
   for (std::size_t i = 0; i < d.links().size(); ++i) {
     const auto& l = *d.links()[i];

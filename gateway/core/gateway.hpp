@@ -60,7 +60,7 @@ class Gateway {
   std::vector<ClientStatus> clients() const;
   std::vector<TopicMappingStatus> topic_mappings() const;
   std::vector<SubscriptionStatus> subscriptions() const;
-  std::vector<std::pair<std::string_view, std::uint64_t>> counters() const { return counters_.named(); }
+  const Counters& counters() const { return counters_; }  // for_each: every counter by name
   std::uint64_t counter(Counter c) const { return counters_.get(c); }
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t interned_topics() const { return topics_.size(); }
