@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "gateway/core/counter_set.hpp"
 #include "gateway/core/link_address.hpp"
 #include "gateway/core/messages.hpp"
 
@@ -24,61 +25,38 @@ struct LinkCallbacks {
   std::function<void(const LinkAddress& to)> on_delivery_failure;
 };
 
-// Named counters: the status socket prints them with for_each. Not every link uses every counter.
-struct LinkStats {
-  std::uint64_t datagrams_in = 0;
-  std::uint64_t datagrams_out = 0;
-  std::uint64_t broadcasts_out = 0;
-  std::uint64_t frames_in = 0;  // link frames (XBee API frames of any type, njh packets, UDP datagrams)
-  std::uint64_t frames_out = 0;
-  std::uint64_t bytes_in = 0;   // bytes read from the device / socket
-  std::uint64_t bytes_out = 0;  // bytes written
-  std::uint64_t bad_checksum = 0;
-  std::uint64_t malformed_frames = 0;    // truncated, bad escapes, too-short frames, bad lengths
-  std::uint64_t garbage_bytes = 0;       // bytes outside any frame
-  std::uint64_t unknown_frames = 0;      // frame types the link does not handle
-  std::uint64_t oversize_dropped = 0;    // incoming frames/datagrams above the maximum
-  std::uint64_t oversize_refused = 0;    // outgoing datagrams above max_payload(), not sent
-  std::uint64_t idle_discards = 0;       // plain serial: partial packets dropped after a gap
-  std::uint64_t tx_failures = 0;         // XBee 0x8B failures + status timeouts; UDP send errors
-  std::uint64_t tx_status_timeouts = 0;  // XBee: no 0x8B within the timeout
-  std::uint64_t modem_status = 0;        // XBee 0x8A frames
-  std::uint64_t queue_full_drops = 0;    // write queue full, datagram dropped
-  std::uint64_t not_open_drops = 0;      // send while the port is closed (unplugged)
-  std::uint64_t unplugs = 0;
-  std::uint64_t open_failures = 0;
-  std::uint64_t reopen_attempts = 0;
-  std::uint64_t opens = 0;
-  std::uint64_t receive_buffer_drops = 0;  // UDP: datagrams the kernel dropped, receive buffer full
+// Named counters, in the order the status socket and the metrics show them (for_each). Not every link
+// uses every counter. Each is declared once, here (the pattern: gateway/core/counter_set.hpp).
+#define MQTTSN_LINK_COUNTERS(X)                                                            \
+  X(datagrams_in)                                                                          \
+  X(datagrams_out)                                                                         \
+  X(broadcasts_out)                                                                        \
+  X(frames_in) /* link frames (XBee API frames of any type, njh packets, UDP datagrams) */ \
+  X(frames_out)                                                                            \
+  X(bytes_in)  /* bytes read from the device / socket */                                   \
+  X(bytes_out) /* bytes written */                                                         \
+  X(bad_checksum)                                                                          \
+  X(malformed_frames)   /* truncated, bad escapes, too-short frames, bad lengths */        \
+  X(garbage_bytes)      /* bytes outside any frame */                                      \
+  X(unknown_frames)     /* frame types the link does not handle */                         \
+  X(oversize_dropped)   /* incoming frames/datagrams above the maximum */                  \
+  X(oversize_refused)   /* outgoing datagrams above max_payload(), not sent */             \
+  X(idle_discards)      /* plain serial: partial packets dropped after a gap */            \
+  X(tx_failures)        /* XBee 0x8B failures + status timeouts; UDP send errors */        \
+  X(tx_status_timeouts) /* XBee: no 0x8B within the timeout */                             \
+  X(modem_status)       /* XBee 0x8A frames */                                             \
+  X(queue_full_drops)   /* write queue full, datagram dropped */                           \
+  X(not_open_drops)     /* send while the port is closed (unplugged) */                    \
+  X(unplugs)                                                                               \
+  X(open_failures)                                                                         \
+  X(reopen_attempts)                                                                       \
+  X(opens)                                                                                 \
+  X(receive_buffer_drops) /* UDP: datagrams the kernel dropped, receive buffer full */
 
-  template <class F>
-  void for_each(F&& f) const {
-    f("datagrams_in", datagrams_in);
-    f("datagrams_out", datagrams_out);
-    f("broadcasts_out", broadcasts_out);
-    f("frames_in", frames_in);
-    f("frames_out", frames_out);
-    f("bytes_in", bytes_in);
-    f("bytes_out", bytes_out);
-    f("bad_checksum", bad_checksum);
-    f("malformed_frames", malformed_frames);
-    f("garbage_bytes", garbage_bytes);
-    f("unknown_frames", unknown_frames);
-    f("oversize_dropped", oversize_dropped);
-    f("oversize_refused", oversize_refused);
-    f("idle_discards", idle_discards);
-    f("tx_failures", tx_failures);
-    f("tx_status_timeouts", tx_status_timeouts);
-    f("modem_status", modem_status);
-    f("queue_full_drops", queue_full_drops);
-    f("not_open_drops", not_open_drops);
-    f("unplugs", unplugs);
-    f("open_failures", open_failures);
-    f("reopen_attempts", reopen_attempts);
-    f("opens", opens);
-    f("receive_buffer_drops", receive_buffer_drops);
-  }
+struct LinkStats {
+  MQTTSN_COUNTER_MEMBERS(MQTTSN_LINK_COUNTERS);
 };
+static_assert(lists_every_member<LinkStats>());
 
 class Link {
  public:

@@ -24,6 +24,8 @@
 
 #include <uv.h>
 
+#include "gateway/core/counter_set.hpp"
+
 struct sp_port;
 
 namespace mqttsn::radio {
@@ -43,16 +45,22 @@ struct SerialOptions {
   std::chrono::milliseconds reopen_max{30000};
 };
 
+// The port's counters. A link on a serial port reports them among its own, under the same names
+// (radio/port_stats.hpp).
+#define MQTTSN_SERIAL_PORT_COUNTERS(X) \
+  X(bytes_in)                          \
+  X(bytes_out)                         \
+  X(queue_full_drops)                  \
+  X(not_open_drops)                    \
+  X(unplugs)                           \
+  X(open_failures)                     \
+  X(reopen_attempts)                   \
+  X(opens)
+
 struct SerialPortStats {
-  std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
-  std::uint64_t queue_full_drops = 0;
-  std::uint64_t not_open_drops = 0;
-  std::uint64_t unplugs = 0;
-  std::uint64_t open_failures = 0;
-  std::uint64_t reopen_attempts = 0;
-  std::uint64_t opens = 0;
+  MQTTSN_COUNTER_MEMBERS(MQTTSN_SERIAL_PORT_COUNTERS);
 };
+static_assert(lists_every_member<SerialPortStats>());
 
 class SerialPort {
  public:

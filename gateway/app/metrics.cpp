@@ -50,8 +50,8 @@ std::string prometheus_metrics(const Daemon& d) {
     const auto& l = *d.links()[i];
     const std::string link = "link=\"" + label_value(d.link_names()[i]) + "\"";
     line(out, "mqttsn_link_up", link, l.is_up() ? 1 : 0);
-    l.stats().for_each([&](const char* name, std::uint64_t v) {
-      line(out, "mqttsn_link_events_total", link + ",event=\"" + name + "\"", v);
+    l.stats().for_each([&](std::string_view name, std::uint64_t v) {
+      line(out, "mqttsn_link_events_total", link + ",event=\"" + std::string(name) + "\"", v);
     });
   }
 

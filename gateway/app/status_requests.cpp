@@ -85,7 +85,7 @@ json stats(const Daemon& d) {
   for (std::size_t i = 0; i < d.links().size(); ++i) {
     const auto& l = *d.links()[i];
     json counters = json::object();
-    l.stats().for_each([&](const char* name, std::uint64_t v) { counters[name] = v; });
+    l.stats().for_each([&](std::string_view name, std::uint64_t v) { counters[std::string(name)] = v; });
     links.push_back({{"name", d.link_names()[i]},
                      {"kind", std::string(l.name())},
                      {"up", l.is_up()},
