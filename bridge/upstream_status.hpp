@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "gateway/core/counter_set.hpp"
+
 namespace mqttsn::bridge {
 
 enum class UpstreamState : std::uint8_t {
@@ -19,26 +21,32 @@ enum class UpstreamState : std::uint8_t {
 
 const char* to_string(UpstreamState s);
 
+// The connection's counters, in the order the status socket and the metrics show them (for_each).
+// Each is declared once, here (the pattern: gateway/core/counter_set.hpp).
+#define MQTTSN_UPSTREAM_COUNTERS(X)                                                                   \
+  X(published_qos0) /* handed to Paho, per effective (translated) QoS */                              \
+  X(published_qos1)                                                                                   \
+  X(published_qos2)                                                                                   \
+  X(acked)                  /* QoS 1/2 delivery completes from the broker */                          \
+  X(failed)                 /* permanently failed (reported ok=false) */                              \
+  X(requeued)               /* in flight when the connection failed: sent again */                    \
+  X(queued_offline)         /* accepted into the queue while disconnected */                          \
+  X(dropped_offline)        /* QoS 0/-1 dropped while disconnected */                                 \
+  X(congested)              /* refused: queue full */                                                 \
+  X(received)               /* downlink messages delivered to the core */                             \
+  X(dropped_outside_prefix) /* downlink messages outside the mount point */                           \
+  X(inbox_written)          /* downlink for kept sessions written before the broker's ack */          \
+  X(inbox_failed)           /* ... whose write failed (delivered without that promise) */             \
+  X(acked_by_nodes)         /* ... not written: every node acknowledged it before the broker's ack */ \
+  X(connects)               /* successful connections */                                              \
+  X(connect_failures)                                                                                 \
+  X(connections_lost)                                                                                 \
+  X(subscribe_refused)
+
 struct UpstreamCounters {
-  std::uint64_t published_qos0 = 0;  // handed to Paho, per effective (translated) QoS
-  std::uint64_t published_qos1 = 0;
-  std::uint64_t published_qos2 = 0;
-  std::uint64_t acked = 0;                   // QoS 1/2 delivery completes from the broker
-  std::uint64_t failed = 0;                  // permanently failed (reported ok=false)
-  std::uint64_t requeued = 0;                // in flight when the connection failed: sent again
-  std::uint64_t queued_offline = 0;          // accepted into the queue while disconnected
-  std::uint64_t dropped_offline = 0;         // QoS 0/-1 dropped while disconnected
-  std::uint64_t congested = 0;               // refused: queue full
-  std::uint64_t received = 0;                // downlink messages delivered to the core
-  std::uint64_t dropped_outside_prefix = 0;  // downlink messages outside the mount point
-  std::uint64_t inbox_written = 0;           // downlink for kept sessions written before the broker's ack
-  std::uint64_t inbox_failed = 0;            // ... whose write failed (delivered without that promise)
-  std::uint64_t acked_by_nodes = 0;  // ... not written: every node acknowledged it before the broker's ack
-  std::uint64_t connects = 0;        // successful connections
-  std::uint64_t connect_failures = 0;
-  std::uint64_t connections_lost = 0;
-  std::uint64_t subscribe_refused = 0;
+  MQTTSN_COUNTER_MEMBERS(MQTTSN_UPSTREAM_COUNTERS);
 };
+static_assert(lists_every_member<UpstreamCounters>());
 
 struct UpstreamStatus {
   UpstreamState state = UpstreamState::stopped;

@@ -1,5 +1,6 @@
 #include "gateway/app/metrics.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <string_view>
 
@@ -65,8 +66,8 @@ std::string prometheus_metrics(const Daemon& d) {
   out += "# TYPE mqttsn_upstream_inflight gauge\n";
   line(out, "mqttsn_upstream_inflight", "", up.inflight);
   out += "# TYPE mqttsn_upstream_events_total counter\n";
-  for_each_upstream_counter(up.counters, [&](const char* name, std::uint64_t v) {
-    line(out, "mqttsn_upstream_events_total", std::string("event=\"") + name + "\"", v);
+  up.counters.for_each([&](std::string_view name, std::uint64_t v) {
+    line(out, "mqttsn_upstream_events_total", "event=\"" + std::string(name) + "\"", v);
   });
   return out;
 }

@@ -94,7 +94,7 @@ json stats(const Daemon& d) {
   }
   const auto up = d.upstream().status();
   json upc = json::object();
-  for_each_upstream_counter(up.counters, [&](const char* name, std::uint64_t v) { upc[name] = v; });
+  up.counters.for_each([&](std::string_view name, std::uint64_t v) { upc[std::string(name)] = v; });
   return {{"uptime_s", static_cast<std::uint64_t>(d.uptime_seconds())},
           {"version", kVersion},
           {"sessions", d.core().session_count()},
