@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 
@@ -258,18 +260,10 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
       j["subscriber"] = {{"connection_losses", st.connection_losses}, {"reconnects", st.reconnects}};
   }
   if (o.broker_outage_s > 0) j["broker_outage"] = outage.report(load.first_send_ns());
-  j["client"] = {{"transmissions", c.transmissions},
-                 {"retransmissions", c.retransmissions},
-                 {"acked", c.acked},
-                 {"rejected", c.rejected},
-                 {"rejected_congestion", c.rejected_congestion},
-                 {"gave_up", c.gave_up},
-                 {"send_eagain", c.send_eagain},
-                 {"socket_errors", c.send_errors},
-                 {"received", c.received},
-                 {"decode_errors", c.decode_errors},
-                 {"unexpected", c.unexpected},
-                 {"gateway_disconnects", c.gateway_disconnects}};
+  json client = json::object();
+  static_cast<const ClientCounters&>(c).for_each(
+      [&](std::string_view name, std::uint64_t v) { client[std::string(name)] = v; });
+  j["client"] = client;
   if constexpr (std::is_same_v<Load, XbeeLoad>)
     j["xbee"] = {{"coordinator_frame_errors", load.frame_errors()}, {"backlog_drops", load.backlog_drops()}};
   j["udp_rcvbuf_errors"] = udp1.rcvbuf_errors - udp0.rcvbuf_errors;  // system-wide, during the phase

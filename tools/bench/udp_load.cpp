@@ -101,7 +101,7 @@ struct UdpLoad::Impl {
     Client& cl = clients[static_cast<std::size_t>(idx)];
     const auto r = encode(m, tx);
     if (!r) {
-      ++c.send_errors;
+      ++c.socket_errors;
       return true;
     }
     const auto n = ::send(cl.fd, tx.data(), r.size, MSG_DONTWAIT);
@@ -117,7 +117,7 @@ struct UdpLoad::Impl {
       }
       return false;
     }
-    ++c.send_errors;
+    ++c.socket_errors;
     return true;
   }
 
@@ -293,7 +293,7 @@ struct UdpLoad::Impl {
     for (int i = 0; i < 64; ++i) {
       const auto n = ::recv(cl.fd, rx.data(), rx.size(), MSG_DONTWAIT);
       if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK) ++c.send_errors;  // e.g. ECONNREFUSED from an ICMP
+        if (errno != EAGAIN && errno != EWOULDBLOCK) ++c.socket_errors;  // e.g. ECONNREFUSED from an ICMP
         return;
       }
       on_datagram(idx, std::span<const std::uint8_t>(rx.data(), static_cast<std::size_t>(n)), now);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/core/counter_set.hpp"
 #include "tools/bench/options.hpp"
 
 namespace mqttsn::bench {
@@ -23,20 +24,31 @@ struct Endpoint {
 // "host:port" or "[v6]:port"; empty error string on success.
 std::string resolve_udp(const std::string& host_port, Endpoint& out);
 
-struct LoadCounters {
-  std::uint64_t published = 0;            // distinct messages sent at least once
-  std::uint64_t transmissions = 0;        // datagrams carrying a PUBLISH (first sends and retries)
-  std::uint64_t retransmissions = 0;      // PUBLISH/PUBREL/CONNECT/REGISTER resent after a timeout
-  std::uint64_t acked = 0;                // QoS 1/2 flows completed with rc accepted
-  std::uint64_t rejected = 0;             // PUBACK with an error code (all of them)
-  std::uint64_t rejected_congestion = 0;  // ... rc 0x01: sent again after retry_ms
-  std::uint64_t gave_up = 0;              // messages dropped after max retries or a fatal rc
-  std::uint64_t send_eagain = 0;          // socket buffer full: the datagram waits, it is not lost
-  std::uint64_t send_errors = 0;          // other send errors (ECONNREFUSED: nobody listening)
-  std::uint64_t received = 0;             // datagrams from the gateway
-  std::uint64_t decode_errors = 0;
-  std::uint64_t unexpected = 0;  // well-formed but not expected here (unknown msg id, ...)
-  std::uint64_t gateway_disconnects = 0;
+// What the load's nodes count, reported under "client" in a scenario's JSON (scenario.cpp). Each is
+// declared once, here (the pattern: gateway/core/counter_set.hpp).
+#define MQTTSN_BENCH_CLIENT_COUNTERS(X)                                                      \
+  X(transmissions)       /* datagrams carrying a PUBLISH (first sends and retries) */        \
+  X(retransmissions)     /* PUBLISH/PUBREL/CONNECT/REGISTER resent after a timeout */        \
+  X(acked)               /* QoS 1/2 flows completed with rc accepted */                      \
+  X(rejected)            /* PUBACK with an error code (all of them) */                       \
+  X(rejected_congestion) /* ... rc 0x01: sent again after retry_ms */                        \
+  X(gave_up)             /* messages dropped after max retries or a fatal rc */              \
+  X(send_eagain)         /* socket buffer full: the datagram waits, it is not lost */        \
+  X(socket_errors)       /* other send or receive errors (ECONNREFUSED: nobody listening) */ \
+  X(received)            /* datagrams from the gateway */                                    \
+  X(decode_errors)                                                                           \
+  X(unexpected) /* well-formed but not expected here (unknown msg id, ...) */                \
+  X(gateway_disconnects)
+
+struct ClientCounters {
+  MQTTSN_COUNTER_MEMBERS(MQTTSN_BENCH_CLIENT_COUNTERS);
+};
+static_assert(lists_every_member<ClientCounters>());
+
+// ... and what "client" leaves out: published is the run's own figure (reported on its own), and the
+// refused CONNECTs and REGISTERs, retried by the timer, are counted but not reported.
+struct LoadCounters : ClientCounters {
+  std::uint64_t published = 0;  // distinct messages sent at least once
   std::uint64_t connack_rejects = 0;
   std::uint64_t regack_rejects = 0;
 };
