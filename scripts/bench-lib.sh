@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by scripts/bench.sh and scripts/field-bench.sh: the gateway configuration the benchmarks run
 # with, and (from mosquitto-lib.sh) free_port and start_mosquitto. Reads BENCH_STORE (1: SQLite store
-# on, the default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false) and BENCH_RCVBUF (the
-# measured link's receive_buffer).
+# on, the default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false), BENCH_STORE_EXTRA
+# (more [store] lines, verbatim) and BENCH_RCVBUF (the measured link's receive_buffer).
 
 # shellcheck source=scripts/mosquitto-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/mosquitto-lib.sh"
@@ -75,6 +75,7 @@ socket = "$5/status.sock"
 enabled = $store
 qos2_exactly_once = $exactly_once
 path = "$5/state.db"
+${BENCH_STORE_EXTRA:-}
 
 [logging]
 level = "warning"

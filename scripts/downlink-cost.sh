@@ -45,6 +45,7 @@ sim_args=(--udp "127.0.0.1:$udp_port" -n "$nodes" --client-id "dl%n" --persisten
 pids+=($!)
 
 store_field() { "$ctl_bin" --json --socket "$dir/status.sock" store 2>/dev/null | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+upstream_counter() { "$ctl_bin" --json --socket "$dir/status.sock" stats 2>/dev/null | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 down_count() { "$ctl_bin" --json --socket "$dir/status.sock" stats 2>/dev/null | sed -n 's/.*"publishes_down":\([0-9]*\).*/\1/p'; }
 for _ in $(seq 100); do
   [ "$("$ctl_bin" --json --socket "$dir/status.sock" clients 2>/dev/null | grep -o '"client_id"' | wc -l)" -ge "$nodes" ] && break
@@ -77,3 +78,4 @@ awk -v m="$mode" -v n="$nodes" -v msgs="$messages" -v d="$delivered" -v b=$((io_
   -v s=$((syncs_after - syncs_before)) -v t="$(echo "$end - $start" | bc)" 'BEGIN {
     printf "%s, %d nodes: %d messages, %d delivered in %.2f s (%.0f/s); %.0f bytes and %.2f syncs written per message\n",
       m, n, msgs, d, t, d / t, b / (d ? d : 1), s / (d ? d : 1) }'
+echo "held and acknowledged by the nodes: $(upstream_counter acked_by_nodes); written to the inbox: $(upstream_counter inbox_written)"

@@ -207,10 +207,12 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
 }
 
 void Daemon::end_of_turn() {
-  if (core_ && sessions_.collect(*core_)) {
-    durable_->commit_now();
-    arm_core_timer();  // the commit may have answered publishes
-  }
+  if (!core_) return;
+  const bool urgent = core_->changes_urgent();
+  if (!sessions_.collect(*core_)) return;
+  if (!urgent) return durable_->flush_soon();  // QoS 0/1 downlink progress: with the next flush
+  durable_->commit_now();
+  arm_core_timer();  // the commit may have answered publishes
 }
 
 DurableStageStatus Daemon::store_status() const {

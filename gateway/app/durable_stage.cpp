@@ -133,20 +133,27 @@ DownlinkReceipt DurableStage::on_message(std::string_view topic, Bytes payload, 
   // inbox was being read at start): inbox ids only grow, so the id tells.
   if (inbox != 0 && inbox <= inbox_replayed_through_) return {};
   DownlinkReceipt receipt = above_.on_message(topic, payload, qos, retain, inbox);
-  note_inbox_taken(inbox);
+  note_inbox_taken(inbox, qos);
   return receipt;
 }
 
 void DurableStage::on_inbox_written(bridge::InboxId inbox) {
-  note_inbox_taken(inbox);
+  note_inbox_taken(inbox, 1);
 }
 
-void DurableStage::note_inbox_taken(bridge::InboxId inbox) {
-  // The sessions the message reached are stored by the flush that notes it (end of this turn).
+void DurableStage::note_inbox_taken(bridge::InboxId inbox, QoS qos) {
+  // The sessions the message reached are stored by the flush that notes it. Until then the row
+  // stays, and a crash hands the message up again: harmless for QoS 1 (at least once), so the note
+  // waits for the next periodic flush; a QoS 2 message would reach its node twice, so it is noted
+  // at the end of this turn.
   if (inbox <= 0 || !store_ || !records_) return;
   inbox_newest_ = std::max(inbox_newest_, inbox);
   inbox_unnoted_ = true;
   ++inbox_taken_count_;
+  if (qos == 2)
+    inbox_noted_now_ = true;
+  else
+    flush_soon();
 }
 
 std::size_t DurableStage::take_inbox_left() {
@@ -366,7 +373,7 @@ void DurableStage::end_of_turn() {
   // commits that close together would each write the same pages again.
   if (!flush_now_ && !unwritten_.empty() && !below_->connected() && now() - last_commit_ >= away_gap())
     flush_now_ = true;
-  if (!qos2_uncommitted_.empty() || flush_now_ || inbox_unnoted_) flush(flush_now_);
+  if (!qos2_uncommitted_.empty() || flush_now_ || inbox_noted_now_) flush(flush_now_);
   if (!dropping_.empty() && !store_->pending()) {
     if (records_) records_->records().forget_delivered(dropping_);
     dropping_.clear();
@@ -401,6 +408,7 @@ void DurableStage::flush(bool force) {
   const bool noting_inbox = inbox_unnoted_;  // set only with records_
   if (noting_inbox) store_->note_inbox_taken(inbox_newest_);
   inbox_unnoted_ = false;
+  inbox_noted_now_ = false;
   bool ok = true;
   if (store_->pending()) {
     ok = store_->commit();
@@ -415,8 +423,10 @@ void DurableStage::flush(bool force) {
   if (noting_inbox) {
     if (ok)
       records_->records().drop_inbox_through(inbox_newest_);
-    else
+    else {
       inbox_unnoted_ = true;  // the sessions were not stored either: both go again at the next flush
+      flush_soon();
+    }
   }
   if (ok && records_ && !dropping_.empty()) {
     // Only once the rows are gone from the store may the upstream file forget them; a failed

@@ -159,7 +159,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   void answer(PublishId above, PublishResult result);  // delivered at the end of this turn
   void end_of_turn();
   void flush(bool force);
-  void note_inbox_taken(bridge::InboxId inbox);
+  void note_inbox_taken(bridge::InboxId inbox, QoS qos);
   void arm_flush_timer();
   void write_row(PublishId id, Held& h);
   void settle_committed(Held& h);  // its row is committed: the requester hears `kept`, the copy goes
@@ -204,6 +204,7 @@ class DurableStage final : public bridge::Upstream, public bridge::UpstreamEvent
   bridge::InboxId inbox_newest_ = 0;
   bridge::InboxId inbox_replayed_through_ = 0;  // by take_inbox_left()
   bool inbox_unnoted_ = false;
+  bool inbox_noted_now_ = false;  // a QoS 2 message among them: noted at the end of the turn
   std::uint64_t inbox_taken_count_ = 0;
 
   uv_timer_t* flush_timer_ = nullptr;

@@ -124,8 +124,12 @@ void Gateway::dispatch(const PeerRef& peer, const Message& m, Millis now) {
 
 void Gateway::dispatch_session(Session& s, const Message& m, Millis now) {
   // Everything but a QoS 0/1 PUBLISH may change what is kept of a session (a QoS 1 one is kept by the
-  // uplink queue, not the session; a QoS 2 one adds an id awaiting PUBREL).
-  if (const auto* p = std::get_if<Publish>(&m); !p || p->qos == 2) note_change(s);
+  // uplink queue, not the session; a QoS 2 one adds an id awaiting PUBREL). A PUBACK completes QoS 1
+  // downlink, which may be stored later (see changes_urgent()).
+  if (std::holds_alternative<PubAck>(m))
+    note_downlink_change(s);
+  else if (const auto* p = std::get_if<Publish>(&m); !p || p->qos == 2)
+    note_change(s);
   if (s.state == ClientState::connecting) {
     if (const auto* wt = std::get_if<WillTopic>(&m); wt && s.stage == ConnectStage::await_will_topic)
       return handle_will_topic(s, *wt, now);

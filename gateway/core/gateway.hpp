@@ -70,8 +70,15 @@ class Gateway {
   // have changed (or gone) since the last take_changed_sessions(); the app snapshots those and
   // writes only the ones whose bytes differ from what it stored. Kept: CleanSession=0 sessions
   // (not mid-CONNECT) and sleeping ones; snapshot() gives nullopt for anything else.
+  //
+  // Most changes must be stored before anything else happens (a node told its SUBACK or REGACK, a
+  // QoS 2 exchange moving on). Progress of QoS 0/1 downlink (a message queued, sent, acknowledged)
+  // need not: such a message is still with the broker, or in the app's inbox until the commit that
+  // stores the sessions it reached, so storing it may wait for the next periodic flush; writing it
+  // at once would cost a sync per message. changes_urgent() tells which kind is waiting.
   void set_change_tracking(bool on) { track_changes_ = on; }
   std::vector<std::string> take_changed_sessions();
+  bool changes_urgent() const { return urgent_change_; }
   std::optional<SessionSnapshot> snapshot(std::string_view client_id) const;
   // Recreates a session from a snapshot (at start, before any datagram). false when it cannot be
   // taken: its client id or address is already in use, or the table is full.
@@ -94,6 +101,10 @@ class Gateway {
 
   // --- persistence (persistence.cpp)
   void note_change(Session& s) {
+    note_downlink_change(s);
+    if (track_changes_) urgent_change_ = true;
+  }
+  void note_downlink_change(Session& s) {  // QoS 0/1 downlink progress only (see changes_urgent())
     if (track_changes_ && !s.change_noted) {
       s.change_noted = true;
       changed_.push_back(s.client_id);
@@ -166,6 +177,7 @@ class Gateway {
 
   bool track_changes_ = false;
   std::vector<std::string> changed_;  // client ids, see take_changed_sessions()
+  bool urgent_change_ = false;        // one of changed_ changed by more than QoS 0/1 downlink
 
   GatewayOptions options_;
   Outputs& out_;

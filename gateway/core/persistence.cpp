@@ -26,6 +26,7 @@ bool Gateway::kept(const Session& s) const {
 std::vector<std::string> Gateway::take_changed_sessions() {
   std::vector<std::string> out = std::move(changed_);
   changed_.clear();
+  urgent_change_ = false;
   for (const auto& id : out)
     if (Session* s = sessions_.find_by_client_id(id)) s->change_noted = false;
   return out;

@@ -61,7 +61,10 @@ DownlinkReceipt Gateway::on_upstream_message(std::string_view topic, Bytes paylo
 }
 
 void Gateway::enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos, bool retain) {
-  note_change(s);
+  if (qos == 2)
+    note_change(s);
+  else
+    note_downlink_change(s);
   if (!s.outbox) s.outbox = std::make_unique<Outbox>();
   auto& q = s.outbox->queue;
   std::size_t limit = std::max<std::size_t>(1, options_.limits.buffered_per_client);
@@ -102,7 +105,8 @@ static DownlinkTopic downlink_topic(const Session& s, const TopicRef& t,
 void Gateway::pump(Session& s, Millis now) {
   if (s.state != ClientState::active && s.state != ClientState::awake) return;
   if (s.outbox) {
-    note_change(s);
+    // Sending moves messages from the queue to in flight: the same messages stay kept either way.
+    note_downlink_change(s);
     Outbox& ob = *s.outbox;
     auto& blocked = blocked_scratch_;
     blocked.clear();

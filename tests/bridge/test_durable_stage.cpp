@@ -232,8 +232,7 @@ TEST_CASE("without a store every request and result passes through unchanged") {
   CHECK(f.above.results[id] == PublishResult::kept);
 }
 
-TEST_CASE(
-    "a downlink message from the inbox is noted taken in the turn's commit, then dropped from the inbox") {
+TEST_CASE("a QoS 1 message from the inbox is noted taken by the next flush, then dropped from the inbox") {
   Fixture f;
   REQUIRE(f.stage->durable_records() != nullptr);
   const std::uint8_t p[] = {'o', 'n'};
@@ -243,10 +242,32 @@ TEST_CASE(
   f.stage->on_message("cmd/lamp", Bytes(p, sizeof p), 1, false, id);
   REQUIRE(f.above.messages.size() == 1);
   CHECK(f.above.messages[0].second == id);
+  // A sync per message is what the inbox note saves: the row is safe where it is until then.
   f.turn();
-  const auto st = f.stage->stage_status();
-  CHECK(st.inbox == 0);
-  CHECK(st.inbox_taken == 1);
+  CHECK(f.stage->stage_status().inbox == 1);
+  CHECK(f.stage->store()->inbox_taken() == 0);
+  REQUIRE(f.wait([&] { return f.stage->stage_status().inbox == 0; }));
+  CHECK(f.stage->stage_status().inbox_taken == 1);
+  CHECK(f.stage->store()->inbox_taken() == id);
+}
+
+TEST_CASE("a QoS 2 message from the inbox is noted taken in the turn's commit: a replay would repeat it") {
+  Fixture f;
+  const std::uint8_t p[] = {'o', 'n'};
+  const auto id = f.stage->durable_records()->add_to_inbox("cmd/lamp", p, 2, false, "", false);
+  f.stage->on_message("cmd/lamp", Bytes(p, sizeof p), 2, false, id);
+  f.turn();
+  CHECK(f.stage->stage_status().inbox == 0);
+  CHECK(f.stage->store()->inbox_taken() == id);
+}
+
+TEST_CASE("a held message written to the inbox after it was handed up is noted taken like the others") {
+  Fixture f;
+  const std::uint8_t p[] = {'x'};
+  f.stage->on_message("cmd/slow", Bytes(p, sizeof p), 1, false, 0);
+  const auto id = f.stage->durable_records()->add_to_inbox("cmd/slow", p, 1, false, "", false);
+  f.stage->on_inbox_written(id);
+  REQUIRE(f.wait([&] { return f.stage->stage_status().inbox == 0; }));
   CHECK(f.stage->store()->inbox_taken() == id);
 }
 

@@ -246,3 +246,27 @@ TEST_CASE("a QoS 2 downlink released to its node (PUBREC in) is not in the snaps
   CHECK(after->downlink[0].payload == std::vector<std::uint8_t>{'y'});
   h.check_invariants();
 }
+
+TEST_CASE("QoS 0/1 downlink progress is a change that may wait, anything else must be stored now") {
+  Harness h;
+  h.gw.set_change_tracking(true);
+  h.connect(1, "c1", false);
+  h.subscribe(1, "a/b", 1);
+  h.take();
+  CHECK(h.gw.changes_urgent());  // CONNECT, SUBSCRIBE
+  CHECK(h.gw.take_changed_sessions() == std::vector<std::string>{"c1"});
+  CHECK_FALSE(h.gw.changes_urgent());
+
+  h.upstream("a/b", "x", 1);          // queued and sent
+  h.recv(1, "07 0D 00 01 00 01 00");  // its PUBACK
+  CHECK(h.gw.take_changed_sessions() == std::vector<std::string>{"c1"});
+  CHECK_FALSE(h.gw.changes_urgent());
+  h.upstream("a/b", "x", 1);
+  CHECK_FALSE(h.gw.changes_urgent());
+
+  h.take();
+  h.subscribe(1, "q/2", 2, 2);
+  h.gw.take_changed_sessions();
+  h.upstream("q/2", "y", 2);  // a QoS 2 exchange begins: a replay would repeat it
+  CHECK(h.gw.changes_urgent());
+}
