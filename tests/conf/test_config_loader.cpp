@@ -343,6 +343,12 @@ TEST_CASE("config: access, status and store checks") {
   CHECK_FALSE(off.config.store.qos2_exactly_once);
   const auto wrong = parse("[store]\nqos2_exactly_once = \"yes\"\n");
   CHECK(errors_of(wrong).rfind("/etc/mqttsn-gw/t.toml:2: store.qos2_exactly_once: ", 0) == 0);
+  CHECK(parse("").config.store.downlink_ack_wait == 100ms);
+  const auto no_wait = parse("[store]\ndownlink_ack_wait = \"0ms\"\n");
+  REQUIRE_MESSAGE(no_wait.ok(), errors_of(no_wait));
+  CHECK(no_wait.config.store.downlink_ack_wait == 0ms);
+  const auto too_long = parse("[store]\ndownlink_ack_wait = \"1min\"\n");
+  CHECK(errors_of(too_long).rfind("/etc/mqttsn-gw/t.toml:2: store.downlink_ack_wait: ", 0) == 0);
 }
 
 TEST_CASE("config: relative paths resolve against the configuration file's directory") {
