@@ -231,7 +231,11 @@ TEST_CASE(
   const std::uint64_t written_before = upstream_counter(gw, "inbox_written");
   publish_while_node_runs(first, first.size());
   for (const auto& p : first) CHECK_MESSAGE(count_of(p) >= 1, p << " did not arrive\n" << nodes.describe(0));
-  CHECK(upstream_counter(gw, "acked_by_nodes") == first.size());
+  // The receive thread counts a message once the node's PUBACK has released it, just after the node
+  // has it.
+  CHECK(gw.wait_status("stats", [&](const nlohmann::json& j) {
+    return j["upstream"]["counters"].value("acked_by_nodes", std::uint64_t{0}) == first.size();
+  }));
   CHECK(upstream_counter(gw, "inbox_written") == written_before);
 
   // Asleep: written at once, without waiting for an answer that cannot come.
