@@ -308,6 +308,7 @@ void Bridge::handle(detail::ConnectOk& e) {
   connect_in_progress_ = false;
   if (phase_ != Phase::running) return;
   connected_ = true;
+  qos0_in_client_ = 0;  // a new connection: what Paho held for the old one is gone
   backoff_ = options_.reconnect_min;
   server_ = e.server.empty() ? servers_.front() : e.server;
   ++counters_.connects;
@@ -462,6 +463,7 @@ UpstreamStatus Bridge::status() const {
   s.queue_messages = queue_.size();
   s.queue_bytes = queue_.bytes();
   s.inflight = inflight_.size();
+  s.qos0_in_client = qos0_in_client_;
   s.subscriptions = subscriptions_.size();
   s.kept_filters = kept_filters_.size();
   s.counters = counters_;

@@ -69,6 +69,7 @@ struct TlsError;
 struct DeferredSuback;
 struct InboxWritten;
 struct HoldEnded;
+struct Qos0Written;
 }  // namespace detail
 
 class Bridge final : public Upstream {
@@ -120,6 +121,7 @@ class Bridge final : public Upstream {
   void handle(detail::DeferredSuback& e);
   void handle(detail::InboxWritten& e);
   void handle(detail::HoldEnded& e);
+  void handle(detail::Qos0Written& e);
   // Settles the receive thread's hold once the sessions a held message reached have let it go.
   static void on_hold_check(uv_check_t* handle);
 
@@ -147,9 +149,15 @@ class Bridge final : public Upstream {
   void answer_now();
   // Whether `m` may go now: the send window, and the narrower one for QoS 2 (see BridgeOptions).
   bool window_allows(const OutboundMessage& m) const {
+    if (m.qos == 0) return qos0_in_client_ < options_.qos0_window;
     return inflight_.size() < static_cast<std::size_t>(options_.max_inflight) &&
            (m.qos < 2 || inflight_qos2_ < static_cast<std::size_t>(options_.max_inflight_qos2));
   }
+  // Queues a QoS 0 message while connected, making room by dropping the oldest QoS 0 waiting.
+  void enqueue_qos0(OutboundMessage&& m, PublishId qos0_id);
+  // Once the queue and Paho's QoS 0 have run empty after messages had to wait: ends a drop episode
+  // (logged), and gives back the memory the burst took.
+  void note_if_drained();
   bool reports_result(const OutboundMessage& m) const { return !m.internal && m.id != 0 && !m.answered; }
 
   uv_loop_t* loop_;
@@ -189,6 +197,9 @@ class Bridge final : public Upstream {
   OutboundQueue queue_;
   std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
   std::size_t inflight_qos2_ = 0;            // of which QoS 2
+  std::size_t qos0_in_client_ = 0;           // QoS 0 handed to Paho and not yet written
+  std::uint64_t qos0_dropped_episode_ = 0;   // dropped since the queue was last empty
+  std::size_t queue_peak_ = 0;               // most messages queued since it was last empty
   std::uint64_t next_seq_ = 1;
 
   std::map<std::string, Subscription, std::less<>> subscriptions_;  // by core filter

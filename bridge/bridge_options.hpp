@@ -65,6 +65,10 @@ struct BridgeOptions {
   std::size_t queue_max_messages = 10'000;
   std::size_t queue_max_bytes = 8u << 20;
   bool queue_qos0_offline = false;  // queue QoS 0/-1 while offline instead of dropping them
+  // While connected: QoS 0 handed to Paho and not yet written to the socket (Paho's command queue
+  // has no bound of its own). Beyond it QoS 0 waits in the queue, which drops its oldest QoS 0 when
+  // full: MQTT-SN QoS 0 has no flow control, so a node faster than the broker is cut here.
+  std::size_t qos0_window = 1000;
   // Where the MQTT client keeps the records of its QoS 2 exchanges across a crash (not owned; must
   // outlive the Bridge). Used only with clean_session=false: a clean session makes the broker
   // forget the packet ids those records name. nullptr: Paho keeps everything in memory.

@@ -1,6 +1,7 @@
 // Uplink: QoS translation, the send window, the offline queue and the "nothing acknowledged is
 // lost" bookkeeping.
 #include <MQTTAsync.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <utility>
@@ -12,12 +13,18 @@
 
 namespace mqttsn::bridge {
 
+namespace {
+// A queue that held this many messages took enough memory to be worth a malloc_trim() (a few ms on
+// a Raspberry Pi for a heap of tens of MB) once it has drained.
+constexpr std::size_t kTrimAfterQueued = 1000;
+}  // namespace
+
 bool Bridge::enqueue(OutboundMessage&& m) {
-  if (m.kept_above) {
-    queue_.requeue(std::move(m));  // newest seq: goes to the back, whatever the bounds say
-    return true;
-  }
-  return queue_.push_back(std::move(m));
+  // push_back() leaves `m` as it was when it refuses it.
+  const bool queued = m.kept_above ? (queue_.requeue(std::move(m)), true)  // newest seq: at the back
+                                   : queue_.push_back(std::move(m));
+  queue_peak_ = std::max(queue_peak_, queue_.size());
+  return queued;
 }
 
 void Bridge::answer_soon(PublishId id, PublishResult result) {
@@ -61,13 +68,9 @@ void Bridge::publish(const PublishRequest& r) {
   if (connected_) {
     if (m.qos == 0) {
       // Fire and forget, but never ahead of older messages still waiting in the queue.
-      if (queue_.empty() && send(m) == SendResult::sent)
+      if (queue_.empty() && window_allows(m) && send(m) == SendResult::sent)
         return answer_soon(qos0_id, PublishResult::delivered);
-      if (!enqueue(std::move(m))) {
-        ++counters_.dropped_offline;
-        return answer_soon(qos0_id, PublishResult::congested);
-      }
-      answer_soon(qos0_id, PublishResult::kept);
+      enqueue_qos0(std::move(m), qos0_id);
       return pump_soon();
     }
     if (queue_.empty() && window_allows(m)) {
@@ -121,11 +124,10 @@ Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
   msg.qos = m.qos;
   msg.retained = m.retain ? 1 : 0;
   MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-  if (m.qos > 0) {
-    ro.onSuccess = detail::paho_publish_ok;
-    ro.onFailure = detail::paho_publish_failed;
-    ro.context = mailbox_.get();
-  }
+  // QoS 0 too: Paho calls back once it wrote the message, which is how the QoS 0 window moves.
+  ro.onSuccess = m.qos > 0 ? detail::paho_publish_ok : detail::paho_qos0_written;
+  ro.onFailure = m.qos > 0 ? detail::paho_publish_failed : detail::paho_qos0_failed;
+  ro.context = mailbox_.get();
   // Paho copies topic and payload; ro.token is the message id it assigned. Paho stores the command
   // during this call, on this thread: that is where PahoPersistence learns the message's tag.
   const PahoPersistence::Handing handing(m.tag);
@@ -149,6 +151,7 @@ Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
   }
   if (m.qos == 0) {
     ++counters_.published_qos0;
+    ++qos0_in_client_;
     return SendResult::sent;
   }
   (m.qos == 1 ? counters_.published_qos1 : counters_.published_qos2)++;
@@ -172,6 +175,41 @@ void Bridge::pump() {
         break;
     }
   }
+  note_if_drained();
+}
+
+void Bridge::enqueue_qos0(OutboundMessage&& m, PublishId qos0_id) {
+  if (!enqueue(std::move(m))) {
+    // MQTT-SN QoS 0 has no flow control: the newest reading is worth more than the oldest.
+    if (!queue_.drop_oldest_qos0() || !enqueue(std::move(m))) {
+      ++counters_.dropped_qos0;
+      return answer_soon(qos0_id, PublishResult::congested);
+    }
+    if (qos0_dropped_episode_++ == 0)
+      MQTTSN_LOG(warning,
+                 "upstream: nodes send QoS 0 faster than the broker takes it, and the queue is full "
+                 "(%zu messages, %zu bytes): the oldest QoS 0 messages are dropped",
+                 queue_.size(), queue_.bytes());
+    ++counters_.dropped_qos0;
+  }
+  answer_soon(qos0_id, PublishResult::kept);
+}
+
+void Bridge::note_if_drained() {
+  if (queue_peak_ == 0 || !queue_.empty() || qos0_in_client_ > 0) return;
+  if (qos0_dropped_episode_ > 0)
+    MQTTSN_LOG(notice, "upstream: the queue has drained; %llu QoS 0 message(s) were dropped meanwhile",
+               static_cast<unsigned long long>(qos0_dropped_episode_));
+  qos0_dropped_episode_ = 0;
+  // A burst leaves the freed queue entries (and Paho's copies of them) in malloc's arenas, where
+  // they would stay for good: give them back to the system once, now that the burst is over.
+  if (queue_peak_ >= kTrimAfterQueued) malloc_trim(0);
+  queue_peak_ = 0;
+}
+
+void Bridge::handle(detail::Qos0Written&) {
+  if (qos0_in_client_ > 0) --qos0_in_client_;
+  pump();
 }
 
 void Bridge::pump_soon() {

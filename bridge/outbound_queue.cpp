@@ -23,6 +23,15 @@ void OutboundQueue::requeue(OutboundMessage&& m) {
   items_.insert(pos, std::move(m));
 }
 
+bool OutboundQueue::drop_oldest_qos0() {
+  auto it = std::find_if(items_.begin(), items_.end(),
+                         [](const OutboundMessage& m) { return m.qos == 0 && !m.internal; });
+  if (it == items_.end()) return false;
+  bytes_ -= it->bytes();
+  items_.erase(it);
+  return true;
+}
+
 void OutboundQueue::push_front(OutboundMessage&& m) {
   bytes_ += m.bytes();
   items_.push_front(std::move(m));

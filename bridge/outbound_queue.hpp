@@ -41,6 +41,8 @@ class OutboundQueue {
   OutboundMessage pop_front();
   // Puts back the message just popped (Paho refused it for now). Never refused.
   void push_front(OutboundMessage&& m);
+  // Removes the oldest QoS 0 message (not the bridge's own); false when there is none.
+  bool drop_oldest_qos0();
 
   const OutboundMessage& front() const { return items_.front(); }
   bool empty() const { return items_.empty(); }

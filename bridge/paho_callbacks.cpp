@@ -109,6 +109,14 @@ void paho_publish_failed(void* context, MQTTAsync_failureData* data) {
   box(context).post(PublishDone{data != nullptr ? data->token : 0, false, data != nullptr ? data->code : -1});
 }
 
+void paho_qos0_written(void* context, MQTTAsync_successData*) {
+  box(context).post(Qos0Written{});
+}
+
+void paho_qos0_failed(void* context, MQTTAsync_failureData*) {
+  box(context).post(Qos0Written{});
+}
+
 void paho_subscribe_ok(void* context, MQTTAsync_successData* data) {
   box(context).post(
       SubscribeDone{data != nullptr ? data->token : 0, true, data != nullptr ? data->alt.qos : 0x80});

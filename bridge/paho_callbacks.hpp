@@ -49,6 +49,8 @@ void paho_connect_ok(void* context, MQTTAsync_successData* data);
 void paho_connect_failed(void* context, MQTTAsync_failureData* data);
 void paho_publish_ok(void* context, MQTTAsync_successData* data);
 void paho_publish_failed(void* context, MQTTAsync_failureData* data);
+void paho_qos0_written(void* context, MQTTAsync_successData* data);
+void paho_qos0_failed(void* context, MQTTAsync_failureData* data);
 void paho_subscribe_ok(void* context, MQTTAsync_successData* data);
 void paho_subscribe_failed(void* context, MQTTAsync_failureData* data);
 void paho_disconnected(void* context, MQTTAsync_successData* data);

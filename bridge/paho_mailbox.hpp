@@ -37,6 +37,8 @@ struct InboxWritten {
 };
 // A hold ended during which the loop deferred a call to Paho.
 struct HoldEnded {};
+// A QoS 0 message left Paho: written to the socket, or given up.
+struct Qos0Written {};
 struct PublishDone {
   int token = 0;
   bool ok = false;
@@ -61,7 +63,7 @@ struct DeferredSuback {
 
 using PahoEvent =
     std::variant<ConnectOk, ConnectFailed, ConnectionLost, MessageArrived, PublishDone, SubscribeDone,
-                 DisconnectDone, TlsError, DeferredSuback, InboxWritten, HoldEnded>;
+                 DisconnectDone, TlsError, DeferredSuback, InboxWritten, HoldEnded, Qos0Written>;
 
 class Mailbox {
  public:

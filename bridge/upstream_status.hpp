@@ -23,24 +23,25 @@ const char* to_string(UpstreamState s);
 
 // The connection's counters, in the order the status socket and the metrics show them (for_each).
 // Each is declared once, here (the pattern: gateway/core/counter_set.hpp).
-#define MQTTSN_UPSTREAM_COUNTERS(X)                                                                   \
-  X(published_qos0) /* handed to Paho, per effective (translated) QoS */                              \
-  X(published_qos1)                                                                                   \
-  X(published_qos2)                                                                                   \
-  X(acked)                  /* QoS 1/2 delivery completes from the broker */                          \
-  X(failed)                 /* permanently failed (reported ok=false) */                              \
-  X(requeued)               /* in flight when the connection failed: sent again */                    \
-  X(queued_offline)         /* accepted into the queue while disconnected */                          \
-  X(dropped_offline)        /* QoS 0/-1 dropped while disconnected */                                 \
-  X(congested)              /* refused: queue full */                                                 \
-  X(received)               /* downlink messages delivered to the core */                             \
-  X(dropped_outside_prefix) /* downlink messages outside the mount point */                           \
-  X(inbox_written)          /* downlink for kept sessions written before the broker's ack */          \
-  X(inbox_failed)           /* ... whose write failed (delivered without that promise) */             \
-  X(acked_by_nodes)         /* ... not written: every node acknowledged it before the broker's ack */ \
-  X(connects)               /* successful connections */                                              \
-  X(connect_failures)                                                                                 \
-  X(connections_lost)                                                                                 \
+#define MQTTSN_UPSTREAM_COUNTERS(X)                                                                       \
+  X(published_qos0) /* handed to Paho, per effective (translated) QoS */                                  \
+  X(published_qos1)                                                                                       \
+  X(published_qos2)                                                                                       \
+  X(acked)                  /* QoS 1/2 delivery completes from the broker */                              \
+  X(failed)                 /* permanently failed (reported ok=false) */                                  \
+  X(requeued)               /* in flight when the connection failed: sent again */                        \
+  X(queued_offline)         /* accepted into the queue while disconnected */                              \
+  X(dropped_offline)        /* QoS 0/-1 dropped while disconnected */                                     \
+  X(congested)              /* refused: queue full */                                                     \
+  X(dropped_qos0)           /* QoS 0 dropped while connected: the broker took it more slowly than sent */ \
+  X(received)               /* downlink messages delivered to the core */                                 \
+  X(dropped_outside_prefix) /* downlink messages outside the mount point */                               \
+  X(inbox_written)          /* downlink for kept sessions written before the broker's ack */              \
+  X(inbox_failed)           /* ... whose write failed (delivered without that promise) */                 \
+  X(acked_by_nodes)         /* ... not written: every node acknowledged it before the broker's ack */     \
+  X(connects)               /* successful connections */                                                  \
+  X(connect_failures)                                                                                     \
+  X(connections_lost)                                                                                     \
   X(subscribe_refused)
 
 struct UpstreamCounters {
@@ -55,6 +56,7 @@ struct UpstreamStatus {
   std::size_t queue_messages = 0;
   std::size_t queue_bytes = 0;
   std::size_t inflight = 0;
+  std::size_t qos0_in_client = 0;  // QoS 0 handed to the MQTT client, not yet written to the socket
   std::size_t subscriptions = 0;
   std::size_t kept_filters = 0;  // filters of kept sessions: QoS 1/2 on them is held or written
   UpstreamCounters counters;

@@ -120,6 +120,9 @@ struct UpstreamConfig {
   std::uint32_t queue_max_messages = 10000;
   std::uint64_t queue_max_bytes = 8388608;
   bool queue_qos0 = false;  // also queue QoS 0 while offline
+  // QoS 0 handed to the MQTT client and not yet written to the broker's socket. MQTT-SN QoS 0 has no
+  // flow control: beyond this, QoS 0 waits in the queue above, whose oldest QoS 0 goes when it is full.
+  std::uint32_t qos0_window = 1000;
   Duration reconnect_min = 1s;
   Duration reconnect_max = 60s;
   Duration shutdown_grace = 5s;  // drain time on SIGTERM

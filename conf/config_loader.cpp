@@ -258,6 +258,7 @@ void read_upstream(TableReader t, UpstreamConfig& u, const PlaceholderValues& na
   q.read_uint("max_messages", u.queue_max_messages, 0, 10000000);
   q.read_uint("max_bytes", u.queue_max_bytes, 0, 1ull << 30);
   q.read("queue_qos0", u.queue_qos0);
+  q.read_uint("qos0_window", u.qos0_window, 1, 1000000);
   q.finish();
 
   TableReader r = t.sub("reconnect");

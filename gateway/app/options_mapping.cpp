@@ -96,6 +96,7 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.queue_max_messages = u.queue_max_messages;
   o.queue_max_bytes = static_cast<std::size_t>(u.queue_max_bytes);
   o.queue_qos0_offline = u.queue_qos0;
+  o.qos0_window = u.qos0_window;
   o.qos.minus1_as = u.qos_minus1;
   o.qos.floor = u.qos_floor;
   o.qos.ceiling = u.max_qos;

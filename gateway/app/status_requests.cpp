@@ -106,6 +106,7 @@ json stats(const Daemon& d) {
             {"queue_messages", up.queue_messages},
             {"queue_bytes", up.queue_bytes},
             {"inflight", up.inflight},
+            {"qos0_in_client", up.qos0_in_client},
             {"subscriptions", up.subscriptions},
             {"kept_filters", up.kept_filters},
             {"counters", upc}}},
