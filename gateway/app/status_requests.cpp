@@ -142,6 +142,10 @@ json store(const Daemon& d) {
   out["uplink_queued"] = s.stats.uplink_messages;
   out["uplink_queued_bytes"] = s.stats.uplink_bytes;
   out["downlink_queued"] = buffered;
+  // Messages from the broker for kept sessions that had to be written before the broker was told
+  // (a node asleep, away, or slow to acknowledge): waiting in the inbox, and taken since start.
+  out["downlink_inbox"] = s.inbox;
+  out["downlink_inbox_taken"] = s.inbox_taken;
   out["file_bytes"] = s.stats.file_bytes;
   out["commits"] = s.stats.commits;
   // What the SD card sees, from the VFS every store file goes through (process-wide, since start).
