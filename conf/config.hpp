@@ -36,6 +36,9 @@ struct GatewaySection {
   std::uint32_t retry_count = 5;                 // N_RETRY
   double keepalive_factor = 1.5;                 // a client is lost after factor x its keep-alive
   std::filesystem::path predefined_topics_file;  // empty: no predefined topics
+  // A kept session (CleanSession=0) whose node disconnected or was lost is removed this long after it
+  // went away; "0s" keeps it for ever. Like mosquitto's persistent_client_expiration.
+  Duration session_expiry = 7 * 24h;
   GatewayLimits limits;
   friend bool operator==(const GatewaySection&, const GatewaySection&) = default;
 };

@@ -160,6 +160,7 @@ void read_gateway(TableReader t, GatewaySection& g) {
   t.read_duration("retry_interval", g.retry_interval, 100ms, 5min);
   t.read_uint("retry_count", g.retry_count, 0, 100);
   t.read_double("keepalive_factor", g.keepalive_factor, 1.0, 10.0);
+  t.read_duration("session_expiry", g.session_expiry, 0s, 365 * 24h);
   t.read_path("predefined_topics_file", g.predefined_topics_file);
   TableReader l = t.sub("limits");
   l.read_uint("max_clients", g.limits.max_clients, 1, 100000);

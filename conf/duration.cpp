@@ -33,6 +33,9 @@ std::optional<Duration> parse_duration(std::string_view text) {
     } else if (i < text.size() && text[i] == 'h') {
       unit_ms = 3600 * 1000;
       ++i;
+    } else if (i < text.size() && text[i] == 'd') {
+      unit_ms = 24 * 3600 * 1000;
+      ++i;
     } else {
       return std::nullopt;  // missing or unknown unit
     }
@@ -50,7 +53,9 @@ std::string format_duration(Duration d) {
     out = "-";
     ms = -ms;
   }
-  const std::int64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, rest = ms % 1000;
+  const std::int64_t days = ms / 86400000, h = ms / 3600000 % 24, m = ms / 60000 % 60, s = ms / 1000 % 60,
+                     rest = ms % 1000;
+  if (days) out += std::to_string(days) + "d";
   if (h) out += std::to_string(h) + "h";
   if (m) out += std::to_string(m) + "m";
   if (s) out += std::to_string(s) + "s";

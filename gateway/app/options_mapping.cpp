@@ -55,6 +55,7 @@ GatewayOptions core_options(const conf::GatewayConfig& config) {
   o.retry_interval = g.retry_interval;
   o.max_retries = g.retry_count;
   o.keepalive_tolerance = g.keepalive_factor;
+  o.session_expiry = g.session_expiry;
   // The gateway's own limit towards nodes; the broker's ([upstream] max_qos) is applied to the upstream
   // subscription (bridge/qos_translation.hpp) and reaches the node as the granted QoS.
   o.max_granted_qos = static_cast<QoS>(g.limits.max_qos);

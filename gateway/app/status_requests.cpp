@@ -1,5 +1,7 @@
 #include "gateway/app/status_requests.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "gateway/app/daemon.hpp"
@@ -33,6 +35,11 @@ json clients(const Daemon& d) {
     std::string address = c.address.to_string();
     if (c.forwarded) address += "/node:" + hex(c.node_id);
     const auto seen_ms = static_cast<long long>(now) - static_cast<long long>(c.last_seen.count());
+    // Seconds until session_expiry removes a kept session whose node is away; null (gwctl "-") otherwise.
+    json expires_in = nullptr;
+    if (c.expires)
+      expires_in =
+          std::max(0LL, (static_cast<long long>(c.expires->count()) - static_cast<long long>(now)) / 1000);
     rows.push_back({{"client_id", c.client_id},
                     {"link", link_name(d, c.address.link)},
                     {"address", address},
@@ -40,6 +47,7 @@ json clients(const Daemon& d) {
                     {"keep_alive", c.keep_alive_s},
                     {"last_seen_s", seen_ms < 0 ? 0 : seen_ms / 1000},
                     {"clean", c.clean_session},
+                    {"expires_in_s", expires_in},
                     {"in_flight", c.in_flight},
                     {"buffered", c.buffered},
                     {"subs", c.subscriptions},

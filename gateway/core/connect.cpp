@@ -17,7 +17,7 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
   if (at_peer && at_peer != by_id) {
     // The node at this address comes back under another client id: its old identity is gone as
     // if the node had vanished, so that identity's will is published (field choice).
-    lose_session(*at_peer, Counter::takeovers);
+    lose_session(*at_peer, Counter::takeovers, now);
     if (Session* still = sessions_.find_by_peer(peer); still) destroy_session(*still);
   }
   Session* s = by_id;
@@ -67,8 +67,12 @@ void Gateway::handle_will_topic(Session& s, const WillTopic& w, Millis now) {
     send(s, ConnAck{ReturnCode::not_supported});
     s.stage = ConnectStage::none;
     s.state = ClientState::disconnected;
+    s.away_since = now;
     drop_delivery_state(s);
-    if (s.clean_session) destroy_session(s);
+    if (s.clean_session)
+      destroy_session(s);
+    else
+      reschedule(s);
     return;
   }
   if (!s.will) s.will = std::make_unique<Will>();
@@ -86,9 +90,13 @@ void Gateway::handle_will_msg(Session& s, const WillMsg& w, Millis now) {
     send(s, ConnAck{ReturnCode::not_supported});
     s.stage = ConnectStage::none;
     s.state = ClientState::disconnected;
+    s.away_since = now;
     drop_delivery_state(s);
     s.will.reset();
-    if (s.clean_session) destroy_session(s);
+    if (s.clean_session)
+      destroy_session(s);
+    else
+      reschedule(s);
     return;
   }
   if (s.will) s.will->message.assign(w.message.begin(), w.message.end());

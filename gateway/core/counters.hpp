@@ -40,6 +40,7 @@
   X(takeovers)         /* client id moved to a new address */                                                \
   X(sessions_restored) /* kept sessions recreated from the store at start */                                 \
   X(sessions_evicted)  /* persistent session dropped to admit a new client */                                \
+  X(sessions_expired)  /* kept session removed: its node stayed away for session_expiry */                   \
   X(publishes_up)      /* node QoS 0/1/2 PUBLISHes passed upstream (a retry counts again) */                 \
   X(publishes_down)                                                                                          \
   X(qosm1_publishes)                                                                                         \

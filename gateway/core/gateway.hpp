@@ -165,7 +165,8 @@ class Gateway {
   void service_session(Session& s, Millis now);                                          // keepalive.cpp
   std::optional<Millis> session_deadline(const Session& s) const;
   void reschedule(Session& s);
-  void lose_session(Session& s, Counter reason);
+  void lose_session(Session& s, Counter reason, Millis now);
+  void expire_session(Session& s, Millis now);
   static DeadlineScheduler::Owner deadline_owner(const Session& s) { return {s.slot, s.serial}; }
 
   // Topic resolution (gateway.cpp): the topic a client means by (type, id); empty when unknown.

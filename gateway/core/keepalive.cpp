@@ -1,5 +1,6 @@
 // Time: keep-alive and sleep supervision (1.5x by default, spec 4.8), the half-open CONNECT
-// timeout, T_RETRY/N_RETRY retransmission of GW -> client PUBLISH/PUBREL/REGISTER, ADVERTISE.
+// timeout, T_RETRY/N_RETRY retransmission of GW -> client PUBLISH/PUBREL/REGISTER, ADVERTISE, and
+// the expiry of kept sessions whose node went away (GatewayOptions::session_expiry).
 // One deadline per session, the earliest thing due for it (see DeadlineScheduler).
 #include <algorithm>
 
@@ -26,7 +27,10 @@ std::optional<Millis> Gateway::session_deadline(const Session& s) const {
       break;
     case ClientState::lost:
     case ClientState::disconnected:
-      return std::nullopt;
+      // Only a kept session stays in these states. A sleeping node gets here when its sleep timer
+      // runs out, so its expiry counts from the end of its announced sleep.
+      if (s.clean_session || options_.session_expiry <= Millis{0}) return std::nullopt;
+      return s.away_since + options_.session_expiry;
   }
   // Retransmissions run only while the client listens; a sleeping client's in-flight messages go
   // again when it wakes (resend_in_flight).
@@ -65,6 +69,10 @@ void Gateway::on_tick(Millis now) {
 }
 
 void Gateway::service_session(Session& s, Millis now) {
+  if (s.state == ClientState::lost || s.state == ClientState::disconnected) {
+    if (std::optional<Millis> expiry = session_deadline(s); expiry && *expiry <= now) expire_session(s, now);
+    return;
+  }
   note_change(s);
   std::optional<Millis> supervision;
   switch (s.state) {
@@ -87,13 +95,15 @@ void Gateway::service_session(Session& s, Millis now) {
       // A half-open will exchange: no will was agreed, so none is published.
       s.will.reset();
       s.state = ClientState::disconnected;
+      s.away_since = now;
       drop_delivery_state(s);
       if (s.clean_session) destroy_session(s);
       return;
     }
     MQTTSN_LOG(notice, "client %s lost (%s timer)", s.client_id.c_str(),
                s.state == ClientState::active ? "keep-alive" : "sleep");
-    lose_session(s, s.state == ClientState::active ? Counter::keepalive_timeouts : Counter::sleep_timeouts);
+    lose_session(s, s.state == ClientState::active ? Counter::keepalive_timeouts : Counter::sleep_timeouts,
+                 now);
     return;
   }
   if (!s.outbox || !(s.state == ClientState::active || s.state == ClientState::awake)) return;
@@ -127,14 +137,14 @@ void Gateway::service_session(Session& s, Millis now) {
   if (exhausted) {
     MQTTSN_LOG(notice, "client %s lost: no answer after %u retries", s.client_id.c_str(),
                options_.max_retries);
-    lose_session(s, Counter::retries_exhausted);
+    lose_session(s, Counter::retries_exhausted, now);
   }
 }
 
 // Keep-alive/sleep timer expired, retries exhausted, or the node replaced: the will is published,
 // delivery state dropped; the session itself stays only for CleanSession=0 (subscriptions and topic
-// ids survive for its next CONNECT).
-void Gateway::lose_session(Session& s, Counter reason) {
+// ids survive for its next CONNECT, until session_expiry).
+void Gateway::lose_session(Session& s, Counter reason, Millis now) {
   if (!(s.connected() || s.state == ClientState::connecting)) return;
   counters_.inc(reason);
   if (s.state != ClientState::connecting) publish_will(s);
@@ -143,18 +153,30 @@ void Gateway::lose_session(Session& s, Counter reason) {
     return;
   }
   s.state = ClientState::lost;
+  s.away_since = now;
   s.will.reset();
   drop_delivery_state(s);
-  deadlines_.cancel(deadline_owner(s));
+  reschedule(s);
 }
 
-void Gateway::on_delivery_failure(const LinkAddress& to, Millis /*now*/) {
+// A kept session whose node stayed away for session_expiry: removed as any other session is (its
+// buffer dropped and counted, upstream filters nobody else holds unsubscribed, its row erased from
+// the store through the change tracking). Like mosquitto's persistent_client_expiration.
+void Gateway::expire_session(Session& s, Millis now) {
+  MQTTSN_LOG(notice, "client %s expired: %s for %lld s (session expiry %lld s)", s.client_id.c_str(),
+             to_string(s.state), static_cast<long long>((now - s.away_since).count() / 1000),
+             static_cast<long long>(options_.session_expiry.count() / 1000));
+  counters_.inc(Counter::sessions_expired);
+  destroy_session(s);
+}
+
+void Gateway::on_delivery_failure(const LinkAddress& to, Millis now) {
   counters_.inc(Counter::delivery_failures);
   Session* s = sessions_.find_by_peer(PeerRef{&to, false, {}});
   if (!s || !s->connected()) return;
   // Spec 5.3: a failed unicast counts toward N_RETRY. Consecutive failures beyond it mean the node
   // is gone; any datagram from it resets the count.
-  if (++s->delivery_failures > options_.max_retries) lose_session(*s, Counter::retries_exhausted);
+  if (++s->delivery_failures > options_.max_retries) lose_session(*s, Counter::retries_exhausted, now);
 }
 
 }  // namespace mqttsn

@@ -39,6 +39,9 @@ struct GatewayOptions {
   Millis retry_interval{10000};  // T_RETRY
   unsigned max_retries = 3;      // N_RETRY
   double keepalive_tolerance = 1.5;
+  // A kept session whose node disconnected or was lost is removed this long after it went away
+  // (a sleeping node: after its sleep timer made it lost). 0 = never (keepalive.cpp).
+  Millis session_expiry{std::chrono::hours(7 * 24)};
   QoS max_granted_qos = 2;
   GatewayLimits limits;
 };

@@ -88,6 +88,9 @@ bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
   s.keep_alive_s = snap.keep_alive_s;
   s.sleep_s = snap.sleep_s;
   s.last_seen = now;
+  // The snapshot holds no time: a session whose node was away when it was stored has its
+  // session_expiry counted from this restart (a restart extends the expiry of such sessions).
+  s.away_since = now;
   switch (snap.state) {
     case ClientState::active:
       s.state = ClientState::active;

@@ -130,6 +130,7 @@ struct Session {
   std::string client_id;
   PeerKey peer;
   Millis last_seen{0};
+  Millis away_since{0};             // when it turned lost or disconnected: session_expiry counts from here
   std::optional<Millis> scheduled;  // its deadline, set only by Gateway::deadlines_ (DeadlineScheduler)
   std::uint32_t msgs_up = 0;
   std::uint32_t msgs_down = 0;

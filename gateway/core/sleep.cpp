@@ -25,8 +25,9 @@ void Gateway::handle_disconnect(Session& s, const Disconnect& d, Millis now) {
     return;
   }
   s.state = ClientState::disconnected;
+  s.away_since = now;
   drop_delivery_state(s);
-  reschedule(s);
+  reschedule(s);  // session_expiry
 }
 
 void Gateway::handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, Millis now) {
@@ -40,7 +41,7 @@ void Gateway::handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, 
     if (!(PeerRef::of(owner->peer) == peer)) {
       // A sleeping node that woke with a new address (e.g. a new UDP port): it proved its id.
       if (s && s != owner) {
-        lose_session(*s, Counter::takeovers);
+        lose_session(*s, Counter::takeovers, now);
         if (Session* still = sessions_.find_by_peer(peer)) destroy_session(*still);
       }
       counters_.inc(Counter::takeovers);

@@ -44,6 +44,7 @@ std::vector<ClientStatus> Gateway::clients() const {
     c.clean_session = s.clean_session;
     c.kept = kept(s);
     c.last_seen = s.last_seen;
+    if (s.state == ClientState::lost || s.state == ClientState::disconnected) c.expires = session_deadline(s);
     c.in_flight = s.in_flight();
     c.buffered = s.buffered();
     c.msgs_up = s.msgs_up;

@@ -24,6 +24,7 @@ struct ClientStatus {
   bool clean_session = true;
   bool kept = false;  // survives a gateway restart (CleanSession=0 or asleep; see persistence.cpp)
   Millis last_seen{0};
+  std::optional<Millis> expires;  // a kept session whose node is away: when session_expiry removes it
   std::size_t in_flight = 0;
   std::size_t buffered = 0;
   std::uint32_t msgs_up = 0;

@@ -33,6 +33,7 @@ TEST_CASE("config: a minimal file gets every documented default") {
   CHECK(c.gateway.retry_interval == 10s);
   CHECK(c.gateway.retry_count == 5);
   CHECK(c.gateway.keepalive_factor == doctest::Approx(1.5));
+  CHECK(c.gateway.session_expiry == 7 * 24h);
   CHECK(c.gateway.predefined_topics_file.empty());
   CHECK(c.gateway.limits.max_clients == 256);
   REQUIRE(c.links.size() == 1);
@@ -58,7 +59,7 @@ TEST_CASE("config: an unknown key names the valid keys of its table") {
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].to_string() ==
         "/etc/mqttsn-gw/t.toml:3: gateway.colour: unknown key; valid keys here: id, advertise_interval, "
-        "retry_interval, retry_count, keepalive_factor, predefined_topics_file, limits");
+        "retry_interval, retry_count, keepalive_factor, session_expiry, predefined_topics_file, limits");
 }
 
 TEST_CASE("config: an unknown key inside a [[link]] table is an error for that link's kind") {
@@ -128,6 +129,24 @@ TEST_CASE("config: durations need a unit and a sensible range") {
         "\"10ms\"");
   CHECK(r.errors[3].to_string() ==
         "/etc/mqttsn-gw/t.toml:7: gateway.advertise_interval: expected whole seconds, got 1s500ms");
+}
+
+TEST_CASE("config: session_expiry takes days, 0s keeps sessions for ever, and is bounded") {
+  const auto days = parse("[gateway]\nsession_expiry = \"2d12h\"\n");
+  REQUIRE_MESSAGE(days.ok(), errors_of(days));
+  CHECK(days.config.gateway.session_expiry == 60h);
+  const auto never = parse("[gateway]\nsession_expiry = \"0s\"\n");
+  REQUIRE_MESSAGE(never.ok(), errors_of(never));
+  CHECK(never.config.gateway.session_expiry == 0s);
+  const auto too_long = parse("[gateway]\nid = 2\nsession_expiry = \"400d\"\n");
+  REQUIRE(too_long.errors.size() == 1);
+  CHECK(too_long.errors[0].to_string() ==
+        "/etc/mqttsn-gw/t.toml:3: gateway.session_expiry: expected a duration from 0s to 365d, got \"400d\"");
+  const auto bare = parse("[gateway]\n\nsession_expiry = 7\n");
+  REQUIRE(bare.errors.size() == 1);
+  CHECK(bare.errors[0].to_string() ==
+        "/etc/mqttsn-gw/t.toml:3: gateway.session_expiry: expected a duration such as \"30s\" or \"15m\", "
+        "got 7");
 }
 
 TEST_CASE("config: a link needs a valid kind, and serial kinds need a device") {

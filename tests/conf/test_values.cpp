@@ -22,7 +22,9 @@ TEST_CASE("duration: units, sums, and refusals") {
   CHECK_FALSE(parse_duration("1.5s"));  // whole numbers only
   CHECK_FALSE(parse_duration("-1s"));
   CHECK_FALSE(parse_duration("5 s"));
-  CHECK_FALSE(parse_duration("3d"));
+  CHECK(parse_duration("3d") == Duration(72h));
+  CHECK(parse_duration("1d12h") == Duration(36h));
+  CHECK_FALSE(parse_duration("3w"));
   CHECK_FALSE(parse_duration("99999999999999999999h"));  // overflow is refused, not wrapped
 }
 
@@ -30,6 +32,8 @@ TEST_CASE("duration: format_duration reads back") {
   CHECK(format_duration(Duration(90500)) == "1m30s500ms");
   CHECK(format_duration(Duration(0)) == "0s");
   CHECK(format_duration(2h) == "2h");
+  CHECK(format_duration(168h) == "7d");
+  CHECK(format_duration(36h) == "1d12h");
   for (auto d : {Duration(1), Duration(61001), Duration(3600000 * 5 + 7)})
     CHECK(parse_duration(format_duration(d)) == d);
 }

@@ -14,6 +14,7 @@ std::string GatewayToml::to_toml() const {
   t += "retry_interval = " + quoted(retry_interval) + "\n";
   t += "retry_count = " + std::to_string(retry_count) + "\n";
   t += "keepalive_factor = 1.5\n";
+  t += "session_expiry = " + quoted(session_expiry) + "\n";
   t += "predefined_topics_file = " + quoted(predefined_topics_file) + "\n";
   if (!xbee_device.empty()) {
     t += "\n[[link]]\nkind = \"xbee\"\nname = \"xbee\"\n";

@@ -17,6 +17,7 @@ struct GatewayToml {
   std::string predefined_topics_file{};  // relative to the config's directory; "": none
   std::string retry_interval = "1s";     // T_RETRY towards the nodes
   int retry_count = 3;                   // N_RETRY
+  std::string session_expiry = "7d";     // a kept session whose node is away is removed after this
   std::string presence_topic{};          // "": none
   std::string upstream_client_id = "e2e-gw-%g";
   bool allow_anonymous = true;

@@ -692,6 +692,49 @@ TEST_CASE("store: mqttsn-gwctl store shows kept sessions, queued messages and th
   CHECK(log_line(gw.gwctl({"store"}).out, "store.uplink_queued ") == "store.uplink_queued  0");
 }
 
+TEST_CASE("store: a kept session whose node stays away past session_expiry leaves the store") {
+  MosquittoBroker broker;
+  const std::uint16_t port = free_udp_port();
+  GatewayProcess gw(
+      GatewayToml{.broker_uri = broker.uri(), .udp_port = port, .session_expiry = "2s"}.to_toml(),
+      "e2e-store-expiry");
+  auto kept = node_config("exp-kept");
+  kept.clean_session = false;
+  NodeHarness nodes({kept});
+  nodes.open_udp(port);
+  REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), tail(gw.log(), 4000));
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
+  nodes.act(0, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("e2e/expiry/cmd"), 1, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+  nodes.act(0, [](NodeClient& n, Millis t) { n.disconnect(t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::disconnected), nodes.describe(0));
+
+  // Kept while it is away, with the time it has left in the client list.
+  REQUIRE(gw.wait_status("store", [](const nlohmann::json& j) { return j["store"]["sessions_kept"] == 1; }));
+  const auto clients = gw.status("clients")["clients"];
+  REQUIRE(clients.size() == 1);
+  CHECK(clients[0]["state"] == "disconnected");
+  CHECK(clients[0]["expires_in_s"].is_number());
+  CHECK(clients[0]["expires_in_s"].get<int>() <= 2);
+
+  // Two seconds later it is gone: from the core, its subscription, and the store's rows.
+  CHECK_MESSAGE(gw.wait_status(
+                    "store", [](const nlohmann::json& j) { return j["store"]["sessions_kept"] == 0; }, 10s),
+                tail(gw.log(), 3000));
+  CHECK(gw.status("stats")["core"].value("sessions_expired", std::uint64_t{0}) == 1);
+  CHECK(gw.status("clients")["clients"].empty());
+  CHECK(gw.status("subscriptions")["subscriptions"].empty());
+  CHECK_MESSAGE(gw.log().find("client exp-kept expired") != std::string::npos, tail(gw.log(), 3000));
+
+  // What a restart finds in the file: nothing to restore.
+  gw.signal(SIGTERM);
+  REQUIRE_MESSAGE(gw.wait_exit(15s) == 0, tail(gw.log(), 4000));
+  REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
+  CHECK(gw.status("stats")["core"].value("sessions_restored", std::uint64_t{0}) == 0);
+  CHECK(gw.status("clients")["clients"].empty());
+}
+
 namespace {
 
 std::uint64_t store_field(const GatewayProcess& gw, const char* key) {
