@@ -21,7 +21,11 @@ struct GatewayLimits {
   std::uint32_t max_clients = 256;
   std::uint32_t topic_ids_per_client = 64;  // registered (normal) topic ids per client
   std::uint32_t subscriptions_per_client = 32;
-  std::uint32_t sleep_buffer_per_client = 32;     // messages kept for a sleeping client
+  // Downlink buffered for one client (asleep, away with a kept session, or awaiting an in-flight slot)
+  // and for all sleeping and away clients together.
+  std::uint32_t sleep_buffer_per_client = 1000;               // messages
+  std::uint64_t sleep_buffer_bytes_per_client = 64 * 1024;    // topic + payload octets
+  std::uint64_t sleep_buffer_bytes_total = 16 * 1024 * 1024;  // topic + payload octets
   std::uint32_t inflight_per_client = 1;          // unacknowledged QoS 1/2 messages towards a client
   std::uint32_t uplink_inflight_per_client = 16;  // a client's QoS 1/2 publishes awaiting the broker
   std::uint32_t max_payload = 4096;               // bytes in one PUBLISH payload

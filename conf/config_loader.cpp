@@ -167,6 +167,8 @@ void read_gateway(TableReader t, GatewaySection& g) {
   l.read_uint("topic_ids_per_client", g.limits.topic_ids_per_client, 1, 65000);
   l.read_uint("subscriptions_per_client", g.limits.subscriptions_per_client, 0, 10000);
   l.read_uint("sleep_buffer_per_client", g.limits.sleep_buffer_per_client, 0, 100000);
+  l.read_size("sleep_buffer_bytes_per_client", g.limits.sleep_buffer_bytes_per_client, 1024, 64ull << 20);
+  l.read_size("sleep_buffer_bytes_total", g.limits.sleep_buffer_bytes_total, 1024, 4ull << 30);
   l.read_uint("inflight_per_client", g.limits.inflight_per_client, 1, 65535);
   l.read_uint("uplink_inflight_per_client", g.limits.uplink_inflight_per_client, 1, 1024);
   l.read_uint("max_payload", g.limits.max_payload, 1, 65535);

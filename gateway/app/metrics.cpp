@@ -39,6 +39,10 @@ std::string prometheus_metrics(const Daemon& d) {
   line(out, "mqttsn_uptime_seconds", "", static_cast<std::uint64_t>(d.uptime_seconds()));
   out += "# TYPE mqttsn_sessions gauge\n";
   line(out, "mqttsn_sessions", "", d.core().session_count());
+  out +=
+      "# HELP mqttsn_downlink_buffered_bytes Topic and payload octets buffered for clients (all together).\n";
+  out += "# TYPE mqttsn_downlink_buffered_bytes gauge\n";
+  line(out, "mqttsn_downlink_buffered_bytes", "", d.core().buffered_bytes());
 
   out += "# TYPE mqttsn_core_events_total counter\n";
   d.core().counters().for_each([&](std::string_view name, std::uint64_t v) {

@@ -63,6 +63,8 @@ GatewayOptions core_options(const conf::GatewayConfig& config) {
   o.limits.topic_ids_per_client = g.limits.topic_ids_per_client;
   o.limits.subscriptions_per_client = g.limits.subscriptions_per_client;
   o.limits.buffered_per_client = g.limits.sleep_buffer_per_client;
+  o.limits.buffered_bytes_per_client = static_cast<std::size_t>(g.limits.sleep_buffer_bytes_per_client);
+  o.limits.buffered_bytes_total = static_cast<std::size_t>(g.limits.sleep_buffer_bytes_total);
   o.limits.in_flight_per_client = g.limits.inflight_per_client;
   o.limits.uplink_in_flight_per_client = g.limits.uplink_inflight_per_client;
   o.limits.max_payload = g.limits.max_payload;

@@ -64,6 +64,7 @@ class Gateway {
   std::uint64_t counter(Counter c) const { return counters_.get(c); }
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t interned_topics() const { return topics_.size(); }
+  std::size_t buffered_bytes() const { return buffered_bytes_; }  // downlink held for all clients
   bool upstream_connected() const { return upstream_connected_; }
 
   // Persistence (persistence.cpp). With change tracking on, the core notes every session that may
@@ -142,9 +143,11 @@ class Gateway {
   void remove_subscription(Session& s, std::size_t index);
   void release_filter_if_unused(SubscriptionTree::Node* n);
   void request_upstream(SubscriptionTree::Node& node, std::string_view filter, QoS qos);
-  void enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos,
-               bool retain);  // publish_downlink.cpp
+  // Buffers a downlink message within the limits (publish_downlink.cpp); seq != 0: its store row's.
+  void enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos, bool retain,
+               std::uint64_t seq = 0);
   void pump(Session& s, Millis now);
+  void end_buffer_full(Session& s);  // the episode of refused messages is over: log it once
   // An outbox exists only while it holds something (the invariant checker counts on it; a kept
   // session's snapshot and the status socket read it).
   static void release_outbox_if_empty(Session& s) {
@@ -186,6 +189,10 @@ class Gateway {
 
   TopicTable topics_;  // first: every TopicRef below refers into it
   Counters counters_;
+  // held_bytes() of every session's downlink buffers together (Outbox keeps it): declared before
+  // sessions_, whose outboxes give their share back when they are destroyed.
+  std::size_t buffered_bytes_ = 0;
+  std::uint64_t next_downlink_seq_ = 1;  // OutboundPublish::seq
   SessionTable sessions_;
   SubscriptionTree tree_;
 

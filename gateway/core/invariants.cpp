@@ -13,9 +13,15 @@ std::vector<std::string> Gateway::invariant_violations() const {
   std::vector<std::string> bad = sessions_.invariant_violations();
   auto fail = [&bad](std::string what) { bad.push_back(std::move(what)); };
   std::map<const SubscriptionTree::Node*, std::size_t> session_refs;
+  std::size_t all_buffered_bytes = 0;
   for (const Session& s : sessions_) {
     if (s.outbox) {
       if (s.outbox->empty()) fail(s.client_id + ": empty outbox kept");
+      std::size_t bytes = 0;
+      for (const auto* list : {&s.outbox->queue, &s.outbox->in_flight})
+        for (const auto& m : *list) bytes += held_bytes(m);
+      if (bytes != s.outbox->bytes) fail(s.client_id + ": outbox bytes miscounted");
+      all_buffered_bytes += s.outbox->bytes;
       if (s.outbox->queue.size() > std::max<std::size_t>(1, options_.limits.buffered_per_client))
         fail(s.client_id + ": buffer over its limit");
       if (s.in_flight() > options_.limits.in_flight_per_client)
@@ -86,6 +92,7 @@ std::vector<std::string> Gateway::invariant_violations() const {
     session_refs.erase(&n);
   });
   if (!session_refs.empty()) fail("session refers to a filter not in the tree");
+  if (all_buffered_bytes != buffered_bytes_) fail("buffered bytes in total miscounted");
   return bad;
 }
 

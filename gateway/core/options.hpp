@@ -15,8 +15,14 @@ struct GatewayLimits {
   std::size_t max_clients = 10000;            // sessions kept (connected, sleeping or persistent)
   std::size_t topic_ids_per_client = 64;      // normal topic ids in one client's registry
   std::size_t subscriptions_per_client = 32;  // filters one client may hold (granted + pending)
-  std::size_t buffered_per_client = 20;       // downlink messages queued for one client (Paho: 20)
-  std::size_t in_flight_per_client = 1;       // GW -> client QoS 1/2 PUBLISH + REGISTER outstanding
+  // Downlink messages buffered for one client (asleep, away with a kept session, or waiting for a
+  // free in-flight slot), in messages and in topic + payload octets, and for all clients together.
+  // A node that sleeps an hour behind a configuration topic needs hundreds; the octet bounds are what
+  // keeps a Raspberry Pi's memory (and the store) bounded: 64 KiB x 256 nodes = the 16 MiB total.
+  std::size_t buffered_per_client = 1000;
+  std::size_t buffered_bytes_per_client = 64 * 1024;
+  std::size_t buffered_bytes_total = 16 * 1024 * 1024;
+  std::size_t in_flight_per_client = 1;  // GW -> client QoS 1/2 PUBLISH + REGISTER outstanding
   // Client -> GW QoS 1/2 awaiting the broker / PUBREL. A node that stored readings through a sleep
   // or a radio outage sends them back to back; with 4, the 5th got PUBACK "congestion" and waited a
   // retry interval. An entry lives only until the broker's PUBACK (~1 ms), so 16 costs no idle memory.

@@ -60,33 +60,75 @@ DownlinkReceipt Gateway::on_upstream_message(std::string_view topic, Bytes paylo
   return receipt;
 }
 
-void Gateway::enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos, bool retain) {
+void Gateway::enqueue(Session& s, const TopicRef& topic, const SharedPayload& payload, QoS qos, bool retain,
+                      std::uint64_t seq) {
   if (qos == 2)
     note_change(s);
   else
     note_downlink_change(s);
-  if (!s.outbox) s.outbox = std::make_unique<Outbox>();
-  auto& q = s.outbox->queue;
-  std::size_t limit = std::max<std::size_t>(1, options_.limits.buffered_per_client);
-  if (q.size() >= limit) {
-    // Full: the oldest QoS 0 makes room (it was allowed to be lost); with only QoS 1/2 queued the
-    // new message is the one dropped, and counted.
-    auto oldest_qos0 = std::find_if(q.begin(), q.end(), [](const OutboundPublish& m) { return m.qos == 0; });
-    if (oldest_qos0 == q.end()) {
-      counters_.inc(Counter::buffer_full);
-      MQTTSN_LOG(notice, "buffer full for %s: message on %.*s dropped", s.client_id.c_str(),
-                 static_cast<int>(topic.view().size()), topic.view().data());
-      return;
-    }
-    counters_.inc(Counter::buffer_dropped_qos0);
-    q.erase(oldest_qos0);
-  }
+  if (!s.outbox) s.outbox = std::make_unique<Outbox>(buffered_bytes_);
+  Outbox& ob = *s.outbox;
   OutboundPublish m;
   m.topic = topic;
   m.payload = payload;
   m.qos = qos;
   m.retain = retain;
-  q.push_back(std::move(m));
+  m.seq = seq != 0 ? seq : next_downlink_seq_;
+  next_downlink_seq_ = std::max(next_downlink_seq_, m.seq + 1);
+
+  // The bounds. A client with nothing buffered always takes one message (else a message larger than
+  // the octet bound could never reach even an awake node). The total bounds what sleeping and away
+  // nodes hold: an awake node's queue drains in milliseconds and is bounded by its own limits.
+  const GatewayLimits& lim = options_.limits;
+  const std::size_t size = held_bytes(m);
+  const bool awake = s.state == ClientState::active || s.state == ClientState::awake;
+  auto bound_reached = [&]() -> const char* {
+    if (ob.queue.size() >= std::max<std::size_t>(1, lim.buffered_per_client)) return "messages per client";
+    if (ob.bytes == 0) return nullptr;
+    if (ob.bytes + size > lim.buffered_bytes_per_client) return "bytes per client";
+    if (!awake && buffered_bytes_ + size > lim.buffered_bytes_total) return "bytes in total";
+    return nullptr;
+  };
+  // The oldest QoS 0 messages make room first: they were allowed to be lost.
+  const char* bound = bound_reached();
+  while (bound) {
+    auto oldest_qos0 =
+        std::find_if(ob.queue.begin(), ob.queue.end(), [](const OutboundPublish& q) { return q.qos == 0; });
+    if (oldest_qos0 == ob.queue.end()) break;
+    counters_.inc(Counter::buffer_dropped_qos0);
+    ob.let_go(*oldest_qos0);
+    ob.queue.erase(oldest_qos0);
+    bound = bound_reached();
+  }
+  if (bound) {
+    if (qos == 0) {
+      counters_.inc(Counter::buffer_dropped_qos0);
+    } else {
+      counters_.inc(Counter::buffer_full);
+      ++s.buffer_refused;
+      // Once per episode: a node asleep behind a busy topic would otherwise log every message.
+      if (!s.buffer_full)
+        MQTTSN_LOG(warning,
+                   "downlink buffer of %s full (%zu messages, %zu bytes: %s bound): QoS %d messages for it "
+                   "are refused until it drains, first on %.*s",
+                   s.client_id.c_str(), ob.queue.size() + ob.in_flight.size(), ob.bytes, bound, qos,
+                   static_cast<int>(topic.view().size()), topic.view().data());
+      s.buffer_full = true;
+    }
+    release_outbox_if_empty(s);
+    return;
+  }
+  end_buffer_full(s);
+  ob.hold(m);
+  ob.queue.push_back(std::move(m));
+}
+
+void Gateway::end_buffer_full(Session& s) {
+  if (!s.buffer_full) return;
+  MQTTSN_LOG(notice,
+             "downlink buffer of %s takes messages again (%u QoS 1/2 refused since its session began)",
+             s.client_id.c_str(), s.buffer_refused);
+  s.buffer_full = false;
 }
 
 static DownlinkTopic downlink_topic(const Session& s, const TopicRef& t,
@@ -142,6 +184,7 @@ void Gateway::pump(Session& s, Millis now) {
       if (m.qos > 0) p.msg_id = s.take_msg_id();
       if (wire_size(s, p) > downlink_limit(s)) {
         counters_.inc(Counter::too_large_for_link);
+        ob.let_go(m);
         ob.queue.erase(ob.queue.begin() + static_cast<std::ptrdiff_t>(i));
         continue;
       }
@@ -154,9 +197,12 @@ void Gateway::pump(Session& s, Millis now) {
         m.topic_id_type = dt.type;
         m.deadline = now + options_.retry_interval;
         ob.in_flight.push_back(std::move(m));
+      } else {
+        ob.let_go(m);
       }
       ob.queue.erase(ob.queue.begin() + static_cast<std::ptrdiff_t>(i));
     }
+    if (ob.queue.empty()) end_buffer_full(s);
     release_outbox_if_empty(s);
   }
   finish_wake_if_done(s, now);
@@ -181,8 +227,12 @@ void Gateway::resend_in_flight(Session& s, Millis now) {
 
 void Gateway::drop_queued_topic(Session& s, const TopicRef& topic, Counter reason) {
   if (!s.outbox) return;
-  auto& q = s.outbox->queue;
-  auto n = std::erase_if(q, [&](const OutboundPublish& m) { return m.topic == topic; });
+  Outbox& ob = *s.outbox;
+  auto n = std::erase_if(ob.queue, [&](const OutboundPublish& m) {
+    if (!(m.topic == topic)) return false;
+    ob.let_go(m);
+    return true;
+  });
   counters_.inc(reason, n);
 }
 
@@ -198,6 +248,7 @@ void Gateway::handle_puback(Session& s, const PubAck& a, Millis now) {
       return m.msg_id == a.msg_id && !m.released && (m.qos == 1 || a.rc != ReturnCode::accepted);
     });
     if (it != fl.end()) {
+      s.outbox->let_go(*it);
       fl.erase(it);
       // pump() sends nothing to a node that is not awake (a late PUBACK after it went to sleep).
       release_outbox_if_empty(s);
@@ -216,6 +267,7 @@ void Gateway::handle_pubrec(Session& s, const PubRec& r, Millis now) {
         m.released = true;
         m.retries = 0;
         m.deadline = now + options_.retry_interval;
+        s.outbox->let_go(m);
         m.payload.reset();  // the broker's data is delivered; only the PUBREL/PUBCOMP remain
       }
       send(s, PubRel{r.msg_id});

@@ -35,7 +35,7 @@ bool Gateway::start_register(Session& s, const TopicRef& topic, Millis now) {
     s.registry.erase(*id);
     return false;
   }
-  if (!s.outbox) s.outbox = std::make_unique<Outbox>();
+  if (!s.outbox) s.outbox = std::make_unique<Outbox>(buffered_bytes_);
   s.outbox->registering.push_back(OutboundRegister{topic, *id, reg.msg_id, 0, now + options_.retry_interval});
   send(s, reg);
   return true;

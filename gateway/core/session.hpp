@@ -2,6 +2,7 @@
 // One client's state inside the gateway. Kept small (the memory target is 1 KiB per idle client):
 // what only some clients need (a will, queued/in-flight downlink messages) lives behind a pointer
 // allocated on demand and freed when empty.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -71,6 +72,9 @@ struct OutboundPublish {
   SharedPayload payload;
   QoS qos = 0;
   bool retain = false;
+  // Its identity in the store while its session is kept (one row each, written once): increasing in
+  // arrival order across all sessions and restarts. 0: not given yet.
+  std::uint64_t seq = 0;
   // Set once sent (QoS 1/2 only stay after sending):
   std::uint16_t msg_id = 0;
   std::uint16_t topic_id = 0;
@@ -88,13 +92,40 @@ struct OutboundRegister {
   Millis deadline{0};
 };
 
+// Octets a downlink message holds in a buffer (and in its store row): topic and payload. A released
+// QoS 2 message (PUBREC received) holds none: its payload is gone.
+inline std::size_t held_bytes(const OutboundPublish& m) {
+  return m.payload ? m.topic.view().size() + m.payload->size() : 0;
+}
+
 // Downlink state: messages not yet sent (buffered while asleep or waiting for a REGACK / a free
-// in-flight slot) and what is in flight.
+// in-flight slot) and what is in flight. `bytes` counts held_bytes() of both lists, and so does the
+// gateway-wide total it was made with: every change to a message's payload or to the two lists goes
+// through hold()/let_go(), and the destructor gives back what is left, so the total bound
+// (sleep_buffer_bytes_total) is checked in O(1).
 struct Outbox {
+  explicit Outbox(std::size_t& gateway_total) : total(&gateway_total) {}
+  ~Outbox() { *total -= bytes; }
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
   std::vector<OutboundPublish> queue;
   std::vector<OutboundPublish> in_flight;
   std::vector<OutboundRegister> registering;
+  std::size_t bytes = 0;
+
   bool empty() const { return queue.empty() && in_flight.empty() && registering.empty(); }
+  void hold(const OutboundPublish& m) {
+    bytes += held_bytes(m);
+    *total += held_bytes(m);
+  }
+  void let_go(const OutboundPublish& m) {
+    bytes -= held_bytes(m);
+    *total -= held_bytes(m);
+  }
+
+ private:
+  std::size_t* total;
 };
 
 // A client QoS 1/2 PUBLISH the gateway has not finished with: QoS 1 waiting for the upstream's
@@ -134,6 +165,10 @@ struct Session {
   std::optional<Millis> scheduled;  // its deadline, set only by Gateway::deadlines_ (DeadlineScheduler)
   std::uint32_t msgs_up = 0;
   std::uint32_t msgs_down = 0;
+  // QoS 1/2 downlink messages refused because a buffer bound was reached (since the session began),
+  // and whether such an episode is going on (logged once at its start and once at its end).
+  std::uint32_t buffer_refused = 0;
+  bool buffer_full = false;
   TopicRegistry registry;
   std::vector<SessionSubscription> subscriptions;
   std::vector<InboundPublish> inbound;

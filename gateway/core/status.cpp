@@ -47,6 +47,9 @@ std::vector<ClientStatus> Gateway::clients() const {
     if (s.state == ClientState::lost || s.state == ClientState::disconnected) c.expires = session_deadline(s);
     c.in_flight = s.in_flight();
     c.buffered = s.buffered();
+    c.buffered_bytes = s.outbox ? s.outbox->bytes : 0;
+    c.buffer_refused = s.buffer_refused;
+    c.buffer_full = s.buffer_full;
     c.msgs_up = s.msgs_up;
     c.msgs_down = s.msgs_down;
     c.subscriptions = s.subscriptions.size();

@@ -27,6 +27,9 @@ struct ClientStatus {
   std::optional<Millis> expires;  // a kept session whose node is away: when session_expiry removes it
   std::size_t in_flight = 0;
   std::size_t buffered = 0;
+  std::size_t buffered_bytes = 0;    // topic + payload octets of what is buffered and in flight
+  std::uint32_t buffer_refused = 0;  // QoS 1/2 messages refused because a buffer bound was reached
+  bool buffer_full = false;          // refusing now (until its buffer drains)
   std::uint32_t msgs_up = 0;
   std::uint32_t msgs_down = 0;
   std::size_t subscriptions = 0;

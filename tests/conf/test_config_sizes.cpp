@@ -58,3 +58,20 @@ TEST_CASE("config: uplink_inflight_per_client defaults to 16 and is bounded") {
     CHECK(e.errors[0].message.rfind("expected an integer from 1 to 1024, got ", 0) == 0);
   }
 }
+
+TEST_CASE("config: the sleep buffers are bounded in messages and in bytes, per client and in total") {
+  const auto d = parse_udp("");
+  REQUIRE(d.ok());
+  CHECK(d.config.gateway.limits.sleep_buffer_per_client == 1000);
+  CHECK(d.config.gateway.limits.sleep_buffer_bytes_per_client == 64u * 1024);
+  CHECK(d.config.gateway.limits.sleep_buffer_bytes_total == 16u * 1024 * 1024);
+  const auto r = parse_udp(
+      "[gateway.limits]\nsleep_buffer_bytes_per_client = \"256K\"\nsleep_buffer_bytes_total = 100000000\n");
+  REQUIRE_MESSAGE(r.ok(), to_string(r.errors));
+  CHECK(r.config.gateway.limits.sleep_buffer_bytes_per_client == 256u * 1024);
+  CHECK(r.config.gateway.limits.sleep_buffer_bytes_total == 100000000u);
+  const auto e = parse_udp("[gateway.limits]\nsleep_buffer_bytes_per_client = \"1\"\n");
+  REQUIRE(e.errors.size() == 1);
+  CHECK(e.errors[0].key == "gateway.limits.sleep_buffer_bytes_per_client");
+  CHECK(e.errors[0].line == 4);  // after the two lines of the link
+}
