@@ -219,6 +219,8 @@ DurableStageStatus Daemon::store_status() const {
   DurableStageStatus s = durable_->stage_status();
   s.snapshots_written = sessions_.written();
   s.snapshots_unchanged = sessions_.unchanged();
+  s.session_messages_written = sessions_.messages_written();
+  s.session_messages_erased = sessions_.messages_erased();
   return s;
 }
 

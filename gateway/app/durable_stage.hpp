@@ -59,9 +59,11 @@ struct DurableStageStatus {
   std::uint64_t flushes = 0;          // transactions committed by the stage
   std::uint64_t forced_flushes = 0;   // of which because the broker was away or the bound was hit
   std::uint64_t commit_failures = 0;
-  std::uint64_t congested = 0;            // refused: the bound on what waits for the broker
-  std::uint64_t snapshots_written = 0;    // sessions written
-  std::uint64_t snapshots_unchanged = 0;  // looked at, same bytes: no write
+  std::uint64_t congested = 0;                 // refused: the bound on what waits for the broker
+  std::uint64_t snapshots_written = 0;         // sessions written
+  std::uint64_t snapshots_unchanged = 0;       // looked at, same bytes: no write
+  std::uint64_t session_messages_written = 0;  // buffered downlink rows inserted (once per message)
+  std::uint64_t session_messages_erased = 0;   // and deleted (delivered, dropped, session gone)
   // The upstream client's QoS 2 records (Paho persistence): "ok", "off" (no store, or a clean
   // upstream session), "unavailable".
   std::string upstream_records_state = "off";

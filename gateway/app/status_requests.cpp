@@ -50,6 +50,10 @@ json clients(const Daemon& d) {
                     {"expires_in_s", expires_in},
                     {"in_flight", c.in_flight},
                     {"buffered", c.buffered},
+                    {"buffered_bytes", c.buffered_bytes},
+                    // QoS 1/2 messages its buffer bounds refused; buffer_full: refusing now.
+                    {"refused", c.buffer_refused},
+                    {"buffer_full", c.buffer_full},
                     {"subs", c.subscriptions},
                     {"msgs_up", c.msgs_up},
                     {"msgs_down", c.msgs_down}});
@@ -107,6 +111,7 @@ json stats(const Daemon& d) {
           {"version", kVersion},
           {"sessions", d.core().session_count()},
           {"interned_topics", d.core().interned_topics()},
+          {"downlink_buffered_bytes", d.core().buffered_bytes()},
           {"upstream",
            {{"state", bridge::to_string(up.state)},
             {"server", up.server},
@@ -164,6 +169,11 @@ json store(const Daemon& d) {
   out["rows_written"] = s.stats.rows_written;
   out["snapshots_written"] = s.snapshots_written;
   out["snapshots_unchanged"] = s.snapshots_unchanged;
+  // Buffered downlink of kept sessions: one row per message, inserted once, deleted once delivered.
+  out["session_messages"] = s.stats.session_messages;
+  out["session_message_bytes"] = s.stats.session_message_bytes;
+  out["session_messages_written"] = s.session_messages_written;
+  out["session_messages_erased"] = s.session_messages_erased;
   out["congested"] = s.congested;
   out["errors"] = s.stats.errors;
   out["commit_failures"] = s.commit_failures;

@@ -54,7 +54,7 @@ std::optional<SessionSnapshot> Gateway::snapshot(std::string_view client_id) con
       // A released QoS 2 message (PUBREC received) is the node's already and its payload is gone:
       // sent again after a restart it would arrive twice.
       if (m.released || !m.payload) return;
-      snap.downlink.push_back({std::string(m.topic.view()), *m.payload, m.qos, m.retain});
+      snap.downlink.push_back({m.seq, std::string(m.topic.view()), *m.payload, m.qos, m.retain});
     };
     for (const auto& m : s->outbox->in_flight) add(m);
     for (const auto& m : s->outbox->queue) add(m);
@@ -115,7 +115,7 @@ bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
   for (const auto& m : snap.downlink) {
     if (!valid_topic_name(m.topic)) continue;
     enqueue(s, topics_.intern(m.topic), std::make_shared<const std::vector<std::uint8_t>>(m.payload),
-            std::clamp<QoS>(m.qos, 0, 2), m.retain);
+            std::clamp<QoS>(m.qos, 0, 2), m.retain, m.seq);
   }
   for (auto id : snap.qos2_received)
     if (s.inbound.size() < options_.limits.uplink_in_flight_per_client)

@@ -7,7 +7,9 @@ namespace mqttsn {
 
 namespace {
 
-constexpr std::uint8_t kVersion = 1;
+// 1 held the downlink messages too; 2 leaves them to the store's rows (see session_snapshot.hpp).
+constexpr std::uint8_t kVersionWithDownlink = 1;
+constexpr std::uint8_t kVersion = 2;
 
 class Writer {
  public:
@@ -117,13 +119,6 @@ std::vector<std::uint8_t> encode_snapshot(const SessionSnapshot& s) {
     w.u8(static_cast<std::uint8_t>(s.will->qos));
     w.u8(s.will->retain ? 1 : 0);
   }
-  w.u32(static_cast<std::uint32_t>(s.downlink.size()));
-  for (const auto& m : s.downlink) {
-    w.str(m.topic);
-    w.bytes(m.payload);
-    w.u8(static_cast<std::uint8_t>(m.qos));
-    w.u8(m.retain ? 1 : 0);
-  }
   w.u32(static_cast<std::uint32_t>(s.qos2_received.size()));
   for (auto id : s.qos2_received) w.u16(id);
   return w.take();
@@ -131,7 +126,8 @@ std::vector<std::uint8_t> encode_snapshot(const SessionSnapshot& s) {
 
 std::optional<SessionSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
-  if (r.u8() != kVersion) return std::nullopt;
+  const std::uint8_t version = r.u8();
+  if (version != kVersion && version != kVersionWithDownlink) return std::nullopt;
   SessionSnapshot s;
   s.client_id = r.str();
   s.address.link = r.u8();
@@ -175,7 +171,7 @@ std::optional<SessionSnapshot> decode_snapshot(std::span<const std::uint8_t> byt
     will.retain = r.u8() != 0;
     s.will = std::move(will);
   }
-  for (std::size_t n = r.count(10); n > 0 && r.ok(); --n) {
+  for (std::size_t n = version == kVersionWithDownlink ? r.count(10) : 0; n > 0 && r.ok(); --n) {
     SessionSnapshot::Message m;
     m.topic = r.str();
     const auto p = r.bytes();

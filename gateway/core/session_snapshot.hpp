@@ -33,6 +33,7 @@ struct SessionSnapshot {
     friend bool operator==(const Subscription&, const Subscription&) = default;
   };
   struct Message {
+    std::uint64_t seq = 0;  // OutboundPublish::seq: which store row holds it
     std::string topic;
     std::vector<std::uint8_t> payload;
     QoS qos = 0;
@@ -59,6 +60,9 @@ struct SessionSnapshot {
 
 // A compact, versioned binary form. decode() refuses anything it cannot read completely (a record
 // written by a newer version, or damaged), so the caller can count and skip it.
+// The form leaves `downlink` out: a buffered message is stored once, as a row of its own keyed by its
+// seq (SessionSaver), so that a message arriving for a sleeping node never rewrites its session.
+// A record of the first version, which held them, decodes with them (seq 0: not stored as rows yet).
 std::vector<std::uint8_t> encode_snapshot(const SessionSnapshot& s);
 std::optional<SessionSnapshot> decode_snapshot(std::span<const std::uint8_t> bytes);
 

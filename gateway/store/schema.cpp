@@ -29,6 +29,20 @@ constexpr Migration kMigrations[] = {
      "  name TEXT PRIMARY KEY NOT NULL,"
      "  value INTEGER NOT NULL"
      ") WITHOUT ROWID;"},
+    // The downlink messages a kept session holds, one row each, written once when the message arrives
+    // and deleted when it is delivered: a node asleep through 1,000 messages costs 1,000 small inserts,
+    // not 1,000 rewrites of a growing session record. WITHOUT ROWID: one b-tree, not a table and an
+    // index, to write per message.
+    {3,
+     "CREATE TABLE session_message ("
+     "  client_id TEXT NOT NULL,"
+     "  seq INTEGER NOT NULL,"
+     "  topic TEXT NOT NULL,"
+     "  payload BLOB NOT NULL,"
+     "  qos INTEGER NOT NULL CHECK (qos IN (0, 1, 2)),"
+     "  retain INTEGER NOT NULL CHECK (retain IN (0, 1)),"
+     "  PRIMARY KEY (client_id, seq)"
+     ") WITHOUT ROWID;"},
 };
 
 // `row` is the uplink row (main file) the record carries, 0 for none. `delivered` holds uplink rows

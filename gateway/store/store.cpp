@@ -47,6 +47,21 @@ bool Store::Impl::prepare_all(sql::Error& err) {
          (delete_session = sql::prepare(d, "DELETE FROM session WHERE client_id = ?1", err)) &&
          (select_sessions = sql::prepare(d, "SELECT client_id, data FROM session ORDER BY client_id", err)) &&
          (count_sessions = sql::prepare(d, "SELECT count(*) FROM session", err)) &&
+         (upsert_session_message = sql::prepare(
+              d,
+              "INSERT OR REPLACE INTO session_message (client_id, seq, topic, payload, qos, retain) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+              err)) &&
+         (delete_session_message =
+              sql::prepare(d, "DELETE FROM session_message WHERE client_id = ?1 AND seq = ?2", err)) &&
+         (delete_session_messages =
+              sql::prepare(d, "DELETE FROM session_message WHERE client_id = ?1", err)) &&
+         (select_session_messages = sql::prepare(d,
+                                                 "SELECT client_id, seq, topic, payload, qos, retain FROM "
+                                                 "session_message ORDER BY client_id, seq",
+                                                 err)) &&
+         (session_message_totals = sql::prepare(
+              d, std::string("SELECT count(*), total(") + kRowBytes + ") FROM session_message", err)) &&
          (upsert_progress = sql::prepare(d,
                                          "INSERT INTO progress (name, value) VALUES (?1, ?2) "
                                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -55,9 +70,11 @@ bool Store::Impl::prepare_all(sql::Error& err) {
 }
 
 void Store::Impl::finalize_statements() {
-  for (sql::Stmt* st : {&begin, &commit, &rollback, &insert_uplink, &delete_uplink, &select_uplink,
-                        &uplink_totals, &upsert_session, &delete_session, &select_sessions, &count_sessions,
-                        &upsert_progress, &select_progress})
+  for (sql::Stmt* st :
+       {&begin, &commit, &rollback, &insert_uplink, &delete_uplink, &select_uplink, &uplink_totals,
+        &upsert_session, &delete_session, &select_sessions, &count_sessions, &upsert_session_message,
+        &delete_session_message, &delete_session_messages, &select_session_messages, &session_message_totals,
+        &upsert_progress, &select_progress})
     st->reset();
 }
 
@@ -203,7 +220,7 @@ void Store::erase_session(std::string_view client_id) {
   if (!s.begin_if_needed()) return;
   sqlite3_stmt* st = s.delete_session.get();
   sql::bind_text(st, 1, client_id);
-  s.run_write(st, "erase session");
+  if (s.run_write(st, "erase session")) erase_session_messages(client_id);
 }
 
 std::vector<SessionRecord> Store::load_sessions() const {
@@ -216,6 +233,56 @@ std::vector<SessionRecord> Store::load_sessions() const {
     out.push_back(SessionRecord{sql::column_text(st, 0), column_blob(st, 1)});
   }
   if (rc != SQLITE_DONE) s.failed("load sessions", rc);
+  return out;
+}
+
+void Store::put_session_message(const SessionMessageRecord& m) {
+  Impl& s = *impl_;
+  if (!s.begin_if_needed()) return;
+  sqlite3_stmt* st = s.upsert_session_message.get();
+  sql::bind_text(st, 1, m.client_id);
+  sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(m.seq));
+  sql::bind_text(st, 3, m.topic);
+  sql::bind_blob(st, 4, m.payload.data(), m.payload.size());
+  sqlite3_bind_int(st, 5, m.qos);
+  sqlite3_bind_int(st, 6, m.retain ? 1 : 0);
+  s.run_write(st, "put session message");
+}
+
+void Store::erase_session_message(std::string_view client_id, std::uint64_t seq) {
+  Impl& s = *impl_;
+  if (!s.begin_if_needed()) return;
+  sqlite3_stmt* st = s.delete_session_message.get();
+  sql::bind_text(st, 1, client_id);
+  sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(seq));
+  s.run_write(st, "erase session message");
+}
+
+void Store::erase_session_messages(std::string_view client_id) {
+  Impl& s = *impl_;
+  if (!s.begin_if_needed()) return;
+  sqlite3_stmt* st = s.delete_session_messages.get();
+  sql::bind_text(st, 1, client_id);
+  s.run_write(st, "erase session messages");
+}
+
+std::vector<SessionMessageRecord> Store::load_session_messages() const {
+  Impl& s = *impl_;
+  std::vector<SessionMessageRecord> out;
+  sqlite3_stmt* st = s.select_session_messages.get();
+  ResetGuard reset{st};
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    SessionMessageRecord m;
+    m.client_id = sql::column_text(st, 0);
+    m.seq = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
+    m.topic = sql::column_text(st, 2);
+    m.payload = column_blob(st, 3);
+    m.qos = sqlite3_column_int(st, 4);
+    m.retain = sqlite3_column_int(st, 5) != 0;
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) s.failed("load session messages", rc);
   return out;
 }
 
@@ -288,6 +355,17 @@ StoreStats Store::stats() const {
       st.sessions = static_cast<std::size_t>(sqlite3_column_int64(c, 0));
     } else {
       s.failed("count sessions", rc);
+    }
+  }
+  {
+    sqlite3_stmt* c = s.session_message_totals.get();
+    ResetGuard reset{c};
+    int rc = sqlite3_step(c);
+    if (rc == SQLITE_ROW) {
+      st.session_messages = static_cast<std::size_t>(sqlite3_column_int64(c, 0));
+      st.session_message_bytes = static_cast<std::size_t>(sqlite3_column_double(c, 1));
+    } else {
+      s.failed("count session messages", rc);
     }
   }
   st.errors = s.errors;

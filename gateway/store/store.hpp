@@ -34,8 +34,18 @@ struct SessionRecord {
   std::vector<std::uint8_t> data;  // opaque blob
 };
 
+struct SessionMessageRecord {  // a downlink message a kept session holds
+  std::string client_id;
+  std::uint64_t seq = 0;  // the caller's key, unique per client id; loaded in this order
+  std::string topic;
+  std::vector<std::uint8_t> payload;
+  int qos = 0;
+  bool retain = false;
+};
+
 struct StoreStats {
   std::size_t sessions = 0;
+  std::size_t session_messages = 0, session_message_bytes = 0;  // rows, topic+payload octets
   std::size_t uplink_messages = 0, uplink_bytes = 0;  // payload+topic octets held in the uplink table
   std::uint64_t commits = 0;       // transactions committed since open (each = one WAL sync)
   std::uint64_t rows_written = 0;  // inserts+updates+deletes since open
@@ -77,8 +87,12 @@ class Store {
   void remove_uplink(std::int64_t id);            // an unknown id is a no-op
   std::vector<UplinkRecord> load_uplink() const;  // all, in id order (pending writes included)
   void put_session(std::string_view client_id, std::span<const std::uint8_t> data);  // upsert
-  void erase_session(std::string_view client_id);
-  std::vector<SessionRecord> load_sessions() const;  // in client_id order
+  void erase_session(std::string_view client_id);                                    // and its messages
+  std::vector<SessionRecord> load_sessions() const;                                  // in client_id order
+  void put_session_message(const SessionMessageRecord& m);  // upsert by (client_id, seq)
+  void erase_session_message(std::string_view client_id, std::uint64_t seq);
+  void erase_session_messages(std::string_view client_id);
+  std::vector<SessionMessageRecord> load_session_messages() const;  // by client_id, then seq
   // How far the upstream file's inbox (upstream_records.hpp) has been taken into sessions: written in
   // the transaction that stores those sessions. 0 before the first.
   void note_inbox_taken(std::int64_t id);

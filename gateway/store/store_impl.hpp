@@ -18,6 +18,8 @@ struct Store::Impl {
   sql::Stmt begin, commit, rollback;
   sql::Stmt insert_uplink, delete_uplink, select_uplink, uplink_totals;
   sql::Stmt upsert_session, delete_session, select_sessions, count_sessions;
+  sql::Stmt upsert_session_message, delete_session_message, delete_session_messages, select_session_messages,
+      session_message_totals;
   sql::Stmt upsert_progress, select_progress;
 
   bool in_transaction = false;

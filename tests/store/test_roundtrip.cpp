@@ -170,3 +170,44 @@ TEST_CASE("a qos other than 1 or 2 is not stored") {
   CHECK(s->load_uplink().empty());
   CHECK_FALSE(s->pending());
 }
+
+TEST_CASE("a kept session's messages are rows of their own: by client and seq, gone with the session") {
+  mqttsn::test::TempDir dir("store");
+  const auto db = dir.path() / "gw.db";
+  {
+    auto s = must_open(db);
+    s->put_session("b", bytes("session b"));
+    s->put_session("a", bytes("session a"));
+    s->put_session_message({"b", 7, "cmd/b", bytes("b7"), 1, false});
+    s->put_session_message({"a", 12, "cmd/a", bytes("a12"), 2, true});
+    s->put_session_message({"a", 3, "cmd/a", {}, 0, false});
+    s->put_session_message({"a", 5, "cmd/a/x", bytes("a5"), 1, false});
+    s->put_session_message({"a", 5, "cmd/a/x", bytes("a5"), 1, false});  // written again: one row
+    s->erase_session_message("a", 12);
+    REQUIRE(s->commit());
+    const auto st = s->stats();
+    CHECK(st.session_messages == 3);
+    CHECK(st.session_message_bytes == (5 + 0) + (7 + 2) + (5 + 2));
+  }
+  auto s = must_open(db);
+  auto rows = s->load_session_messages();
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].client_id == "a");
+  CHECK(rows[0].seq == 3);
+  CHECK(rows[0].payload.empty());
+  CHECK(rows[0].qos == 0);
+  CHECK(rows[1].seq == 5);
+  CHECK(rows[1].topic == "cmd/a/x");
+  CHECK(rows[1].payload == bytes("a5"));
+  CHECK(rows[2].client_id == "b");
+  CHECK(rows[2].seq == 7);
+  s->erase_session("a");  // takes its messages along
+  REQUIRE(s->commit());
+  rows = s->load_session_messages();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].client_id == "b");
+  s->erase_session_messages("b");
+  REQUIRE(s->commit());
+  CHECK(s->load_session_messages().empty());
+  CHECK(s->load_sessions().size() == 1);
+}
