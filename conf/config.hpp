@@ -146,6 +146,8 @@ struct AccessConfig {
 struct StatusConfig {
   std::filesystem::path socket = "/run/mqttsn-gw/status.sock";
   std::uint32_t mode = 0660;
+  std::uint32_t max_connections = 16;          // open at once; one more is told so and closed
+  std::uint64_t max_reply_backlog = 8u << 20;  // unread reply bytes before a client is disconnected
   friend bool operator==(const StatusConfig&, const StatusConfig&) = default;
 };
 

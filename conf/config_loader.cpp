@@ -292,6 +292,8 @@ void read_status(TableReader t, StatusConfig& s) {
     if (const auto* node = t.find("socket"))
       t.error(*node, "socket", "expected a path such as \"/run/mqttsn-gw/status.sock\"");
   t.read_file_mode("mode", s.mode);
+  t.read_uint("max_connections", s.max_connections, 1, 1024);
+  t.read_size("max_reply_backlog", s.max_reply_backlog, 64 * 1024, 256ull << 20);
   t.finish();
 }
 

@@ -54,7 +54,9 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
                config_.store.path.c_str(), sessions, restored.messages, restored.resumed);
   }
   status_ = std::make_unique<StatusServer>(
-      &loop_, [this](std::string_view req) { return answer_status(*this, req); });
+      &loop_, [this](std::string_view req) { return answer_status(*this, req); },
+      StatusServerLimits{config_.status.max_connections,
+                         static_cast<std::size_t>(config_.status.max_reply_backlog)});
   systemd_ = std::make_unique<SystemdNotifier>(&loop_);
 
   uv_timer_init(&loop_, &core_timer_);

@@ -40,6 +40,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   const std::vector<std::string>& link_names() const { return link_names_; }
   const conf::GatewayConfig& config() const { return config_; }
   DurableStageStatus store_status() const;
+  const StatusServer& status_server() const { return *status_; }
   double uptime_seconds() const;
 
   // Outputs (called by the core).

@@ -104,6 +104,12 @@ json stats(const Daemon& d) {
                      {"max_payload", l.max_payload()},
                      {"counters", counters}});
   }
+  const auto& ss = d.status_server();
+  const json status_socket = {{"connections", ss.connections()},
+                              {"accepted", ss.counts().accepted},
+                              {"refused", ss.counts().refused},
+                              {"slow_disconnected", ss.counts().slow_disconnected},
+                              {"oversized_requests", ss.counts().oversized_requests}};
   const auto up = d.upstream().status();
   json upc = json::object();
   up.counters.for_each([&](std::string_view name, std::uint64_t v) { upc[std::string(name)] = v; });
@@ -124,7 +130,8 @@ json stats(const Daemon& d) {
             {"kept_filters", up.kept_filters},
             {"counters", upc}}},
           {"core", core},
-          {"links", links}};
+          {"links", links},
+          {"status_socket", status_socket}};
 }
 
 json error(std::string text) {

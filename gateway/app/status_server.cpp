@@ -24,7 +24,13 @@ struct StatusServer::Connection {
     closing = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&pipe), [](uv_handle_t* h) {
       auto* c = static_cast<Connection*>(h->data);
-      c->server->connections_--;
+      StatusServer& s = *c->server;
+      s.connections_--;
+      if (s.refusing_ && s.connections_ < s.limits_.max_connections) {
+        s.refusing_ = false;
+        MQTTSN_LOG(notice, "status socket: connections accepted again (%llu refused in all)",
+                   static_cast<unsigned long long>(s.counts_.refused));
+      }
       delete c;
     });
   }
@@ -37,7 +43,8 @@ struct WriteRequest {
 };
 }  // namespace
 
-StatusServer::StatusServer(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
+StatusServer::StatusServer(uv_loop_t* loop, Handler handler, StatusServerLimits limits)
+    : loop_(loop), handler_(std::move(handler)), limits_(limits) {}
 
 StatusServer::~StatusServer() = default;
 
@@ -73,9 +80,44 @@ void StatusServer::close() {
   ::unlink(path_.c_str());
 }
 
+// Accepted (else the kernel's backlog fills and the client hangs), told why in one line, closed.
+void StatusServer::refuse(uv_stream_t* server_stream) {
+  ++counts_.refused;
+  if (!refusing_) {
+    refusing_ = true;
+    MQTTSN_LOG(warning,
+               "status socket: %u connections open, the most [status] max_connections allows: new ones are "
+               "refused until one closes",
+               connections_);
+  }
+  auto* c = new Connection;
+  c->server = this;
+  uv_pipe_init(loop_, &c->pipe, 0);
+  c->pipe.data = c;
+  if (uv_accept(server_stream, reinterpret_cast<uv_stream_t*>(&c->pipe)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->pipe),
+             [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  connections_++;  // until its close callback, which counts it out
+  reply(*c, R"({"error":"too many status connections"})");
+  // uv_close() cancels writes still queued: uv_shutdown() waits for them, then the connection closes.
+  auto* sd = new uv_shutdown_t;
+  sd->data = c;
+  if (uv_shutdown(sd, reinterpret_cast<uv_stream_t*>(&c->pipe), [](uv_shutdown_t* req, int) {
+        static_cast<Connection*>(req->data)->close();
+        delete req;
+      }) != 0) {
+    delete sd;
+    c->close();
+  }
+}
+
 void StatusServer::on_connection(uv_stream_t* server_stream, int status) {
   auto* self = static_cast<StatusServer*>(server_stream->data);
   if (status < 0) return;
+  if (self->connections_ >= self->limits_.max_connections) return self->refuse(server_stream);
+  ++self->counts_.accepted;
   auto* c = new Connection;
   c->server = self;
   uv_pipe_init(self->loop_, &c->pipe, 0);
@@ -107,29 +149,31 @@ void StatusServer::on_connection(uv_stream_t* server_stream, int status) {
           conn->server->handle_line(*conn, line);
         }
         if (!conn->closing && conn->inbox.size() > kMaxRequestLine) {
-          conn->server->handle_line(*conn, std::string_view("\x01oversized"));
+          ++conn->server->counts_.oversized_requests;
+          conn->server->reply(*conn, R"({"error":"request line too long"})");
           conn->close();
         }
       });
 }
 
 void StatusServer::handle_line(Connection& c, std::string_view line) {
-  std::string reply;
-  if (line == "\x01oversized") {
-    reply = R"({"error":"request line too long"})";
-  } else if (line.empty()) {
-    return;
-  } else {
-    reply = handler_(line);
-  }
-  reply.push_back('\n');
-  if (c.pending_bytes + reply.size() > kMaxPendingReply) {
-    MQTTSN_LOG(warning, "status socket: client not reading its replies; disconnecting it");
+  if (line.empty()) return;
+  reply(c, handler_(line));
+}
+
+void StatusServer::reply(Connection& c, std::string text) {
+  text.push_back('\n');
+  if (c.pending_bytes + text.size() > limits_.max_pending_reply) {
+    ++counts_.slow_disconnected;
+    MQTTSN_LOG(warning,
+               "status socket: a client left %zu bytes of replies unread ([status] max_reply_backlog); "
+               "disconnecting it",
+               c.pending_bytes);
     c.close();
     return;
   }
   auto* w = new WriteRequest;
-  w->data = std::move(reply);
+  w->data = std::move(text);
   w->req.data = &c;
   c.pending_bytes += w->data.size();
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));

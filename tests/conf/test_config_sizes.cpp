@@ -75,3 +75,17 @@ TEST_CASE("config: the sleep buffers are bounded in messages and in bytes, per c
   CHECK(e.errors[0].key == "gateway.limits.sleep_buffer_bytes_per_client");
   CHECK(e.errors[0].line == 4);  // after the two lines of the link
 }
+
+TEST_CASE("config: the status socket's bounds default to 16 connections and 8 MiB of unread replies") {
+  const auto d = parse_udp("");
+  REQUIRE(d.ok());
+  CHECK(d.config.status.max_connections == 16);
+  CHECK(d.config.status.max_reply_backlog == 8u << 20);
+  const auto r = parse_udp("[status]\nmax_connections = 4\nmax_reply_backlog = \"1M\"\n");
+  REQUIRE_MESSAGE(r.ok(), to_string(r.errors));
+  CHECK(r.config.status.max_connections == 4);
+  CHECK(r.config.status.max_reply_backlog == 1u << 20);
+  const auto e = parse_udp("[status]\nmax_connections = 0\n");
+  REQUIRE(e.errors.size() == 1);
+  CHECK(e.errors[0].key == "status.max_connections");
+}

@@ -31,7 +31,12 @@ GatewayProcess::GatewayProcess(std::string config_body, std::string tag) : dir_(
   const std::string dir = dir_.path().string();
   for (std::size_t at; (at = config_body.find("{dir}")) != std::string::npos;)
     config_body.replace(at, 5, dir);
-  config_body += "\n[status]\nsocket = \"" + socket_path() + "\"\n";
+  // The socket is the test's own; a test that sets other [status] keys gets it added to its table.
+  const std::string socket_line = "socket = \"" + socket_path() + "\"\n";
+  if (const auto at = config_body.find("\n[status]\n"); at != std::string::npos)
+    config_body.insert(at + 10, socket_line);
+  else
+    config_body += "\n[status]\n" + socket_line;
   dir_.write("gateway.toml", config_body);
 }
 

@@ -1,10 +1,17 @@
 // Looking inside the real mqttsn-gw: the status socket and the real mqttsn-gwctl show exactly the
 // topic mappings the nodes made (UDP and XBee), the clients with their link and address, and
 // counters that move with the traffic. And a clean SIGTERM: exit 0 within the grace time, with the
-// presence topic left at "offline" (retained).
+// presence topic left at "offline" (retained). The socket's bounds: connections at once, and a client
+// that never reads its replies.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstring>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -178,4 +185,112 @@ TEST_CASE("SIGTERM: exit 0 within the grace time, the presence topic left at 'of
   CHECK(watcher.messages().front().payload == "offline");
   CHECK(watcher.messages().front().retained);
   CHECK(gw.log().find("stopped") != std::string::npos);
+}
+
+namespace {
+
+// A raw connection to the status socket, held open as a dashboard script or a stuck client would.
+struct RawStatusConnection {
+  explicit RawStatusConnection(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~RawStatusConnection() { ::close(fd); }
+  RawStatusConnection(const RawStatusConnection&) = delete;
+  RawStatusConnection& operator=(const RawStatusConnection&) = delete;
+
+  // MSG_NOSIGNAL: a connection the gateway closed fails the call instead of killing the test.
+  bool send(const std::string& text) const {
+    return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
+  }
+  bool answered(const std::string& request) const {
+    char buf[4096];
+    return send(request + "\n") && ::read(fd, buf, sizeof buf) > 0 && buf[0] == '{';
+  }
+  // Everything until the gateway closes the connection (or 5 s pass).
+  std::string read_to_end() const {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+  int fd = -1;
+};
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("status socket: connections over max_connections are told so and closed, logged once") {
+  MosquittoBroker broker;
+  GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = free_udp_port()};
+  cfg.extra = "\n[status]\nmax_connections = 2\n";
+  GatewayProcess gw(cfg.to_toml(), "e2e-status-bounds");
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  const std::string refusal = "{\"error\":\"too many status connections\"}\n";
+  std::size_t refused = 0;
+  {
+    // Fill the two places. The connection of the last status query may still count for a moment
+    // (until the loop has closed it), so one attempt may be refused: count it.
+    std::vector<std::unique_ptr<RawStatusConnection>> held;
+    for (int attempt = 0; held.size() < 2 && attempt < 10; ++attempt) {
+      auto c = std::make_unique<RawStatusConnection>(gw.socket_path());
+      if (c->answered("version"))
+        held.push_back(std::move(c));
+      else
+        ++refused;
+    }
+    REQUIRE(held.size() == 2);
+    for (int k = 0; k < 3; ++k) {
+      RawStatusConnection extra(gw.socket_path());
+      CHECK(extra.read_to_end() == refusal);
+      ++refused;
+    }
+    // The held ones are served as before.
+    CHECK(held[1]->answered("version"));
+    held[0].reset();
+    // A query may itself be refused until the loop has closed held[0]: retried.
+    nlohmann::json socket_stats;
+    REQUIRE(gw.wait_status("stats", [&](const nlohmann::json& j) {
+      if (!j.contains("status_socket")) return false;
+      socket_stats = j["status_socket"];
+      return true;
+    }));
+    CHECK(socket_stats["connections"] == 2);  // held[1] and the query
+    CHECK(socket_stats["refused"].get<std::size_t>() >= refused);
+  }
+  const std::string log = gw.log();
+  CHECK(occurrences(log, "new ones are refused") >= 1);
+  CHECK(occurrences(log, "connections accepted again (") >= 1);
+  // Once per episode, not once per refused connection.
+  CHECK(occurrences(log, "new ones are refused") < refused);
+}
+
+TEST_CASE("status socket: a client that sends requests and never reads the replies is disconnected") {
+  MosquittoBroker broker;
+  GatewayToml cfg{.broker_uri = broker.uri(), .udp_port = free_udp_port()};
+  cfg.extra = "\n[status]\nmax_reply_backlog = \"64K\"\n";
+  GatewayProcess gw(cfg.to_toml(), "e2e-status-slow");
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  RawStatusConnection slow(gw.socket_path());
+  // Far more than the socket's kernel buffers and the 64 KiB bound together; the gateway closes the
+  // connection part way, so later writes may fail: that is the point.
+  std::string burst;
+  for (int k = 0; k < 500; ++k) burst += "metrics\n";
+  for (int k = 0; k < 20 && slow.send(burst); ++k) {
+  }
+  REQUIRE(gw.wait_status(
+      "stats", [](const nlohmann::json& j) { return j["status_socket"]["slow_disconnected"] == 1; }));
+  CHECK(gw.log().find("replies unread ([status] max_reply_backlog); disconnecting it") != std::string::npos);
+  // And the gateway serves everyone else as before.
+  CHECK(gw.status("version").contains("version"));
 }
