@@ -38,6 +38,7 @@ max_clients = 20000
 topic_ids_per_client = 64
 inflight_per_client = 10
 max_payload = 4096
+${BENCH_LIMITS_EXTRA:-}
 
 [[link]]
 kind = "udp"

@@ -6,6 +6,9 @@
 #
 #   scripts/downlink-cost.sh awake 50 2000     # nodes awake, acknowledging at once
 #   scripts/downlink-cost.sh asleep 50 2000    # nodes asleep (they wake every 2 s to collect)
+#   AWAKE_EVERY=30s scripts/downlink-cost.sh asleep 5 2000   # long sleeps: 400 messages buffered each
+#   BENCH_LIMITS_EXTRA='sleep_buffer_per_client = 1000'      # more [gateway.limits] lines
+#   PUBLISH_RATE=20 ...                                       # each publisher paced to 20 messages/s
 #   GW=/other/build/gateway/app/mqttsn-gw scripts/downlink-cost.sh awake   # another gateway binary
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +43,7 @@ sleep 0.5
 
 sim_args=(--udp "127.0.0.1:$udp_port" -n "$nodes" --client-id "dl%n" --persistent --subscribe "cmd/dl%n"
   --sub-qos 1 --qos 0 --period 3600s --keep-alive 600)
-[ "$mode" = asleep ] && sim_args+=(--sleep 600s --awake-every 2s)
+[ "$mode" = asleep ] && sim_args+=(--sleep 600s --awake-every "${AWAKE_EVERY:-2s}")
 "$sim_bin" "${sim_args[@]}" >"$dir/sim.log" 2>&1 &
 pids+=($!)
 
@@ -60,12 +63,17 @@ start=$(date +%s.%N)
 # One publishing client per node (mosquitto_pub -l: a message per line), all at once.
 per_node=$((messages / nodes))
 messages=$((per_node * nodes))
+paced() { # the numbers 1..N, one line each, at PUBLISH_RATE lines per second (unpaced without it)
+  if [ -z "${PUBLISH_RATE:-}" ]; then seq "$1"; return; fi
+  local pause; pause=$(echo "scale=4; 1 / $PUBLISH_RATE" | bc)
+  for ((i = 1; i <= $1; i++)); do echo "$i"; sleep "$pause"; done
+}
 for ((k = 1; k <= nodes; k++)); do
-  seq "$per_node" | mosquitto_pub -p "$broker_port" -q 1 -t "cmd/dl$k" -l &
+  paced "$per_node" | mosquitto_pub -p "$broker_port" -q 1 -t "cmd/dl$k" -l &
 done
 wait_publishers() { for p in $(jobs -p); do case " ${pids[*]} " in *" $p "*) ;; *) wait "$p" ;; esac; done; }
 wait_publishers
-for _ in $(seq 600); do
+for _ in $(seq 1200); do
   [ $(($(down_count) - down_before)) -ge "$messages" ] && break
   sleep 0.1
 done
