@@ -4,6 +4,7 @@
 // a start, and the node collects. QoS 1: every message at least once; QoS 2: exactly once.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <thread>
@@ -48,6 +49,52 @@ struct Scenario {
   bool broker_restart = false;
 };
 
+// A gateway on `broker` and one CleanSession=0 node subscribed to `topic` through it.
+struct KeptNode {
+  KeptNode(const MosquittoBroker& broker, const std::string& tag, const std::string& topic,
+           mqttsn::QoS sub_qos, const std::string& store_extra = {})
+      : port(free_udp_port()),
+        gw(config(broker, tag, port, store_extra), "e2e-dl-" + tag),
+        nodes({node(tag)}) {
+    nodes.open_udp(port);
+    REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
+    REQUIRE_MESSAGE(gw.wait_upstream_connected(), tail(gw.log(), 4000));
+    REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
+    nodes.act(0, [&](NodeClient& n, Millis t) { n.subscribe(TopicRef::named(topic), sub_qos, t); });
+    REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+  }
+
+  // How many times `payload` reached the node.
+  int count_of(const std::string& payload) const {
+    int n = 0;
+    for (const auto& e : nodes.events(0, EventKind::message))
+      if (text_of(e.payload) == payload) ++n;
+    return n;
+  }
+  bool all_arrived(const std::vector<std::string>& payloads) const {
+    return std::all_of(payloads.begin(), payloads.end(),
+                       [&](const std::string& p) { return count_of(p) > 0; });
+  }
+
+  std::uint16_t port;
+  GatewayProcess gw;
+  NodeHarness nodes;
+
+ private:
+  static std::string config(const MosquittoBroker& broker, const std::string& tag, std::uint16_t port,
+                            const std::string& store_extra) {
+    GatewayToml toml{.broker_uri = broker.uri(), .udp_port = port};
+    toml.upstream_client_id = "e2e-dl-%g-" + tag;
+    toml.store_extra = store_extra;
+    return toml.to_toml();
+  }
+  static NodeConfig node(const std::string& tag) {
+    auto cfg = node_config("dl-node-" + tag, 60);
+    cfg.clean_session = false;
+    return cfg;
+  }
+};
+
 // How many times each payload reached the node, per trial.
 void run_trials(const Scenario& sc) {
   MosquittoOptions options;
@@ -58,19 +105,9 @@ void run_trials(const Scenario& sc) {
   for (int trial = 0; trial < kTrials; ++trial) {
     const std::string tag = "t" + std::to_string(trial);
     const std::string topic = "e2e/dl/" + tag + "/cmd";
-    const std::uint16_t port = free_udp_port();
-    GatewayToml toml{.broker_uri = broker.uri(), .udp_port = port};
-    toml.upstream_client_id = "e2e-dl-%g-" + tag;
-    GatewayProcess gw(toml.to_toml(), "e2e-dl-" + tag);
-    auto cfg = node_config("dl-node-" + tag, 60);
-    cfg.clean_session = false;
-    NodeHarness nodes({cfg});
-    nodes.open_udp(port);
-    REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
-    REQUIRE_MESSAGE(gw.wait_upstream_connected(), tail(gw.log(), 4000));
-    REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
-    nodes.act(0, [&](NodeClient& n, Millis t) { n.subscribe(TopicRef::named(topic), 2, t); });
-    REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+    KeptNode k(broker, tag, topic, 2);
+    auto& gw = k.gw;
+    auto& nodes = k.nodes;
     if (sc.at == NodeAt::asleep) {
       nodes.act(0, [](NodeClient& n, Millis t) { n.sleep(120, t); });
       REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::asleep), nodes.describe(0));
@@ -102,17 +139,7 @@ void run_trials(const Scenario& sc) {
 
     REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
     REQUIRE_MESSAGE(gw.wait_upstream_connected(10s), tail(gw.log(), 4000));
-    auto count_of = [&](const std::string& p) {
-      int n = 0;
-      for (const auto& e : nodes.events(0, EventKind::message))
-        if (text_of(e.payload) == p) ++n;
-      return n;
-    };
-    auto all_arrived = [&] {
-      for (const auto& p : sent)
-        if (count_of(p) == 0) return false;
-      return true;
-    };
+    auto all_arrived = [&] { return k.all_arrived(sent); };
     if (sc.at == NodeAt::asleep) {
       // A sleeping node wakes now and then; what the broker resends after the restart may come
       // after one wake-up, and waits for the next.
@@ -129,7 +156,7 @@ void run_trials(const Scenario& sc) {
     }
     nodes.run_for(sc.qos == 2 ? 1500ms : 200ms);  // a second copy, if one were coming
     for (const auto& p : sent) {
-      const int n = count_of(p);
+      const int n = k.count_of(p);
       seen_total[p] = n;
       if (n == 0) ++lost;
       if (n > 1) ++duplicated;
@@ -185,33 +212,17 @@ TEST_CASE(
     "kept downlink: an awake node that acknowledges costs no write, and a crash mid-stream loses nothing") {
   MosquittoBroker broker;
   const std::string topic = "e2e/dl/awake/cmd";
-  const std::uint16_t port = free_udp_port();
-  GatewayToml toml{.broker_uri = broker.uri(), .udp_port = port};
-  toml.upstream_client_id = "e2e-dl-awake-%g";
   // Long enough that a slow test machine still answers in time: what is checked is that nothing is
   // written when the node answers, not how fast it answers.
-  toml.store_extra = "downlink_ack_wait = \"3s\"\n";
-  GatewayProcess gw(toml.to_toml(), "e2e-dl-awake");
-  auto cfg = node_config("dl-awake", 60);
-  cfg.clean_session = false;
-  NodeHarness nodes({cfg});
-  nodes.open_udp(port);
-  REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
-  REQUIRE_MESSAGE(gw.wait_upstream_connected(), tail(gw.log(), 4000));
-  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0));
-  nodes.act(0, [&](NodeClient& n, Millis t) { n.subscribe(TopicRef::named(topic), 1, t); });
-  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+  KeptNode k(broker, "awake", topic, 1, "downlink_ack_wait = \"3s\"\n");
+  auto& gw = k.gw;
+  auto& nodes = k.nodes;
   REQUIRE(gw.wait_status(
       "stats", [](const nlohmann::json& j) { return j["upstream"].value("kept_filters", 0) >= 1; }));
 
   PahoTestClient commander(paho_options(broker.uri(), "e2e-dl-awake-commander"));
   REQUIRE(commander.connect());
-  auto count_of = [&](const std::string& p) {
-    int n = 0;
-    for (const auto& e : nodes.events(0, EventKind::message))
-      if (text_of(e.payload) == p) ++n;
-    return n;
-  };
+  auto count_of = [&](const std::string& p) { return k.count_of(p); };
   auto publish_while_node_runs = [&](const std::vector<std::string>& payloads, std::size_t stop_after) {
     std::thread publisher([&] {
       for (const auto& p : payloads) CHECK(commander.publish(topic, p, 1, false));
@@ -264,13 +275,7 @@ TEST_CASE(
   gw.kill_hard();
   REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
   REQUIRE_MESSAGE(gw.wait_upstream_connected(10s), tail(gw.log(), 4000));
-  nodes.run_until(
-      [&] {
-        for (const auto& p : second)
-          if (count_of(p) == 0) return false;
-        return true;
-      },
-      10s);
+  nodes.run_until([&] { return k.all_arrived(second); }, 10s);
   for (const auto& p : second)
     CHECK_MESSAGE(count_of(p) >= 1, p << " lost across the SIGKILL\n"
                                       << nodes.describe(0) << "\n"
