@@ -1,11 +1,37 @@
 # shellcheck shell=bash
-# Sourced by scripts/bench.sh and scripts/field-bench.sh: the gateway configuration the benchmarks run
-# with, and (from mosquitto-lib.sh) free_port and start_mosquitto. Reads BENCH_STORE (1: SQLite store
-# on, the default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false), BENCH_STORE_EXTRA
-# (more [store] lines, verbatim) and BENCH_RCVBUF (the measured link's receive_buffer).
+# Sourced by the measuring scripts (bench.sh, field-bench.sh, downlink-cost.sh, burst-memory.sh): a
+# run's scratch directory and programs, the gateway configuration the benchmarks run with, and (from
+# mosquitto-lib.sh) free_port and start_mosquitto. Reads BENCH_STORE (1: SQLite store on, the
+# default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false), BENCH_STORE_EXTRA (more
+# [store] lines, verbatim), BENCH_LIMITS_EXTRA (more [gateway.limits] lines) and BENCH_RCVBUF (the
+# measured link's receive_buffer).
 
 # shellcheck source=scripts/mosquitto-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/mosquitto-lib.sh"
+
+# ---- a run's scratch directory and processes ---------------------------------------------------------
+# bench_workdir sets $dir (a new temporary directory) and $pids (processes to stop), and on exit stops
+# every process in $pids and removes $dir.
+bench_workdir() {
+  dir=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+# The programs a measurement runs: from $BUILD_DIR (default build), each overridable (GW, SIM, CTL,
+# BENCH) to measure another binary side by side.
+bench_binaries() {
+  build=${BUILD_DIR:-build}
+  gw_bin=${GW:-$build/gateway/app/mqttsn-gw}
+  sim_bin=${SIM:-$build/tools/sim/mqttsn-sim}
+  ctl_bin=${CTL:-$build/tools/gwctl/mqttsn-gwctl}
+  bench_bin=${BENCH:-$build/tools/bench/mqttsn-bench}
+}
 
 # ---- the gateway's configuration: the one place to change when the daemon's format changes ----------
 # $1 file, $2 UDP port of the measured link, $3 UDP port of a second (idle) link, $4 broker port, $5 dir,

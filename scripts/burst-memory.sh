@@ -11,19 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/bench-lib.sh"
 bursts=${1:-3}
 count=${2:-200000}
-build=${BUILD_DIR:-build}
-gw_bin=${GW:-$build/gateway/app/mqttsn-gw}
-bench_bin=${BENCH:-$build/tools/bench/mqttsn-bench}
-ctl_bin=${CTL:-$build/tools/gwctl/mqttsn-gwctl}
+bench_binaries
 
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+bench_workdir
 
 start_mosquitto "$dir"
 pids+=("$MOSQUITTO_PID")

@@ -17,19 +17,9 @@ source "$here/bench-lib.sh"
 mode=${1:-awake}
 nodes=${2:-50}
 messages=${3:-2000}
-build=${BUILD_DIR:-build}
-gw_bin=${GW:-$build/gateway/app/mqttsn-gw}
-sim_bin=${SIM:-$build/tools/sim/mqttsn-sim}
-ctl_bin=${CTL:-$build/tools/gwctl/mqttsn-gwctl}
+bench_binaries
 
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+bench_workdir
 
 start_mosquitto "$dir" "max_queued_messages 100000"
 pids+=("$MOSQUITTO_PID")
