@@ -65,15 +65,10 @@ TEST_CASE("core counters: one unique name per enum value, for_each in enum order
     c.inc(static_cast<Counter>(i), i + 1);
     CHECK(std::string_view(to_string(static_cast<Counter>(i))) == Counters::kNames[i]);
   }
-  std::vector<std::string_view> names;
-  std::vector<std::uint64_t> values;
-  c.for_each([&](std::string_view name, std::uint64_t v) {
-    names.push_back(name);
-    values.push_back(v);
-  });
-  CHECK(names == std::vector<std::string_view>(Counters::kNames.begin(), Counters::kNames.end()));
-  REQUIRE(values.size() == n);
-  for (std::size_t i = 0; i < n; ++i) CHECK(values[i] == i + 1);
+  const auto visited = counter_checks::visit(c);
+  CHECK(visited.names == std::vector<std::string_view>(Counters::kNames.begin(), Counters::kNames.end()));
+  REQUIRE(visited.values.size() == n);
+  for (std::size_t i = 0; i < n; ++i) CHECK(visited.values[i] == i + 1);
   CHECK(c.get(Counter::datagrams_in) == 1);
   CHECK(std::string_view(to_string(Counter::gwinfo_sent)) == "gwinfo_sent");
 }

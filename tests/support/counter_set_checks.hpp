@@ -15,6 +15,21 @@
 
 namespace counter_checks {
 
+// What for_each visits, in order.
+struct Visited {
+  std::vector<std::string_view> names;
+  std::vector<std::uint64_t> values;
+};
+template <class Set>
+Visited visit(const Set& set) {
+  Visited v;
+  set.for_each([&](std::string_view name, std::uint64_t value) {
+    v.names.push_back(name);
+    v.values.push_back(value);
+  });
+  return v;
+}
+
 template <std::size_t N>
 void check_names(const std::array<std::string_view, N>& names) {
   CHECK(N > 0);
@@ -34,14 +49,9 @@ void check_member_set() {
   for (std::size_t i = 0; i < n; ++i) distinct[i] = i + 1;
   Set set;
   std::memcpy(static_cast<void*>(&set), distinct.data(), sizeof set);
-  std::vector<std::string_view> names;
-  std::vector<std::uint64_t> values;
-  set.for_each([&](std::string_view name, std::uint64_t value) {
-    names.push_back(name);
-    values.push_back(value);
-  });
-  CHECK(names == std::vector<std::string_view>(Set::kNames.begin(), Set::kNames.end()));
-  CHECK(values == std::vector<std::uint64_t>(distinct.begin(), distinct.end()));
+  const Visited v = visit(set);
+  CHECK(v.names == std::vector<std::string_view>(Set::kNames.begin(), Set::kNames.end()));
+  CHECK(v.values == std::vector<std::uint64_t>(distinct.begin(), distinct.end()));
 }
 
 }  // namespace counter_checks
