@@ -9,6 +9,7 @@
 
 #include "bridge/broker_password.hpp"
 #include "bridge/paho_callbacks.hpp"
+#include "bridge/paho_library.hpp"
 #include "bridge/paho_mailbox.hpp"
 #include "bridge/tcp_probe.hpp"
 #include "gateway/core/log.hpp"
@@ -16,10 +17,6 @@
 namespace mqttsn::bridge {
 
 namespace {
-
-bool is_tls_uri(const std::string& uri) {
-  return uri.starts_with("ssl://") || uri.starts_with("mqtts://") || uri.starts_with("wss://");
-}
 
 uv_timer_t* new_timer(uv_loop_t* loop, void* owner) {
   auto* t = new uv_timer_t{};
@@ -90,7 +87,7 @@ Bridge::~Bridge() {
     // No callback runs after destroy returns; the mailbox (their context) is still alive here.
     const ReceiveHold::Call call(hold_, false);
     MQTTAsync c = client_;
-    MQTTAsync_destroy(&c);
+    paho::api().destroy(&c);
     client_ = nullptr;
   }
   if (hold_check_ != nullptr)
@@ -115,13 +112,22 @@ bool Bridge::create_client() {
   }
   password_ = pw.password;
 
+  // The Paho library: the plain one unless TLS is configured (paho_library.hpp).
+  const auto paho_lib = paho::load(paho::needs_tls(options_) ? paho::Flavour::tls : paho::Flavour::plain);
+  if (paho_lib.api == nullptr) {
+    MQTTSN_LOG(error, "upstream: %s", paho_lib.error.c_str());
+    return false;
+  }
+  MQTTSN_LOG(info, "upstream: Paho MQTT client library %s", paho_lib.api->soname);
+
   // Paho's own OpenSSL set-up (locks, algorithm tables) dates from OpenSSL 1.0; OpenSSL 3
-  // initialises itself on first use. Skipping it keeps ~1.4 MB of libcrypto out of an idle
-  // gateway's memory when the broker is reached over plain TCP. Must precede any other Paho call.
+  // initialises itself on first use. Skipping it keeps ~1.4 MB of libcrypto untouched until the
+  // first TLS connection (libpaho-mqtt3as; libpaho-mqtt3a has no OpenSSL). Must precede any other
+  // call into the library.
   static const bool paho_initialised = [] {
     MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
     init.do_openssl_init = 0;
-    MQTTAsync_global_init(&init);
+    paho::api().global_init(&init);
     return true;
   }();
   (void)paho_initialised;
@@ -146,8 +152,8 @@ bool Bridge::create_client() {
                "QoS 2 message in flight at a crash or a reconnect may reach it twice");
   }
   MQTTAsync c = nullptr;
-  int rc = MQTTAsync_createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(), persistence_type,
-                                       persistence_context, &co);
+  int rc = paho::api().createWithOptions(&c, servers_.front().c_str(), client_id_.c_str(), persistence_type,
+                                         persistence_context, &co);
   if (persistence_) persistence_->restored();
   if (rc != MQTTASYNC_SUCCESS) {
     MQTTSN_LOG(error, "upstream: cannot create the MQTT client for %s (Paho error %d)",
@@ -160,8 +166,8 @@ bool Bridge::create_client() {
   receive_->kept = &kept_filters_;
   receive_->persistence = persistence_.get();
   receive_->hold = &hold_;
-  MQTTAsync_setCallbacks(c, receive_.get(), detail::paho_connection_lost, detail::paho_message_arrived,
-                         nullptr);
+  paho::api().setCallbacks(c, receive_.get(), detail::paho_connection_lost, detail::paho_message_arrived,
+                           nullptr);
   return true;
 }
 
@@ -201,10 +207,8 @@ void Bridge::connect_now() {
   if (password_) o.password = password_->c_str();
 
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  const auto& t = options_.tls;
-  bool use_tls = std::any_of(servers_.begin(), servers_.end(), is_tls_uri) || !t.ca_file.empty() ||
-                 !t.ca_dir.empty() || !t.cert_file.empty();
-  if (use_tls) {
+  if (paho::needs_tls(options_)) {
+    const auto& t = options_.tls;
     ssl.trustStore = t.ca_file.empty() ? nullptr : t.ca_file.c_str();
     ssl.CApath = t.ca_dir.empty() ? nullptr : t.ca_dir.c_str();
     ssl.keyStore = t.cert_file.empty() ? nullptr : t.cert_file.c_str();
@@ -222,7 +226,7 @@ void Bridge::connect_now() {
   // Paho copies every string and the server list during this call.
   int rc = [&] {
     const ReceiveHold::Call call(hold_, false);
-    return MQTTAsync_connect(client_, &o);
+    return paho::api().connect(client_, &o);
   }();
   if (rc != MQTTASYNC_SUCCESS) {
     connect_in_progress_ = false;
@@ -343,7 +347,7 @@ void Bridge::handle(detail::ConnectFailed& e) {
   } else {
     reason = server + ": " + (e.message.empty() ? "connect failed" : e.message) + " (Paho " +
              std::to_string(e.code) + ")";
-    auto tls_server = std::find_if(servers_.begin(), servers_.end(), is_tls_uri);
+    auto tls_server = std::find_if(servers_.begin(), servers_.end(), paho::is_tls_uri);
     if (tls_server != servers_.end()) {
       // Paho says "TCP/TLS connect failure" both for a refused TCP connection and for a server
       // certificate that does not match the host name. If TCP gets through, it was TLS.
@@ -430,7 +434,7 @@ void Bridge::disconnect_now() {
   hold_.close();  // from here on, downlink for kept sessions is written at once
   int rc = [&] {
     const ReceiveHold::Call call(hold_, false);
-    return MQTTAsync_disconnect(client_, &d);
+    return paho::api().disconnect(client_, &d);
   }();
   if (rc != MQTTASYNC_SUCCESS) finish_shutdown();
 }

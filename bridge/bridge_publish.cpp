@@ -8,6 +8,7 @@
 
 #include "bridge/bridge.hpp"
 #include "bridge/paho_callbacks.hpp"
+#include "bridge/paho_library.hpp"
 #include "bridge/paho_mailbox.hpp"
 #include "gateway/core/log.hpp"
 
@@ -133,7 +134,7 @@ Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
   const PahoPersistence::Handing handing(m.tag);
   const ReceiveHold::Call call(hold_, may_defer);
   if (!call) return SendResult::retry_later;  // pumped again when the hold ends
-  int rc = MQTTAsync_sendMessage(client_, m.topic.c_str(), &msg, &ro);
+  int rc = paho::api().sendMessage(client_, m.topic.c_str(), &msg, &ro);
   switch (rc) {
     case MQTTASYNC_SUCCESS:
       break;

@@ -6,6 +6,7 @@
 
 #include "bridge/bridge.hpp"
 #include "bridge/paho_callbacks.hpp"
+#include "bridge/paho_library.hpp"
 #include "bridge/paho_mailbox.hpp"
 #include "gateway/core/log.hpp"
 
@@ -34,7 +35,7 @@ void Bridge::unsubscribe(std::string_view filter) {
   MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
   // Subscription changes are rare: they cut a hold short rather than wait for it.
   const ReceiveHold::Call call(hold_, false);
-  int rc = MQTTAsync_unsubscribe(client_, upstream.c_str(), &ro);
+  int rc = paho::api().unsubscribe(client_, upstream.c_str(), &ro);
   if (rc != MQTTASYNC_SUCCESS)
     MQTTSN_LOG(warning, "upstream: unsubscribe '%s' failed (Paho %d)", upstream.c_str(), rc);
 }
@@ -54,7 +55,7 @@ void Bridge::send_subscribe(const std::string& filter, int qos) {
   ro.context = mailbox_.get();
   int rc = [&] {
     const ReceiveHold::Call call(hold_, false);
-    return MQTTAsync_subscribe(client_, upstream.c_str(), qos, &ro);
+    return paho::api().subscribe(client_, upstream.c_str(), qos, &ro);
   }();
   if (rc == MQTTASYNC_SUCCESS) {
     subscribe_tokens_[ro.token] = filter;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "bridge/kept_filters.hpp"
+#include "bridge/paho_library.hpp"
 #include "bridge/paho_mailbox.hpp"
 #include "bridge/paho_persistence.hpp"
 #include "bridge/receive_hold.hpp"
@@ -67,8 +68,9 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
   e.qos = message->qos;
   e.retained = message->retained != 0;
   const int packet_id = message->msgid;
-  MQTTAsync_freeMessage(&message);
-  MQTTAsync_free(topic);
+  const auto& lib = paho::api();
+  lib.freeMessage(&message);
+  lib.free(topic);
   ReceiveContext& rc = receiver(context);
   if (e.qos > 0 && rc.persistence != nullptr && rc.kept->matches(e.topic)) {
     if (e.qos == 1 && rc.hold != nullptr) {

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "bridge/paho_library.hpp"
 #include "gateway/core/log.hpp"
 
 namespace mqttsn::bridge {
@@ -67,7 +68,7 @@ PahoPersistence::Handing::~Handing() {
 namespace {
 // "1.3.11" from MQTTAsync_getVersionInfo(); false when it cannot be read.
 bool paho_at_most(int major, int minor, int patch) {
-  for (MQTTAsync_nameValue* nv = MQTTAsync_getVersionInfo(); nv != nullptr && nv->name != nullptr; ++nv) {
+  for (MQTTAsync_nameValue* nv = paho::api().getVersionInfo(); nv != nullptr && nv->name != nullptr; ++nv) {
     if (std::strcmp(nv->name, "Version") != 0 || nv->value == nullptr) continue;
     int a = 0, b = 0, c = 0;
     if (std::sscanf(nv->value, "%d.%d.%d", &a, &b, &c) != 3) return false;

@@ -69,9 +69,10 @@ connection, with TLS, QoS 0/1/2 and -1, sleeping clients, predefined topics and 
 access list. Ships the mqttsn-gw daemon, its systemd unit, an example configuration
 in /etc/mqttsn-gw and mqttsn-gwctl to inspect a running gateway.")
 # Depends: the shared libraries' Debian packages, computed by dpkg-shlibdeps from the ELF files, for the
-# target architecture; plus what the maintainer scripts call.
+# target architecture; plus what the maintainer scripts call, and Paho, which mqttsn-gw loads with
+# dlopen() (bridge/paho_library.hpp) so dpkg-shlibdeps cannot see it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser, libpaho-mqtt1.3 (>= 1.3.0)")
 
 # --- Maintainer scripts and conffiles ----------------------------------------------------------------
 # Everything the package installs under /etc/mqttsn-gw is a conffile (dpkg keeps the operator's edits on

@@ -1,14 +1,73 @@
 #include "gateway/app/systemd_notify.hpp"
 
-#include <systemd/sd-daemon.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 #include "gateway/core/log.hpp"
 
 namespace mqttsn::app {
 
+namespace sd {
+
+namespace {
+
+// A whole decimal number, nothing else (sd_watchdog_enabled refuses "15s" or " 15" the same way).
+bool parse_unsigned(const char* text, std::uint64_t& out) {
+  if (text == nullptr || *text == '\0') return false;
+  const char* end = text + std::strlen(text);
+  auto [p, ec] = std::from_chars(text, end, out);
+  return ec == std::errc{} && p == end;
+}
+
+}  // namespace
+
+bool notify(std::string_view message) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@'))
+    return false;  // unset, or AF_VSOCK (virtual machines)
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t len = std::strlen(path);
+  if (len >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, path, len);
+  if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace: the name is not 0-terminated
+  const auto addr_len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len + (path[0] == '@' ? 0 : 1));
+
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ssize_t sent;
+  do {
+    sent = ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL,
+                    reinterpret_cast<const sockaddr*>(&addr), addr_len);
+  } while (sent < 0 && errno == EINTR);
+  ::close(fd);
+  return sent == static_cast<ssize_t>(message.size());
+}
+
+std::uint64_t watchdog_usec() {
+  std::uint64_t usec = 0;
+  if (!parse_unsigned(std::getenv("WATCHDOG_USEC"), usec) || usec == 0) return 0;
+  // Set by systemd for the main process only: a child that inherited the environment must not ping.
+  if (const char* pid_text = std::getenv("WATCHDOG_PID"); pid_text != nullptr) {
+    std::uint64_t pid = 0;
+    if (!parse_unsigned(pid_text, pid) || pid != static_cast<std::uint64_t>(::getpid())) return 0;
+  }
+  return usec;
+}
+
+}  // namespace sd
+
 SystemdNotifier::SystemdNotifier(uv_loop_t* loop) {
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+  const std::uint64_t usec = sd::watchdog_usec();
+  if (usec > 0) {
     watchdog_usec_ = usec;
     uv_timer_init(loop, &timer_);
     timer_.data = this;
@@ -24,23 +83,23 @@ SystemdNotifier::SystemdNotifier(uv_loop_t* loop) {
 SystemdNotifier::~SystemdNotifier() = default;
 
 void SystemdNotifier::on_watchdog(uv_timer_t*) {
-  sd_notify(0, "WATCHDOG=1");
+  sd::notify("WATCHDOG=1");
 }
 
 void SystemdNotifier::ready(const std::string& status) {
-  sd_notifyf(0, "READY=1\nSTATUS=%s", status.c_str());
+  sd::notify("READY=1\nSTATUS=" + status);
 }
 void SystemdNotifier::reloading() {
-  sd_notify(0, "RELOADING=1");
+  sd::notify("RELOADING=1");
 }
 void SystemdNotifier::reloaded() {
-  sd_notify(0, "READY=1");
+  sd::notify("READY=1");
 }
 void SystemdNotifier::stopping() {
-  sd_notify(0, "STOPPING=1");
+  sd::notify("STOPPING=1");
 }
 void SystemdNotifier::status(const std::string& text) {
-  sd_notifyf(0, "STATUS=%s", text.c_str());
+  sd::notify("STATUS=" + text);
 }
 
 void SystemdNotifier::close() {

@@ -2,11 +2,27 @@
 // systemd integration: READY=1 once the links are open and the first upstream attempt was made,
 // STOPPING=1 on shutdown, RELOADING=1 around SIGHUP, and watchdog pings from the loop itself (so a
 // stuck loop, not just a dead process, gets the service restarted).
+//
+// The notification protocol is one datagram to the socket in $NOTIFY_SOCKET (sd_notify(3)); we write
+// it ourselves rather than link libsystemd, which maps ~1 MB of libraries (libsystemd, libgcrypt,
+// lz4, zstd, lzma) into the daemon for that one sendto().
 #include <uv.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace mqttsn::app {
+
+namespace sd {
+// Sends `message` (e.g. "READY=1\nSTATUS=...") to $NOTIFY_SOCKET: a file system path, or an abstract
+// socket when it starts with '@'. False when the variable is unset or the datagram cannot be sent
+// (not under systemd is the common case, and not an error).
+bool notify(std::string_view message);
+// As sd_watchdog_enabled(3) without unsetting anything: the watchdog interval from $WATCHDOG_USEC in
+// microseconds, or 0 when there is none, it does not parse, or $WATCHDOG_PID names another process.
+std::uint64_t watchdog_usec();
+}  // namespace sd
 
 class SystemdNotifier {
  public:
