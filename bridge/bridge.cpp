@@ -75,6 +75,7 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events)
   reconnect_timer_ = new_timer(loop_, this);
   grace_timer_ = new_timer(loop_, this);
   pump_timer_ = new_timer(loop_, this);
+  forgotten_timer_ = new_timer(loop_, this);
   answer_timer_ = new_timer(loop_, this);
   hold_check_ = new uv_check_t{};
   uv_check_init(loop_, hold_check_);
@@ -96,6 +97,7 @@ Bridge::~Bridge() {
   close_and_delete(reconnect_timer_);
   close_and_delete(grace_timer_);
   close_and_delete(pump_timer_);
+  close_and_delete(forgotten_timer_);
   close_and_delete(answer_timer_);
   mailbox_.reset();
 }
@@ -320,6 +322,14 @@ void Bridge::handle(detail::ConnectOk& e) {
   if (options_.presence) publish_presence(options_.presence_online);
   // Every active subscription again (a clean session forgot them; a kept one does no harm).
   for (auto& [filter, sub] : subscriptions_) send_subscribe(filter, sub.qos);
+  // A kept session: Paho resends what it had in flight. But a publish it took just before the
+  // connection broke can be dropped without a result (eclipse-paho/paho.mqtt.c#1210), and would then
+  // wait here for ever. Once the resent ones had time to be acknowledged, what Paho no longer holds
+  // goes out again.
+  if (!options_.clean_session && !inflight_.empty() && forgotten_timer_ != nullptr)
+    uv_timer_start(
+        forgotten_timer_, [](uv_timer_t* t) { static_cast<Bridge*>(t->data)->take_back_forgotten(); },
+        kForgottenCheckDelay.count(), 0);
   pump();
 }
 
@@ -448,10 +458,11 @@ void Bridge::finish_shutdown() {
   set_state(UpstreamState::stopped, "");
   // The Paho client itself is destroyed with the Bridge: destroying it here could race with the
   // Paho thread that is still returning from the callback which brought us here.
-  auto* join = new CloseJoin{4, std::move(shutdown_done_)};
+  auto* join = new CloseJoin{5, std::move(shutdown_done_)};
   close_joined(std::exchange(reconnect_timer_, nullptr), join);
   close_joined(std::exchange(grace_timer_, nullptr), join);
   close_joined(std::exchange(pump_timer_, nullptr), join);
+  close_joined(std::exchange(forgotten_timer_, nullptr), join);
   close_joined(std::exchange(answer_timer_, nullptr), join);
   hold_.close();
   held_receipt_ = {};

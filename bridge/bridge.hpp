@@ -135,6 +135,7 @@ class Bridge final : public Upstream {
   // `may_defer`: while the receive thread holds a message for the nodes, the send waits for the end
   // of the hold (retry_later) instead of cutting it short.
   SendResult send(OutboundMessage& m, bool may_defer = true);
+  void take_back_forgotten();
   void take_back_inflight();
   // Queues `m` behind everything older; tagged messages are never refused (see publish()).
   bool enqueue(OutboundMessage&& m);
@@ -181,6 +182,10 @@ class Bridge final : public Upstream {
   void* client_ = nullptr;  // MQTTAsync
   uv_timer_t* reconnect_timer_ = nullptr;
   uv_timer_t* grace_timer_ = nullptr;
+  // A while after a reconnect of a kept session: looks for publishes the MQTT client forgot. Long
+  // enough for the broker to acknowledge what Paho resent (those results then have arrived).
+  static constexpr Millis kForgottenCheckDelay{5000};
+  uv_timer_t* forgotten_timer_ = nullptr;
   uv_timer_t* pump_timer_ = nullptr;    // retries pump() when Paho pushed back (no completion to wait for)
   uv_timer_t* answer_timer_ = nullptr;  // runs answer_now() on the next turn
   std::vector<std::pair<PublishId, PublishResult>> answers_;  // waiting for answer_now()

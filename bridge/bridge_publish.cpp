@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <unordered_set>
 #include <utility>
 
 #include "bridge/bridge.hpp"
@@ -157,6 +158,7 @@ Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
   }
   (m.qos == 1 ? counters_.published_qos1 : counters_.published_qos2)++;
   if (m.qos == 2) ++inflight_qos2_;
+  m.connection = counters_.connects;
   inflight_.insert_or_assign(ro.token, std::move(m));
   return SendResult::sent;
 }
@@ -256,6 +258,38 @@ void Bridge::take_back_inflight() {
   inflight_qos2_ = 0;
   counters_.requeued += n;
   if (n > 0) MQTTSN_LOG(info, "upstream: %zu unconfirmed messages queued again", n);
+}
+
+void Bridge::take_back_forgotten() {
+  if (!connected_ || inflight_.empty()) return;
+  MQTTAsync_token* tokens = nullptr;
+  {
+    const ReceiveHold::Call call(hold_, false);
+    if (paho::api().getPendingTokens(client_, &tokens) != MQTTASYNC_SUCCESS) return;
+  }
+  std::unordered_set<MQTTAsync_token> pending;
+  for (const MQTTAsync_token* t = tokens; t != nullptr && *t != -1; ++t) pending.insert(*t);
+  if (tokens != nullptr) paho::api().free(tokens);
+  // QoS 1 only: sending a QoS 2 message again as a new one could deliver it twice, and its exchange
+  // is in Paho's records (resumed by them); a QoS 1 duplicate is what QoS 1 allows.
+  std::size_t n = 0;
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    const OutboundMessage& m = it->second;
+    if (m.internal || m.qos != 1 || m.connection == counters_.connects || pending.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    queue_.requeue(std::move(it->second));
+    it = inflight_.erase(it);
+    ++n;
+  }
+  if (n == 0) return;
+  counters_.forgotten_by_client += n;
+  MQTTSN_LOG(warning,
+             "upstream: the MQTT client dropped %zu QoS 1 message(s) at the connection loss without a "
+             "result: sending them again",
+             n);
+  pump();
 }
 
 void Bridge::publish_presence(const std::string& payload) {

@@ -21,9 +21,10 @@ struct OutboundMessage {
   std::vector<std::uint8_t> payload;
   int qos = 0;  // MQTT QoS after translation (0..2)
   bool retain = false;
-  bool kept_above = false;  // the stage above keeps and bounds it (PublishRequest::kept_above)
-  bool answered = false;    // `kept` was answered when it was queued: no result later
-  bool internal = false;    // the bridge's own presence message: not requeued after a loss
+  bool kept_above = false;       // the stage above keeps and bounds it (PublishRequest::kept_above)
+  bool answered = false;         // `kept` was answered when it was queued: no result later
+  bool internal = false;         // the bridge's own presence message: not requeued after a loss
+  std::uint64_t connection = 0;  // which connection (Bridge counters' connects) it was sent on
 
   std::size_t bytes() const { return topic.size() + payload.size(); }
 };

@@ -31,6 +31,7 @@ struct Api {
   decltype(&MQTTAsync_unsubscribe) unsubscribe = nullptr;
   decltype(&MQTTAsync_freeMessage) freeMessage = nullptr;
   decltype(&MQTTAsync_free) free = nullptr;
+  decltype(&MQTTAsync_getPendingTokens) getPendingTokens = nullptr;
   decltype(&MQTTAsync_getVersionInfo) getVersionInfo = nullptr;
 };
 

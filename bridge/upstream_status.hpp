@@ -30,6 +30,7 @@ const char* to_string(UpstreamState s);
   X(acked)                  /* QoS 1/2 delivery completes from the broker */                              \
   X(failed)                 /* permanently failed (reported ok=false) */                                  \
   X(requeued)               /* in flight when the connection failed: sent again */                        \
+  X(forgotten_by_client)    /* dropped by the MQTT client at a connection loss, no result: sent again */  \
   X(queued_offline)         /* accepted into the queue while disconnected */                              \
   X(dropped_offline)        /* QoS 0/-1 dropped while disconnected */                                     \
   X(congested)              /* refused: queue full */                                                     \
