@@ -313,7 +313,10 @@ kills=$(count_lines "$dir/kills")
 downlink_sent=$(count_lines "$dir/downlink-sent")
 downlink_received=$(cat "$dir"/sleepers.log "$dir"/kept.log | grep -c ' <- soak/cmd/' || true)
 sim_failures=$(cat "$dir"/{steady,sleepers,kept,cycle*,silent*}.log 2>/dev/null | grep -c 'FAILED' || true)
-sanitizer=$(grep -cE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$dir/gw.log" || true)
+sanitizer_pattern='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+sanitizer=$(grep -cE "$sanitizer_pattern" "$dir/gw.log" || true)
+# The nodes too, when they are a sanitizer build: a report there is a bug in mqttsn-sim.
+sim_sanitizer=$(cat "$dir"/{steady,sleepers,kept,cycle*,silent*}.log 2>/dev/null | grep -cE "$sanitizer_pattern" || true)
 
 # Least squares of RSS (kB) over time (hours) after the warm-up.
 read -r slope rss_min rss_max rss_first rss_last samples < <(awk -F, -v w="$warmup" '
@@ -328,6 +331,7 @@ fail_reasons=()
 [ "$gw_died" = 0 ] && [ "$gw_rc" != died ] || fail_reasons+=("the gateway died")
 [ "$gw_rc" = 0 ] || [ "$gw_rc" = died ] || fail_reasons+=("the gateway exited with $gw_rc")
 [ "$sanitizer" = 0 ] || fail_reasons+=("$sanitizer sanitizer reports in the gateway's log")
+[ "$sim_sanitizer" = 0 ] || fail_reasons+=("$sim_sanitizer sanitizer reports in the nodes' logs")
 [ "$acked" -gt 0 ] || fail_reasons+=("no reading was acknowledged")
 if [ -n "$max_slope" ] && awk -v s="$slope" -v m="$max_slope" 'BEGIN { exit !(s > m) }'; then
   fail_reasons+=("RSS slope $slope KB/h over $max_slope")
@@ -359,7 +363,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
   echo "| duplicates | $duplicates |"
   echo "| downlink commands | $downlink_sent published, $downlink_received received by the nodes |"
   echo "| node-side failures (timeouts, rejections) | $sim_failures |"
-  echo "| gateway exit | $gw_rc; sanitizer reports: $sanitizer |"
+  echo "| gateway exit | $gw_rc; sanitizer reports: $sanitizer (nodes: $sim_sanitizer) |"
   echo
   echo "RSS: VmRSS of /proc/PID/status every second ($(basename "$csv")). Acknowledged: the nodes' --ack-log"
   echo "(a line per PUBACK); received: a persistent QoS 1 mosquitto_sub on soak/up/# (broker persistence on)."
