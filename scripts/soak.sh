@@ -14,7 +14,8 @@
 # Options: --minutes N (30), --nodes N (1000, at least 20), --build-dir DIR (build-lead if it has the
 # gateway, else build), --out FILE (markdown summary, default DIR/soak.md; the RSS samples go to
 # FILE without .md + -rss.csv), --max-slope-kb-h X (fail above X KB/hour; off by default: an ASan
-# build's quarantine grows by design).
+# build's quarantine grows by design), --restart-every S and --hup-every S (seconds between broker
+# restarts and SIGHUPs, instead of a sixth and a thirtieth of the run).
 # Environment: SOAK_DIR (where the run's stores and logs live, default /tmp; kept on failure).
 #
 # Exits non-zero when an acknowledged reading never reached the subscriber, the gateway died or did
@@ -28,6 +29,8 @@ nodes=1000
 build_dir=""
 out=""
 max_slope=""
+restart_every=""
+hup_every=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift ;;
@@ -35,7 +38,9 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$2; shift ;;
     --out) out=$2; shift ;;
     --max-slope-kb-h) max_slope=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --restart-every) restart_every=$2; shift ;;
+    --hup-every) hup_every=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "soak.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -60,8 +65,8 @@ mkdir -p "$(dirname "$out")"
 
 # ---- the schedule, scaled to the run's length ------------------------------------------------------
 total=$((minutes * 60))
-restart_every=$((total / 6))  # broker restarts
-hup_every=$((total / 30))     # SIGHUPs
+[ -n "$restart_every" ] || restart_every=$((total / 6))  # broker restarts
+[ -n "$hup_every" ] || hup_every=$((total / 30))         # SIGHUPs
 [ "$hup_every" -ge 1 ] || hup_every=1
 warmup=$((total / 5))
 outage=2             # seconds the broker stays down at each restart
@@ -346,7 +351,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $commit; gateway \`$gw_bin\`"
   echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r) (broker, nodes and gateway share it)"
-  echo "- command: \`scripts/soak.sh --minutes $minutes --nodes $nodes --build-dir $build_dir${max_slope:+ --max-slope-kb-h $max_slope}\`"
+  echo "- command: \`scripts/soak.sh --minutes $minutes --nodes $nodes --build-dir $build_dir --restart-every $restart_every --hup-every $hup_every${max_slope:+ --max-slope-kb-h $max_slope}\`"
   echo "- verdict: **$verdict**"
   echo
   echo "| | |"
