@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --max-slope-kb-h) max_slope=$2; shift ;;
     --restart-every) restart_every=$2; shift ;;
     --hup-every) hup_every=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
     *) echo "soak.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
