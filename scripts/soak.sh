@@ -16,7 +16,9 @@
 # FILE without .md + -rss.csv), --max-slope-kb-h X (fail above X KB/hour; off by default: an ASan
 # build's quarantine grows by design), --restart-every S and --hup-every S (seconds between broker
 # restarts and SIGHUPs, instead of a sixth and a thirtieth of the run).
-# Environment: SOAK_DIR (where the run's stores and logs live, default /tmp; kept on failure).
+# Environment: SOAK_DIR (where the run's stores and logs live, default /tmp; kept on failure),
+# SOAK_BROKER_LOG (e.g. "all": mosquitto's log_type, to see every PUBLISH it received and sent when
+# a loss needs tracing to the gateway's or the broker's side).
 #
 # Exits non-zero when an acknowledged reading never reached the subscriber, the gateway died or did
 # not exit cleanly, its log shows a sanitizer report, or the slope is over --max-slope-kb-h.
@@ -78,6 +80,9 @@ n_kept=$((nodes * 15 / 100))
 n_cycle=$((nodes * 15 / 100 / 3 * 3))  # three loops of equal size
 n_silent=$((nodes - n_steady - n_sleep - n_kept - n_cycle))
 
+# The tree the run starts from (it may be committed to while the run goes on).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 dir=$(mktemp -d "${SOAK_DIR:-/tmp}/mqttsn-soak.XXXXXX")
 pids=()
 status=0
@@ -112,7 +117,7 @@ echo "== soak: $minutes min, $nodes nodes ($n_steady steady, $n_sleep sleeping, 
 # there); no bound on the checker's queue while it reconnects.
 mkdir -p "$dir/broker"
 start_mosquitto "$dir/broker" "persistence true" "persistence_location $dir/broker/" "user $(id -un)" \
-  "max_queued_messages 0" "max_inflight_messages 100"
+  "max_queued_messages 0" "max_inflight_messages 100" ${SOAK_BROKER_LOG:+"log_type $SOAK_BROKER_LOG"}
 # start_mosquitto wrote persistence false first: the later line wins, but say it once.
 sed -i '/^persistence false$/d' "$dir/broker/mosquitto.conf"
 kill "$MOSQUITTO_PID"
@@ -344,8 +349,6 @@ fi
 verdict=PASS
 [ ${#fail_reasons[@]} = 0 ] || { verdict="FAIL: $(IFS=';'; echo "${fail_reasons[*]}")"; status=1; }
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 {
   echo "# Soak: $minutes minutes, $nodes nodes"
   echo
