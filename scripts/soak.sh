@@ -317,6 +317,13 @@ duplicates=$((received - received_unique))
 # Received but never acknowledged: readings whose PUBACK the node did not see (retried, or the node
 # was killed before it came): not a loss.
 unacked_received=$(comm -13 <(acked_keys) <(received_keys) | wc -l)
+# Readings the gateway still held in its store when it stopped (acknowledged, not yet taken by the
+# broker): where a lost reading is, when it was never sent again while the gateway ran.
+held_at_exit=-
+if command -v sqlite3 >/dev/null && [ -f "$dir/state.db" ]; then
+  held_at_exit=$(sqlite3 "$dir/state.db" "select count(*) from uplink" 2>/dev/null || echo -)
+  sqlite3 "$dir/state.db" "select topic || ' ' || cast(payload as text) from uplink limit 20" >"$dir/held-at-exit.txt" 2>/dev/null || true
+fi
 count_lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 cycles=$(count_lines "$dir/cycles")
 kills=$(count_lines "$dir/kills")
@@ -369,6 +376,7 @@ verdict=PASS
   echo "| received by the subscriber | $received ($received_unique distinct; $unacked_received never acknowledged to their node) |"
   echo "| lost (acknowledged, never received) | **$lost** |"
   echo "| duplicates | $duplicates |"
+  echo "| left in the gateway's store at its exit (uplink rows) | $held_at_exit |"
   echo "| downlink commands | $downlink_sent published, $downlink_received received by the nodes |"
   echo "| node-side failures (timeouts, rejections) | $sim_failures |"
   echo "| gateway exit | $gw_rc; sanitizer reports: $sanitizer (nodes: $sim_sanitizer) |"
@@ -378,6 +386,7 @@ verdict=PASS
 } >"$out"
 cat "$out"
 [ -s "$dir/lost-sample.txt" ] && { echo "first lost readings:"; cat "$dir/lost-sample.txt"; }
+[ -s "$dir/held-at-exit.txt" ] && { echo "held in the gateway's store at its exit:"; cat "$dir/held-at-exit.txt"; }
 if [ "$sanitizer" != 0 ] || [ "$gw_rc" != 0 ]; then
   echo "== gateway log (tail)"
   tail -50 "$dir/gw.log"
