@@ -168,6 +168,7 @@ TEST_CASE("publish QoS 1 registers first, retransmits with DUP and the same MsgI
   auto e = h.one_event(EventKind::published);
   CHECK(e.msg_id == 2);
   CHECK(e.qos == 1);
+  CHECK(e.payload == text("22"));  // what mqttsn-sim --ack-log records as acknowledged
   CHECK(h.node.idle());
   h.gw("07 0D 00 01 00 02 00");  // a late duplicate PUBACK is only counted
   CHECK(h.events().empty());
@@ -225,6 +226,7 @@ TEST_CASE("publish QoS 2: PUBREC -> PUBREL (resent without DUP) -> PUBCOMP") {
   h.gw("04 0E 00 02");
   auto e = h.one_event(EventKind::published);
   CHECK(e.qos == 2);
+  CHECK(e.payload == text("x"));
   CHECK(h.one_sent() == "08 0C 40 00 01 00 03 79");
 }
 

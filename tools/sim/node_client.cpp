@@ -441,6 +441,7 @@ bool NodeClient::send_publish_of(Inflight& f, Millis now) {
     e.topic = op.topic.to_string();
     e.topic_id = f.topic_id;
     e.qos = op.qos;
+    e.payload = op.payload;
     emit(std::move(e));
     return false;
   }
@@ -704,6 +705,7 @@ void NodeClient::on_puback(const PubAck& m, Millis now) {
     e.topic_id = f.topic_id;
     e.msg_id = f.msg_id;
     e.qos = f.op.qos;
+    e.payload = f.op.payload;
     emit(std::move(e));
   } else {
     if (m.rc == ReturnCode::invalid_topic_id && f.op.topic.type == TopicIdType::normal) forget(f.topic_id);
@@ -747,6 +749,7 @@ void NodeClient::on_pubcomp(const PubComp& m, Millis now) {
   e.topic_id = f.topic_id;
   e.msg_id = f.msg_id;
   e.qos = f.op.qos;
+  e.payload = f.op.payload;
   emit(std::move(e));
   finish(now);
 }

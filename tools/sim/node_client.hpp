@@ -64,7 +64,7 @@ enum class EventKind : std::uint8_t {
   advertise,         // ADVERTISE heard (gw_id)
   connected,         // CONNACK accepted
   registered,        // REGACK accepted for our REGISTER (topic, topic_id)
-  published,         // QoS 1/2 handshake complete, or QoS 0/-1 sent (topic, msg_id, qos)
+  published,         // QoS 1/2 handshake complete, or QoS 0/-1 sent (topic, msg_id, qos, payload)
   subscribed,        // SUBACK accepted (topic, topic_id, qos = granted)
   unsubscribed,      // UNSUBACK (topic)
   message,           // a PUBLISH from the gateway (topic, payload, qos, retain, dup)

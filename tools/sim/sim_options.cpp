@@ -87,6 +87,11 @@ std::optional<SimOptions> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("-p,--period", period, "time between readings per node (e.g. 500ms, 5s)")
       ->capture_default_str();
   app.add_option("-c,--count", o.count, "readings per node, then disconnect and exit (0 = no limit)");
+  app.add_flag(
+      "--tagged", o.tagged,
+      "payload '<client id> <run> <seq>' instead of a temperature (<run>: process id and start time)");
+  app.add_option("--ack-log", o.ack_log,
+                 "append '<topic> <payload>' for every acknowledged QoS 1/2 reading to this file");
   app.add_option("-d,--duration", duration, "run length (e.g. 30s, 5m; 0 = until --count or Ctrl-C)");
   app.add_option("-s,--subscribe", o.subscribe, "command topic pattern to subscribe to (e.g. cmd/%n/#)");
   app.add_option("--sub-qos", o.sub_qos, "QoS requested for --subscribe")->check(CLI::Range(0, 2));

@@ -37,6 +37,10 @@ struct SimOptions {
   Millis period{5000};
   std::uint64_t count = 0;  // per node; 0 = no limit
   Millis duration{0};       // 0 = until --count is reached or Ctrl-C
+  // Readings a checker can match: "<client id> <run> <seq>" instead of a temperature, where <run>
+  // tells this process's readings from those of an earlier one with the same client ids.
+  bool tagged = false;
+  std::string ack_log;  // append "<topic> <payload>" per acknowledged QoS 1/2 reading
   // Commands from the gateway.
   std::string subscribe;  // pattern, e.g. cmd/%n/#
   int sub_qos = 1;

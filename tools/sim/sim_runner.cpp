@@ -1,8 +1,11 @@
 #include "tools/sim/sim_runner.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
+
+#include <unistd.h>
 
 #include "gateway/core/codec.hpp"
 #include "tools/sim/udp_transport.hpp"
@@ -76,6 +79,7 @@ SimRunner::~SimRunner() {
   if (transport_) transport_->close();
   uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);
+  if (ack_log_) std::fclose(ack_log_);
 }
 
 Millis SimRunner::now() const {
@@ -97,8 +101,21 @@ int SimRunner::run() {
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
   started_at_ = now();
+  if (opts_.tagged) {
+    const auto epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    run_tag_ = std::to_string(getpid()) + "." + std::to_string(epoch_ms.count());
+  }
+  if (!opts_.ack_log.empty()) {
+    ack_log_ = std::fopen(opts_.ack_log.c_str(), "a");
+    // Line by line: a node killed with SIGKILL must not take acknowledged readings' lines with it.
+    if (ack_log_)
+      std::setvbuf(ack_log_, nullptr, _IOLBF, 0);
+    else
+      std::fprintf(stderr, "mqttsn-sim: --ack-log %s: cannot open\n", opts_.ack_log.c_str());
+  }
 
-  if (!open_transport()) {
+  if ((!opts_.ack_log.empty() && !ack_log_) || !open_transport()) {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
@@ -222,6 +239,8 @@ void SimRunner::handle_events(Node& n, Millis t) {
         break;
       case EventKind::published:
         ++totals_.acked;
+        if (ack_log_ && e.qos > 0)
+          std::fprintf(ack_log_, "%s %s\n", e.topic.c_str(), printable(e.payload).c_str());
         break;
       case EventKind::message:
         ++totals_.received;
@@ -250,9 +269,14 @@ void SimRunner::publish_next(Node& n, Millis t) {
     topic = TopicRef::short_name(opts_.short_topic);
   else
     topic = TopicRef::named(expand_pattern(opts_.topics[seq % opts_.topics.size()], n.number));
-  // A plausible temperature that changes from reading to reading and from node to node.
-  const int tenths = 150 + static_cast<int>((n.number * 37 + seq * 13) % 150);
-  const std::string reading = std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+  std::string reading;
+  if (opts_.tagged) {
+    reading = n.name + " " + run_tag_ + " " + std::to_string(seq);
+  } else {
+    // A plausible temperature that changes from reading to reading and from node to node.
+    const int tenths = 150 + static_cast<int>((n.number * 37 + seq * 13) % 150);
+    reading = std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+  }
   ++totals_.published;
   n.client.publish(std::move(topic), {reading.begin(), reading.end()}, static_cast<QoS>(opts_.qos),
                    opts_.retain, t);

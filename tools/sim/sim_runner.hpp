@@ -3,7 +3,9 @@
 // Each node follows a small script (search, connect, subscribe, register, publish every period,
 // optionally sleep and wake) and every event it reports is counted for the final summary.
 #include <cstdint>
+#include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <uv.h>
@@ -61,6 +63,8 @@ class SimRunner {
   Millis finish_deadline_{0};
   int signals_ = 0;
   SimTotals totals_;
+  std::string run_tag_;           // --tagged: tells this process's readings from an earlier one's
+  std::FILE* ack_log_ = nullptr;  // --ack-log
 };
 
 }  // namespace mqttsn::sim
