@@ -8,7 +8,8 @@
 #                 or native (this machine's architecture, into build-pkg)
 #   --test        run the tests under qemu before packaging: unit, and the io and broker integration
 #                 suites (mosquitto runs natively beside them); not e2e_*, which start the gateway as a
-#                 child process and so would need binfmt_misc, nor the one test qemu-user cannot serve
+#                 child process and so would need binfmt_misc, nor the two tests qemu-user cannot
+#                 serve (below)
 #   --no-install  do not touch apt; fail if something is missing
 #   --target T    build only T (repeatable; default: everything)
 #   --werror      warnings are errors (off by default: the native CI build enforces them, and GCC's
@@ -192,7 +193,7 @@ if [ "$run_tests" = 1 ]; then
     phase "unit, io and broker tests (under $qemu)"
     # Left out besides e2e_*: the UDP drop counter reads getsockopt(SO_MEMINFO), which qemu-user 7.2
     # answers with 4 bytes (it treats unknown SOL_SOCKET options as an int), so no drop is ever seen;
-    # and the sync-delay variable test, which re-executes its own (aarch64) binary: without
+    # and the sync-delay variable test, which re-executes its own (arm64 or armhf) binary: without
     # binfmt_misc that exec fails under qemu-user.
     ctest --test-dir "$build_dir" -L 'unit|io|broker' --output-on-failure -j "$jobs" \
       -E '^e2e_|^radio_udp_link_buffer_test:udp link: datagrams the kernel drops|^store_tests:io: MQTTSN_STORE_SYNC_DELAY_MS sets'

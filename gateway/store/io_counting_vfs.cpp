@@ -30,12 +30,13 @@ std::atomic<std::int64_t> g_sync_delay_us{0};
 
 sqlite3_vfs* g_root = nullptr;  // the wrapped (default) VFS, set once before registration
 
-struct File {
+// SQLite's allocations are 8-byte aligned; the real file object after File (which holds 64-bit fields)
+// must be too. alignas rounds sizeof up: with 4-byte pointers (armhf) the members add up to 84 bytes.
+struct alignas(8) File {
   sqlite3_file base;           // what SQLite holds; base.pMethods points at `methods`
   sqlite3_io_methods methods;  // the real file's table, each present method replaced by ours
   sqlite3_file* real;          // the default VFS's file object, right after this struct
 };
-// SQLite's allocations are 8-byte aligned; the real file object after File must be too.
 static_assert(sizeof(File) % 8 == 0);
 
 sqlite3_file* real(sqlite3_file* f) {
