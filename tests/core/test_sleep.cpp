@@ -7,7 +7,16 @@ using namespace mqttsn::test;
 
 namespace {
 const char* kPingreqC1 = "04 16 63 31";  // PINGREQ "c1"
+
+// Node 1 ("c1") subscribed to "a" at QoS 1 (topic id 1), then asleep for 60 s; events taken.
+void sleeping_subscriber(Harness& h) {
+  h.connect(1, "c1");
+  h.reg(1, "a");
+  h.subscribe(1, "a", 1);
+  h.recv(1, "04 18 00 3C");
+  h.take();
 }
+}  // namespace
 
 TEST_CASE("DISCONNECT with duration: asleep, answered with DISCONNECT without duration") {
   Harness h;
@@ -21,11 +30,7 @@ TEST_CASE("DISCONNECT with duration: asleep, answered with DISCONNECT without du
 
 TEST_CASE("messages for a sleeping client are buffered and flushed on PINGREQ(client id), then PINGRESP") {
   Harness h;
-  h.connect(1, "c1");
-  h.reg(1, "a");
-  h.subscribe(1, "a", 1);
-  h.recv(1, "04 18 00 3C");
-  h.take();
+  sleeping_subscriber(h);
   h.upstream("a", "1", 0);
   h.upstream("a", "2", 1);
   CHECK(h.take().empty());
@@ -47,11 +52,7 @@ TEST_CASE("sleep buffer is bounded: oldest QoS 0 goes first, then new messages a
   auto o = test_options();
   o.limits.buffered_per_client = 2;
   Harness h(o);
-  h.connect(1, "c1");
-  h.reg(1, "a");
-  h.subscribe(1, "a", 1);
-  h.recv(1, "04 18 00 3C");
-  h.take();
+  sleeping_subscriber(h);
   h.upstream("a", "1", 0);
   h.upstream("a", "2", 1);
   h.upstream("a", "3", 1);  // full: the QoS 0 "1" goes
@@ -70,11 +71,7 @@ TEST_CASE("sleep buffer is bounded in bytes per client: QoS 0 goes first, then Q
   auto o = test_options();
   o.limits.buffered_bytes_per_client = 10;  // topic "a" + payload: 5 octets per message below
   Harness h(o);
-  h.connect(1, "c1");
-  h.reg(1, "a");
-  h.subscribe(1, "a", 1);
-  h.recv(1, "04 18 00 3C");
-  h.take();
+  sleeping_subscriber(h);
   h.upstream("a", "0000", 0);
   h.upstream("a", "1111", 1);
   CHECK(h.gw.clients()[0].buffered_bytes == 10);
