@@ -21,23 +21,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench-lib.sh
 source "$here/bench-lib.sh"
-build=${BUILD_DIR:-build}
+bench_binaries
 idle=${IDLE_SECONDS:-5}
 clients=${CLIENTS:-10000}
-sim_bin=${SIM:-$build/tools/sim/mqttsn-sim}
-ctl_bin=${CTL:-$build/tools/gwctl/mqttsn-gwctl}
 
 gateways=("$@")
 [ ${#gateways[@]} -gt 0 ] || gateways=("$build/gateway/app/mqttsn-gw")
 
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+bench_workdir
 
 # A CA and a server certificate for 127.0.0.1, for the broker's TLS listener.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=footprint-ca \
