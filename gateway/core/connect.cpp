@@ -45,7 +45,7 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
   if (c.will) {
     // The new will replaces the old one once WILLTOPIC arrives; until then the client is
     // "connecting" and a half-open exchange is dropped after N_RETRY x T_RETRY.
-    s->state = ClientState::connecting;
+    set_state(*s, ClientState::connecting);
     s->stage = ConnectStage::await_will_topic;
     send(*s, WillTopicReq{});
     reschedule(*s);
@@ -66,7 +66,7 @@ void Gateway::handle_will_topic(Session& s, const WillTopic& w, Millis now) {
     counters_.inc(Counter::invalid_topic);
     send(s, ConnAck{ReturnCode::not_supported});
     s.stage = ConnectStage::none;
-    s.state = ClientState::disconnected;
+    set_state(s, ClientState::disconnected);
     s.away_since = now;
     drop_delivery_state(s);
     if (s.clean_session)
@@ -89,7 +89,7 @@ void Gateway::handle_will_msg(Session& s, const WillMsg& w, Millis now) {
     counters_.inc(Counter::payload_too_large);
     send(s, ConnAck{ReturnCode::not_supported});
     s.stage = ConnectStage::none;
-    s.state = ClientState::disconnected;
+    set_state(s, ClientState::disconnected);
     s.away_since = now;
     drop_delivery_state(s);
     s.will.reset();
@@ -105,7 +105,7 @@ void Gateway::handle_will_msg(Session& s, const WillMsg& w, Millis now) {
 
 void Gateway::accept_connection(Session& s, Millis now) {
   note_change(s);
-  s.state = ClientState::active;
+  set_state(s, ClientState::active);
   s.stage = ConnectStage::none;
   send(s, ConnAck{ReturnCode::accepted});
   MQTTSN_LOG(info, "client %s connected from %s (keep-alive %u s, clean %d)", s.client_id.c_str(),

@@ -37,11 +37,13 @@
   X(connect_timeouts)  /* will exchange not completed */                                                     \
   X(delivery_failures) /* radio reported it could not reach a node */                                        \
   X(wills_published)                                                                                         \
-  X(takeovers)         /* client id moved to a new address */                                                \
-  X(sessions_restored) /* kept sessions recreated from the store at start */                                 \
-  X(sessions_evicted)  /* persistent session dropped to admit a new client */                                \
-  X(sessions_expired)  /* kept session removed: its node stayed away for session_expiry */                   \
-  X(publishes_up)      /* node QoS 0/1/2 PUBLISHes passed upstream (a retry counts again) */                 \
+  X(takeovers)            /* client id moved to a new address */                                             \
+  X(sessions_restored)    /* kept sessions recreated from the store at start */                              \
+  X(sessions_evicted)     /* persistent session dropped to admit a new client */                             \
+  X(sessions_expired)     /* kept session removed: its node stayed away for session_expiry */                \
+  X(operator_disconnects) /* nodes disconnected by an operator request */                                    \
+  X(dropped_by_operator)  /* buffered downlink messages an operator request cleared */                       \
+  X(publishes_up)         /* node QoS 0/1/2 PUBLISHes passed upstream (a retry counts again) */              \
   X(publishes_down)                                                                                          \
   X(qosm1_publishes)                                                                                         \
   X(duplicate_publishes) /* DUP retransmission not published twice */                                        \

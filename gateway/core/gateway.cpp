@@ -298,6 +298,9 @@ void Gateway::clear_session_state(Session& s) {
 }
 
 void Gateway::destroy_session(Session& s) {
+  // A clean session ends with its node: one still there by the last word told (a clean DISCONNECT,
+  // a refused will) is now offline. A lost or removed one has been told so already.
+  if (s.told == Presence::online || s.told == Presence::asleep) tell_presence(s, Presence::offline);
   if (track_changes_ && !s.change_noted) changed_.push_back(s.client_id);  // so the store forgets it
   clear_session_state(s);
   sessions_.destroy(s);
@@ -313,6 +316,7 @@ bool Gateway::evict_one_persistent() {
       victim = &s;
   if (!victim) return false;
   counters_.inc(Counter::sessions_evicted);
+  tell_presence(*victim, Presence::removed);
   destroy_session(*victim);
   return true;
 }

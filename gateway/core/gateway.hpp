@@ -55,9 +55,24 @@ class Gateway {
   // Reload (SIGHUP). The policy must outlive the Gateway (or the next set_access_policy).
   void set_access_policy(const AccessPolicy& policy) { policy_ = &policy; }
   void set_predefined_topics(PredefinedTopics topics);
+  // Told of every change of a node's presence (nullptr: nobody). Must outlive the Gateway.
+  void set_presence_observer(PresenceObserver* observer) { presence_observer_ = observer; }
+
+  // Operator actions (operator.cpp), for the status socket and the broker-side requests.
+  // Disconnects a node as if it had sent DISCONNECT: it is told DISCONNECT, its will is not
+  // published, and only a kept session (CleanSession=0) stays. false when no node with that id is
+  // connected or asleep.
+  bool disconnect_client(std::string_view client_id, Millis now);
+  // Drops the messages waiting in a node's downlink buffer (not those in flight); nullopt when no
+  // session has that id.
+  std::optional<std::size_t> clear_buffer(std::string_view client_id);
 
   // Status API.
   std::vector<ClientStatus> clients() const;
+  std::optional<ClientStatus> client(std::string_view client_id) const;
+  // One node's topic mappings (its own and the predefined ids it may use) and subscriptions.
+  std::vector<TopicMappingStatus> topic_mappings_of(std::string_view client_id) const;
+  std::vector<std::pair<std::string, QoS>> subscriptions_of(std::string_view client_id) const;
   std::vector<TopicMappingStatus> topic_mappings() const;
   std::vector<SubscriptionStatus> subscriptions() const;
   const Counters& counters() const { return counters_; }  // for_each: every counter by name
@@ -113,6 +128,12 @@ class Gateway {
   }
   bool kept(const Session& s) const;
   void restore_subscription(Session& s, const SessionSnapshot::Subscription& sub);
+
+  ClientStatus status_of(const Session& s) const;  // status.cpp
+
+  // --- presence (presence.cpp): every state change goes through set_state, so none is missed
+  void set_state(Session& s, ClientState state);
+  void tell_presence(Session& s, Presence p);
 
   // --- sessions (gateway.cpp): SessionTable's operations plus what they mean for the rest of the core
   Session& create_session(const PeerRef& peer, std::string_view client_id);
@@ -218,6 +239,7 @@ class Gateway {
 
   DeadlineScheduler deadlines_;  // one per session: the earliest of session_deadline()
 
+  PresenceObserver* presence_observer_ = nullptr;
   bool upstream_connected_ = false;
   std::optional<Millis> advertise_due_;
 

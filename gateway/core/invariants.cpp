@@ -15,6 +15,9 @@ std::vector<std::string> Gateway::invariant_violations() const {
   std::map<const SubscriptionTree::Node*, std::size_t> session_refs;
   std::size_t all_buffered_bytes = 0;
   for (const Session& s : sessions_) {
+    // What the presence observer was told last matches the state (a CONNECT under way tells nothing).
+    if (const auto p = presence_of(s.state); p && s.told != *p)
+      fail(s.client_id + ": presence told " + to_string(s.told) + ", state " + to_string(s.state));
     if (s.outbox) {
       if (s.outbox->empty()) fail(s.client_id + ": empty outbox kept");
       std::size_t bytes = 0;

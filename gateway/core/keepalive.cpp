@@ -94,7 +94,7 @@ void Gateway::service_session(Session& s, Millis now) {
       counters_.inc(Counter::connect_timeouts);
       // A half-open will exchange: no will was agreed, so none is published.
       s.will.reset();
-      s.state = ClientState::disconnected;
+      set_state(s, ClientState::disconnected);
       s.away_since = now;
       drop_delivery_state(s);
       if (s.clean_session) destroy_session(s);
@@ -149,10 +149,11 @@ void Gateway::lose_session(Session& s, Counter reason, Millis now) {
   counters_.inc(reason);
   if (s.state != ClientState::connecting) publish_will(s);
   if (s.clean_session) {
+    tell_presence(s, Presence::lost);
     destroy_session(s);
     return;
   }
-  s.state = ClientState::lost;
+  set_state(s, ClientState::lost);
   s.away_since = now;
   s.will.reset();
   drop_delivery_state(s);
@@ -167,6 +168,7 @@ void Gateway::expire_session(Session& s, Millis now) {
              to_string(s.state), static_cast<long long>((now - s.away_since).count() / 1000),
              static_cast<long long>(options_.session_expiry.count() / 1000));
   counters_.inc(Counter::sessions_expired);
+  tell_presence(s, Presence::removed);
   destroy_session(s);
 }
 

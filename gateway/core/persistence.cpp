@@ -93,17 +93,17 @@ bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
   s.away_since = now;
   switch (snap.state) {
     case ClientState::active:
-      s.state = ClientState::active;
+      set_state(s, ClientState::active);
       break;
     case ClientState::asleep:
     case ClientState::awake:  // it goes back to sleep and wakes again for the rest of its buffer
-      s.state = ClientState::asleep;
+      set_state(s, ClientState::asleep);
       break;
     case ClientState::lost:
-      s.state = ClientState::lost;
+      set_state(s, ClientState::lost);
       break;
     default:
-      s.state = ClientState::disconnected;
+      set_state(s, ClientState::disconnected);
       break;
   }
   for (const auto& t : snap.topics)

@@ -13,6 +13,7 @@
 #include "link_address.hpp"
 #include "messages.hpp"
 #include "outputs.hpp"
+#include "presence.hpp"
 #include "subscription_tree.hpp"
 #include "topic_registry.hpp"
 #include "topic_table.hpp"
@@ -169,6 +170,7 @@ struct Session {
   // and whether such an episode is going on (logged once at its start and once at its end).
   std::uint32_t buffer_refused = 0;
   bool buffer_full = false;
+  Presence told = Presence::none;  // the presence last told to the PresenceObserver
   TopicRegistry registry;
   std::vector<SessionSubscription> subscriptions;
   std::vector<InboundPublish> inbound;

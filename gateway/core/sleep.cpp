@@ -13,7 +13,7 @@ namespace mqttsn {
 void Gateway::handle_disconnect(Session& s, const Disconnect& d, Millis now) {
   send(s, Disconnect{});
   if (d.duration) {
-    s.state = ClientState::asleep;
+    set_state(s, ClientState::asleep);
     s.sleep_s = *d.duration;
     s.last_seen = now;
     reschedule(s);
@@ -24,7 +24,7 @@ void Gateway::handle_disconnect(Session& s, const Disconnect& d, Millis now) {
     destroy_session(s);
     return;
   }
-  s.state = ClientState::disconnected;
+  set_state(s, ClientState::disconnected);
   s.away_since = now;
   drop_delivery_state(s);
   reschedule(s);  // session_expiry
@@ -51,7 +51,7 @@ void Gateway::handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, 
     s->last_seen = now;
     s->delivery_failures = 0;
     if (s->state == ClientState::asleep || s->state == ClientState::awake) {
-      s->state = ClientState::awake;
+      set_state(*s, ClientState::awake);
       resend_in_flight(*s, now);
       pump(*s, now);  // ends with PINGRESP once nothing is left (finish_wake_if_done)
       return;
@@ -73,7 +73,7 @@ void Gateway::handle_pingreq(const PeerRef& peer, Session* s, const PingReq& p, 
 void Gateway::finish_wake_if_done(Session& s, Millis now) {
   if (s.state != ClientState::awake || (s.outbox && !s.outbox->empty())) return;
   send(s, PingResp{});
-  s.state = ClientState::asleep;
+  set_state(s, ClientState::asleep);
   s.last_seen = now;  // the sleep timer restarts
 }
 

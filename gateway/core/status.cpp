@@ -30,34 +30,66 @@ const char* to_string(UpstreamSubState s) {
   return "?";
 }
 
+namespace {
+
+void add_session_mappings(const Session& s, const SubscriptionTree& tree,
+                          std::vector<TopicMappingStatus>& out) {
+  for (const auto& m : s.registry.entries())
+    out.push_back(
+        TopicMappingStatus{s.client_id, m.id, std::string(m.topic.view()), TopicKind::normal, m.confirmed});
+  for (const auto& sub : s.subscriptions) {
+    if (sub.kind != TopicIdType::short_name) continue;
+    std::string name = tree.filter_of(sub.filter);
+    if (name.size() == 2)
+      out.push_back(TopicMappingStatus{s.client_id, short_topic_id(name[0], name[1]), name,
+                                       TopicKind::short_name, true});
+  }
+}
+
+void sort_mappings(std::vector<TopicMappingStatus>& out) {
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.client_id != b.client_id ? a.client_id < b.client_id : a.topic_id < b.topic_id;
+  });
+}
+
+}  // namespace
+
+ClientStatus Gateway::status_of(const Session& s) const {
+  ClientStatus c;
+  c.client_id = s.client_id;
+  c.address = s.peer.address;
+  c.forwarded = s.peer.forwarded;
+  c.node_id = s.peer.node_id;
+  c.state = s.state;
+  c.keep_alive_s = s.keep_alive_s;
+  c.sleep_s = s.sleep_s;
+  c.clean_session = s.clean_session;
+  c.kept = kept(s);
+  c.last_seen = s.last_seen;
+  if (s.state == ClientState::lost || s.state == ClientState::disconnected) c.expires = session_deadline(s);
+  c.in_flight = s.in_flight();
+  c.buffered = s.buffered();
+  c.buffered_bytes = s.outbox ? s.outbox->bytes : 0;
+  c.buffer_refused = s.buffer_refused;
+  c.buffer_full = s.buffer_full;
+  c.msgs_up = s.msgs_up;
+  c.msgs_down = s.msgs_down;
+  c.subscriptions = s.subscriptions.size();
+  c.has_will = s.will != nullptr;
+  return c;
+}
+
 std::vector<ClientStatus> Gateway::clients() const {
   std::vector<ClientStatus> out;
-  for (const Session& s : sessions_) {
-    ClientStatus c;
-    c.client_id = s.client_id;
-    c.address = s.peer.address;
-    c.forwarded = s.peer.forwarded;
-    c.node_id = s.peer.node_id;
-    c.state = s.state;
-    c.keep_alive_s = s.keep_alive_s;
-    c.sleep_s = s.sleep_s;
-    c.clean_session = s.clean_session;
-    c.kept = kept(s);
-    c.last_seen = s.last_seen;
-    if (s.state == ClientState::lost || s.state == ClientState::disconnected) c.expires = session_deadline(s);
-    c.in_flight = s.in_flight();
-    c.buffered = s.buffered();
-    c.buffered_bytes = s.outbox ? s.outbox->bytes : 0;
-    c.buffer_refused = s.buffer_refused;
-    c.buffer_full = s.buffer_full;
-    c.msgs_up = s.msgs_up;
-    c.msgs_down = s.msgs_down;
-    c.subscriptions = s.subscriptions.size();
-    c.has_will = s.will != nullptr;
-    out.push_back(std::move(c));
-  }
+  for (const Session& s : sessions_) out.push_back(status_of(s));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.client_id < b.client_id; });
   return out;
+}
+
+std::optional<ClientStatus> Gateway::client(std::string_view client_id) const {
+  const Session* s = sessions_.find_by_client_id(client_id);
+  if (!s) return std::nullopt;
+  return status_of(*s);
 }
 
 std::vector<TopicMappingStatus> Gateway::topic_mappings() const {
@@ -67,21 +99,33 @@ std::vector<TopicMappingStatus> Gateway::topic_mappings() const {
   for (const auto& [client, table] : predefined_.per_client)
     for (const auto& [id, topic] : table)
       out.push_back(TopicMappingStatus{client, id, topic, TopicKind::predefined, true});
-  for (const Session& s : sessions_) {
-    for (const auto& m : s.registry.entries())
-      out.push_back(
-          TopicMappingStatus{s.client_id, m.id, std::string(m.topic.view()), TopicKind::normal, m.confirmed});
-    for (const auto& sub : s.subscriptions) {
-      if (sub.kind != TopicIdType::short_name) continue;
-      std::string name = tree_.filter_of(sub.filter);
-      if (name.size() == 2)
-        out.push_back(TopicMappingStatus{s.client_id, short_topic_id(name[0], name[1]), name,
-                                         TopicKind::short_name, true});
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.client_id != b.client_id ? a.client_id < b.client_id : a.topic_id < b.topic_id;
-  });
+  for (const Session& s : sessions_) add_session_mappings(s, tree_, out);
+  sort_mappings(out);
+  return out;
+}
+
+std::vector<TopicMappingStatus> Gateway::topic_mappings_of(std::string_view client_id) const {
+  std::vector<TopicMappingStatus> out;
+  const Session* s = sessions_.find_by_client_id(client_id);
+  if (!s) return out;
+  // The predefined ids this node may use: its own, and the global ones it does not override.
+  const auto own = predefined_.per_client.find(client_id);
+  if (own != predefined_.per_client.end())
+    for (const auto& [id, topic] : own->second)
+      out.push_back(TopicMappingStatus{s->client_id, id, topic, TopicKind::predefined, true});
+  for (const auto& [id, topic] : predefined_.global)
+    if (own == predefined_.per_client.end() || !own->second.contains(id))
+      out.push_back(TopicMappingStatus{"*", id, topic, TopicKind::predefined, true});
+  add_session_mappings(*s, tree_, out);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.topic_id < b.topic_id; });
+  return out;
+}
+
+std::vector<std::pair<std::string, QoS>> Gateway::subscriptions_of(std::string_view client_id) const {
+  std::vector<std::pair<std::string, QoS>> out;
+  if (const Session* s = sessions_.find_by_client_id(client_id))
+    for (const auto& sub : s->subscriptions) out.emplace_back(tree_.filter_of(sub.filter), sub.qos);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
