@@ -5,7 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <uv.h>
 
@@ -75,6 +78,9 @@ class Link {
   virtual std::size_t max_payload() const = 0;
   virtual const LinkStats& stats() const = 0;
   virtual bool is_up() const = 0;  // device open / socket bound
+  // What the link's hardware says about itself (an XBee coordinator's firmware, PAN id, channel):
+  // name and value, for the status socket and the broker-side gateway description.
+  virtual std::vector<std::pair<std::string, std::string>> facts() const { return {}; }
   std::uint8_t index() const { return index_; }
 
  protected:

@@ -1,6 +1,7 @@
 #include "radio/xbee_link.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <variant>
 
 #include "gateway/core/log.hpp"
@@ -150,7 +151,7 @@ void XbeeLink::on_open() {
   radio_ = RadioInfo{};
   at_sent_at_ = uv_now(loop_);
   at_silence_logged_ = false;
-  for (std::string_view cmd : {"NP", "SH", "SL", "AP"}) send_at_query(cmd);
+  for (std::string_view cmd : {"NP", "SH", "SL", "AP", "VR", "HV", "OP", "CH"}) send_at_query(cmd);
 }
 
 void XbeeLink::on_bytes(std::span<const std::uint8_t> bytes) {
@@ -299,9 +300,35 @@ void XbeeLink::on_at_response(const xbee::AtResponse& at) {
                  "xbee: the radio runs API mode %u but the link is configured for %d: "
                  "frames with escaped bytes will be misread; fix api_mode or ATAP",
                  radio_.ap, static_cast<int>(options_.api_mode));
+  } else if (cmd == "VR" || cmd == "HV") {
+    (cmd == "VR" ? radio_.vr : radio_.hv) = static_cast<std::uint16_t>(v);
+    MQTTSN_LOG(info, "xbee: radio %s version %04X", cmd == "VR" ? "firmware" : "hardware", v);
+  } else if (cmd == "OP") {
+    radio_.op = 0;
+    for (std::uint8_t b : at.data) radio_.op = (radio_.op << 8) | b;
+    MQTTSN_LOG(info, "xbee: operating PAN id %016llX", static_cast<unsigned long long>(radio_.op));
+  } else if (cmd == "CH") {
+    radio_.ch = static_cast<std::uint8_t>(v);
+    MQTTSN_LOG(info, "xbee: operating channel %02X", radio_.ch);
   } else {
     MQTTSN_LOG(info, "xbee: AT%s answered (%zu octets)", cmd.c_str(), at.data.size());
   }
+}
+
+std::vector<std::pair<std::string, std::string>> XbeeLink::facts() const {
+  if (!radio_.answered) return {{"answered", "no"}};
+  auto hex = [](std::uint64_t v, int digits) {
+    char buf[20];
+    std::snprintf(buf, sizeof buf, "%0*llX", digits, static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  return {{"firmware", hex(radio_.vr, 4)},
+          {"hardware", hex(radio_.hv, 4)},
+          {"address64", hex(radio_.address64(), 16)},
+          {"pan_id", hex(radio_.op, 16)},
+          {"channel", hex(radio_.ch, 2)},
+          {"max_payload_np", std::to_string(radio_.np)},
+          {"api_mode", std::to_string(radio_.ap)}};
 }
 
 // ---- sending ----

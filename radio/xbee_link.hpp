@@ -5,8 +5,11 @@
 // Datagrams out as 0x10 Transmit Request with rolling frame ids 1..255, matched against 0x8B
 // Transmit Status; a failure (or no status within tx_status_timeout) is counted per node and
 // reported through on_delivery_failure. Each node's latest 16-bit address (from 0x90 and successful
-// 0x8B) is used for unicasts. At start and after every reopen the radio is asked for NP, SH, SL
-// and AP; the link works on without answers.
+// 0x8B) is used for unicasts. At start and after every reopen the radio is asked for NP, SH, SL,
+// AP, and for the operator VR, HV, OP and CH; the link works on without answers.
+//
+// No RSSI per node: a 0x90 Receive Packet carries none, and ATDB only gives the last hop's RSSI of
+// the last packet received, which the next frame may already have replaced.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -28,7 +31,7 @@ struct XbeeLinkOptions {
   std::size_t max_frame_data = xbee::Decoder::kDefaultMaxFrameData;
   std::chrono::milliseconds tx_status_timeout{5000};
   std::uint8_t unicast_options = 0;  // 0x10 Options, e.g. 0x40 extended timeout for sleepy nodes
-  bool query_radio = true;           // AT NP, SH, SL, AP at start and after each reopen
+  bool query_radio = true;           // AT NP, SH, SL, AP, VR, HV, OP, CH at start and after each reopen
   std::size_t max_nodes = 4096;      // remembered 16-bit addresses / per-node counters
 };
 
@@ -44,6 +47,9 @@ class XbeeLink final : public Link {
     std::uint16_t np = 0;  // maximum RF payload
     std::uint32_t sh = 0, sl = 0;
     std::uint8_t ap = 0;
+    std::uint16_t vr = 0, hv = 0;  // firmware and hardware versions
+    std::uint64_t op = 0;          // the PAN id the network operates on (64-bit)
+    std::uint8_t ch = 0;           // operating channel (0: not joined / formed yet)
     std::uint64_t address64() const { return (std::uint64_t{sh} << 32) | sl; }
   };
 
@@ -58,6 +64,7 @@ class XbeeLink final : public Link {
   std::size_t max_payload() const override;
   const LinkStats& stats() const override;
   bool is_up() const override { return port_.is_open(); }
+  std::vector<std::pair<std::string, std::string>> facts() const override;
 
   const NodeInfo* node(std::uint64_t address64) const;
   const RadioInfo& radio() const { return radio_; }

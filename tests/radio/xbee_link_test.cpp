@@ -190,14 +190,14 @@ TEST_CASE("xbee link: broadcast receive (SEARCHGW) is delivered like a unicast")
 
 TEST_CASE("xbee link: AT queries at start set the max payload, oversized datagrams are refused") {
   Harness h(xbee::ApiMode::unescaped, /*query=*/true);
-  const auto at = h.wait_frames(4, xbee::ApiMode::unescaped);
-  REQUIRE(at.size() == 4);
+  const auto at = h.wait_frames(8, xbee::ApiMode::unescaped);
+  REQUIRE(at.size() == 8);
   std::vector<std::string> names;
   for (const auto& f : at) {
     const auto cmd = std::get<xbee::AtCommand>(xbee::parse_frame(f));
     names.emplace_back(cmd.name());
   }
-  CHECK(names == std::vector<std::string>{"NP", "SH", "SL", "AP"});
+  CHECK(names == std::vector<std::string>{"NP", "SH", "SL", "AP", "VR", "HV", "OP", "CH"});
   CHECK(h.link->max_payload() == 255);
 
   // The radio answers NP = 84 (no fragmentation), SH/SL, AP = 1.
@@ -218,16 +218,32 @@ TEST_CASE("xbee link: AT queries at start set the max payload, oversized datagra
   CHECK(h.link->radio().address64() == 0x0013A20041000001ull);
   CHECK(h.link->max_payload() == 84);
 
+  // The operator's facts: firmware, hardware, operating PAN id and channel.
+  answer(std::get<xbee::AtCommand>(xbee::parse_frame(at[4])), {0x40, 0x61});
+  answer(std::get<xbee::AtCommand>(xbee::parse_frame(at[5])), {0x1E, 0x46});
+  answer(std::get<xbee::AtCommand>(xbee::parse_frame(at[6])), {0, 0, 0, 0, 0, 0, 0x12, 0x34});
+  answer(std::get<xbee::AtCommand>(xbee::parse_frame(at[7])), {0x0F});
+  REQUIRE(run_until(h.loop.get(), [&] { return h.link->radio().ch == 0x0F; }));
+  const auto facts = h.link->facts();
+  const std::vector<std::pair<std::string, std::string>> expected{{"firmware", "4061"},
+                                                                  {"hardware", "1E46"},
+                                                                  {"address64", "0013A20041000001"},
+                                                                  {"pan_id", "0000000000001234"},
+                                                                  {"channel", "0F"},
+                                                                  {"max_payload_np", "84"},
+                                                                  {"api_mode", "1"}};
+  CHECK(facts == expected);
+
   const std::size_t before = h.written.size();
   CHECK_FALSE(h.link->send(LinkAddress::xbee(3, kNode), ByteVec(85, 0x20)));
   CHECK(h.link->stats().oversize_refused == 1);
   CHECK(h.link->send(LinkAddress::xbee(3, kNode), ByteVec(84, 0x20)));
-  const auto frames = h.wait_frames(5, xbee::ApiMode::unescaped);
-  REQUIRE(frames.size() == 5);
+  const auto frames = h.wait_frames(9, xbee::ApiMode::unescaped);
+  REQUIRE(frames.size() == 9);
   CHECK(h.written.size() > before);
-  const auto tx = std::get<xbee::TxRequest>(xbee::parse_frame(frames[4]));
+  const auto tx = std::get<xbee::TxRequest>(xbee::parse_frame(frames[8]));
   CHECK(tx.data.size() == 84);
-  CHECK(tx.frame_id == 5);     // AT queries used 1..4
+  CHECK(tx.frame_id == 9);     // AT queries used 1..8
   CHECK(tx.dest16 == 0xFFFE);  // the node has not been heard yet
 }
 

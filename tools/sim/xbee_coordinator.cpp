@@ -58,6 +58,8 @@ XbeeCoordinator::XbeeCoordinator(CoordinatorConfig cfg, std::vector<XbeeNodeAddr
   std::vector<std::uint8_t> id;
   put64(id, cfg_.pan_id);
   set("ID", id);
+  set("OP", id);  // the PAN it formed: the configured one
+  set("CH", {0x0F});
   set("AI", {0});
   set("BD", {3});
   set("NB", {0});
@@ -171,7 +173,7 @@ void XbeeCoordinator::on_at_command(const xb::AtCommand& at) {
     } else if (name == "AO" && value != 0) {
       status = kAtInvalidParameter;  // only 0x90 Receive Packets are simulated
     } else if (name == "SH" || name == "SL" || name == "MY" || name == "NP" || name == "AI" || name == "VR" ||
-               name == "HV") {
+               name == "HV" || name == "OP" || name == "CH") {
       status = kAtInvalidParameter;  // read-only
     }
     if (status == kAtOk) reg->second.assign(at.parameter.begin(), at.parameter.end());
