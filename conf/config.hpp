@@ -151,6 +151,20 @@ struct StatusConfig {
   friend bool operator==(const StatusConfig&, const StatusConfig&) = default;
 };
 
+// The nodes as the broker sees them, under one base topic per gateway: each node's availability
+// (<base>/nodes/<client id>/availability, retained) and description (<base>/nodes/<client id>),
+// a summary of all (<base>/nodes), and requests (<base>/request/<verb>, answered on
+// <base>/response/<verb>). The base may hold %h, %g and %% like presence_topic; "" turns it all off.
+struct OperationsConfig {
+  std::string base_topic = "mqttsn-gw/%h";
+  bool node_documents = true;        // false: availability and summary only
+  Duration document_interval = 10s;  // a node's description is published at most this often
+  Duration summary_interval = 5s;    // and the summary
+  bool requests = false;             // answer <base>/request/<verb> (protect it with the broker's ACL)
+  std::uint32_t publish_rate = 200;  // messages per second at most, so 10,000 nodes do not flood the broker
+  friend bool operator==(const OperationsConfig&, const OperationsConfig&) = default;
+};
+
 struct StoreConfig {
   bool enabled = true;
   std::filesystem::path path = "/var/lib/mqttsn-gw/state.db";
@@ -180,6 +194,7 @@ struct GatewayConfig {
   UpstreamConfig upstream;
   AccessConfig access;
   StatusConfig status;
+  OperationsConfig operations;
   StoreConfig store;
   LoggingConfig logging;
 };

@@ -297,6 +297,29 @@ void read_status(TableReader t, StatusConfig& s) {
   t.finish();
 }
 
+void read_operations(TableReader t, OperationsConfig& o, const PlaceholderValues& names) {
+  if (const auto* node = t.find("base_topic"); node && t.read("base_topic", o.base_topic)) {
+    auto problem = placeholder_problem(o.base_topic, names);
+    if (!problem && !o.base_topic.empty()) {
+      const std::string topic = expand_placeholders(o.base_topic, names);
+      problem = topic_name_problem(topic);
+      if (!problem && topic.back() == '/')
+        problem = "expected a topic without a trailing '/', such as \"mqttsn-gw/%h\"";
+      if (problem && topic != o.base_topic) *problem += " (expanded: " + in_quotes(topic) + ")";
+      o.base_topic = topic;
+    }
+    if (problem) t.error(*node, "base_topic", *problem);
+  } else {
+    o.base_topic = expand_placeholders(o.base_topic, names);  // the default has placeholders too
+  }
+  t.read("node_documents", o.node_documents);
+  t.read_duration("document_interval", o.document_interval, 1s, 24h);
+  t.read_duration("summary_interval", o.summary_interval, 1s, 24h);
+  t.read("requests", o.requests);
+  t.read_uint("publish_rate", o.publish_rate, 1, 100000);
+  t.finish();
+}
+
 void read_store(TableReader t, StoreConfig& s) {
   t.read("enabled", s.enabled);
   t.read_path("path", s.path);
@@ -347,6 +370,8 @@ void read_root(ReadContext& ctx, const toml::table& root, GatewayConfig& cfg, st
   read_upstream(t.sub("upstream"), cfg.upstream, {.host_name = host_name, .gateway_id = cfg.gateway.id});
   read_access(t.sub("access"), cfg.access);
   read_status(t.sub("status"), cfg.status);
+  read_operations(t.sub("operations"), cfg.operations,
+                  {.host_name = host_name, .gateway_id = cfg.gateway.id});
   read_store(t.sub("store"), cfg.store);
   read_logging(t.sub("logging"), cfg.logging);
   t.finish();

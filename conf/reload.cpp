@@ -58,6 +58,7 @@ ReloadResult reload(const std::filesystem::path& config_file, const GatewayConfi
   if (running.links != fresh.links) result.restart_needed.emplace_back("link");
   if (running.upstream != fresh.upstream) result.restart_needed.emplace_back("upstream");
   if (running.status != fresh.status) result.restart_needed.emplace_back("status");
+  if (running.operations != fresh.operations) result.restart_needed.emplace_back("operations");
   if (running.store != fresh.store) result.restart_needed.emplace_back("store");
   return result;
 }

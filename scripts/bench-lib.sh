@@ -3,8 +3,8 @@
 # run's scratch directory and programs, the gateway configuration the benchmarks run with, and (from
 # mosquitto-lib.sh) free_port and start_mosquitto. Reads BENCH_STORE (1: SQLite store on, the
 # default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false), BENCH_STORE_EXTRA (more
-# [store] lines, verbatim), BENCH_LIMITS_EXTRA (more [gateway.limits] lines) and BENCH_RCVBUF (the
-# measured link's receive_buffer).
+# [store] lines, verbatim), BENCH_LIMITS_EXTRA (more [gateway.limits] lines), BENCH_EXTRA (whole
+# sections appended, e.g. "[operations]" lines) and BENCH_RCVBUF (the measured link's receive_buffer).
 
 # shellcheck source=scripts/mosquitto-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/mosquitto-lib.sh"
@@ -106,6 +106,7 @@ ${BENCH_STORE_EXTRA:-}
 
 [logging]
 level = "warning"
+${BENCH_EXTRA:-}
 TOML
 }
 # -------------------------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
   core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
   core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
+  // Before the sessions are restored: each restored session tells its presence.
+  start_node_topics();
   if (store::Store* store = durable_->store()) {
     const std::size_t sessions = sessions_.restore(*core_, *store, now());
     durable_->set_before_commit([this](store::Store& s) {
@@ -63,13 +65,14 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   core_timer_.data = this;
   uv_prepare_init(&loop_, &turn_end_);
   turn_end_.data = this;
-  if (durable_->active())
+  if (durable_->active() || node_topics_)
     uv_prepare_start(&turn_end_, [](uv_prepare_t* h) { static_cast<Daemon*>(h->data)->end_of_turn(); });
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
 }
 
 Daemon::~Daemon() {
+  if (core_) core_->set_presence_observer(nullptr);  // node_topics_ goes first
   close_handles();
   // The components close their own handles when destroyed; the loop then runs their close
   // callbacks and ends. The core goes last: nothing calls it any more.
@@ -90,9 +93,10 @@ void Daemon::close_handles() {
   if (systemd_) systemd_->close();
   if (status_) status_->close();
   for (uv_handle_t* h :
-       {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_),
-        reinterpret_cast<uv_handle_t*>(&turn_end_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-        reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
+       {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&node_topics_timer_),
+        reinterpret_cast<uv_handle_t*>(&shutdown_timer_), reinterpret_cast<uv_handle_t*>(&turn_end_),
+        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&sighup_)})
     if (h->loop && !uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -125,6 +129,15 @@ int Daemon::run() {
   }
   if (!durable_->start()) {
     MQTTSN_LOG(error, "upstream: invalid options; nodes are served but nothing reaches a broker");
+  }
+  if (node_topics_) {
+    // Retained availability from before this start: nodes whose sessions did not survive it.
+    durable_->subscribe(node_topics_->availability_filter(), 1);
+    reading_back_ = true;
+    if (config_.operations.requests) {
+      request_filter_ = node_topics_->base() + "/request/+";
+      durable_->subscribe(request_filter_, 1);
+    }
   }
   if (const std::size_t left = durable_->take_inbox_left(); left > 0)
     MQTTSN_LOG(notice, "store: %zu message(s) from the broker for kept sessions taken from the inbox", left);
@@ -210,6 +223,8 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
 
 void Daemon::end_of_turn() {
   if (!core_) return;
+  run_node_topics();
+  if (!durable_->active()) return;
   const bool urgent = core_->changes_urgent();
   if (!sessions_.collect(*core_)) return;
   if (!urgent) return durable_->flush_soon();  // QoS 0/1 downlink progress: with the next flush
@@ -238,6 +253,7 @@ void Daemon::unsubscribe(std::string_view filter) {
 DownlinkReceipt Daemon::on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
                                    bridge::InboxId) {
   DownlinkReceipt receipt = core_->on_upstream_message(topic, payload, qos, retain, now());
+  on_operations_message(topic, payload, retain);
   arm_core_timer();
   return receipt;
 }
@@ -249,6 +265,12 @@ void Daemon::on_publish_result(PublishId id, PublishResult result) {
 }
 
 void Daemon::on_suback(std::string_view filter, std::optional<QoS> granted) {
+  if (owns_filter(filter)) {
+    if (!granted)
+      MQTTSN_LOG(warning, "upstream: the broker refused the gateway's subscription to %.*s (check its ACL)",
+                 static_cast<int>(filter.size()), filter.data());
+    return;
+  }
   core_->on_upstream_suback(filter, granted, now());
   arm_core_timer();
 }
@@ -259,6 +281,10 @@ void Daemon::on_state(bridge::UpstreamState state) {
   if (connected != core_->upstream_connected()) {
     core_->on_upstream_state(connected, now());
     arm_core_timer();
+    if (node_topics_) {
+      node_topics_->on_upstream_state(connected);
+      run_node_topics();
+    }
   }
   if (ready_sent_) systemd_->status(std::string("upstream ") + bridge::to_string(state));
 }
@@ -277,23 +303,30 @@ void Daemon::start_signals() {
   init(sighup_, SIGHUP, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); });
 }
 
-void Daemon::reload() {
+Daemon::ReloadOutcome Daemon::reload() {
   systemd_->reloading();
-  MQTTSN_LOG(notice, "SIGHUP: re-reading %s", config_.source.c_str());
+  MQTTSN_LOG(notice, "reload: re-reading %s", config_.source.c_str());
   auto result = conf::reload(config_.source, config_);
-  if (!reloadable_.apply(result)) {
-    MQTTSN_LOG(error, "reload failed; keeping the rules in force:\n%s",
-               conf::to_string(result.errors).c_str());
+  ReloadOutcome outcome;
+  outcome.ok = reloadable_.apply(result);
+  if (!outcome.ok) {
+    outcome.errors = conf::to_string(result.errors);
+    MQTTSN_LOG(error, "reload failed; keeping the rules in force:\n%s", outcome.errors.c_str());
   } else {
     const auto& parts = reloadable_.parts();
+    // The file is the rule again: what requests added or removed is undone.
+    predefined_added_.clear();
+    predefined_removed_.clear();
     core_->set_predefined_topics(core_predefined_topics(parts.predefined_topics));
     log::set_level(parts.logging.packet_trace ? log::Level::trace : parts.logging.level);
     MQTTSN_LOG(notice, "reload: admission list, ACL, %zu predefined topic(s) and log level applied",
                parts.predefined_topics.size());
     for (const auto& section : result.restart_needed)
       MQTTSN_LOG(warning, "reload: %s changed; that takes effect only after a restart", section.c_str());
+    outcome.restart_needed = result.restart_needed;
   }
   systemd_->reloaded();
+  return outcome;
 }
 
 void Daemon::begin_shutdown(const char* why) {

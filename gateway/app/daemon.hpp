@@ -15,6 +15,7 @@
 #include "conf/config.hpp"
 #include "conf/reload.hpp"
 #include "gateway/app/durable_stage.hpp"
+#include "gateway/app/node_topics.hpp"
 #include "gateway/app/session_saver.hpp"
 #include "gateway/app/status_server.hpp"
 #include "gateway/app/systemd_notify.hpp"
@@ -42,6 +43,22 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   DurableStageStatus store_status() const;
   const StatusServer& status_server() const { return *status_; }
   double uptime_seconds() const;
+  const NodeTopics* node_topics() const { return node_topics_.get(); }
+  std::uint64_t requests_answered() const { return requests_answered_; }
+  std::uint64_t requests_ignored() const { return requests_ignored_; }  // malformed, retained, or off
+
+  // Operator actions (operator_requests.cpp; daemon_operations.cpp).
+  bool disconnect_client(std::string_view client_id);
+  std::optional<std::size_t> clear_buffer(std::string_view client_id);
+  // Until the next reload or restart. An error text, or nullopt when done.
+  std::optional<std::string> add_predefined(std::uint16_t topic_id, std::string topic, std::string client_id);
+  bool remove_predefined(std::uint16_t topic_id, std::string_view client_id);
+  struct ReloadOutcome {
+    bool ok = false;
+    std::string errors;
+    std::vector<std::string> restart_needed;
+  };
+  ReloadOutcome reload();  // what SIGHUP does
 
   // Outputs (called by the core).
   void send(const LinkAddress& to, Bytes datagram) override;
@@ -63,12 +80,18 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   void arm_core_timer();
   void on_datagram(const LinkAddress& from, Bytes datagram);
   void start_signals();
-  void reload();
   void begin_shutdown(const char* why);
   void finish_shutdown();
   void close_handles();
   void trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const;
-  void end_of_turn();  // hands the core's changed sessions to the durable stage
+  void end_of_turn();  // hands the core's changed sessions to the durable stage; node topics
+  // The broker-side node topics and requests (daemon_operations.cpp).
+  void start_node_topics();
+  void run_node_topics();
+  // true when the message was on one of the gateway's own topics (the core gets it too).
+  void on_operations_message(std::string_view topic, Bytes payload, bool retain);
+  bool owns_filter(std::string_view filter) const;
+  void apply_predefined_topics();
 
   conf::GatewayConfig config_;
   conf::ReloadableState reloadable_;
@@ -83,8 +106,16 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   std::unique_ptr<Gateway> core_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<SystemdNotifier> systemd_;
+  std::unique_ptr<NodeTopics> node_topics_;
+  bool reading_back_ = false;   // subscribed to the node topics' availability (see NodeTopics)
+  std::string request_filter_;  // <base>/request/+ when requests are on
+  std::uint64_t requests_answered_ = 0, requests_ignored_ = 0;
+  // Predefined topics added and removed by requests, over the file's (until a reload).
+  std::vector<conf::PredefinedTopic> predefined_added_;
+  std::vector<std::pair<std::uint16_t, std::string>> predefined_removed_;
 
   uv_timer_t core_timer_{};
+  uv_timer_t node_topics_timer_{};
   uv_prepare_t turn_end_{};  // runs once per loop turn, before it waits: collects changed sessions
   uv_timer_t shutdown_timer_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};

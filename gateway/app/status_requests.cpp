@@ -6,6 +6,7 @@
 
 #include "gateway/app/daemon.hpp"
 #include "gateway/app/metrics.hpp"
+#include "gateway/app/operator_requests.hpp"
 #include "gateway/app/version.hpp"
 
 namespace mqttsn::app {
@@ -98,11 +99,17 @@ json stats(const Daemon& d) {
     const auto& l = *d.links()[i];
     json counters = json::object();
     l.stats().for_each([&](std::string_view name, std::uint64_t v) { counters[std::string(name)] = v; });
-    links.push_back({{"name", d.link_names()[i]},
-                     {"kind", std::string(l.name())},
-                     {"up", l.is_up()},
-                     {"max_payload", l.max_payload()},
-                     {"counters", counters}});
+    json link = {{"name", d.link_names()[i]},
+                 {"kind", std::string(l.name())},
+                 {"up", l.is_up()},
+                 {"max_payload", l.max_payload()},
+                 {"counters", counters}};
+    if (const auto facts = l.facts(); !facts.empty()) {
+      json radio = json::object();
+      for (const auto& [name, value] : facts) radio[name] = value;
+      link["radio"] = radio;
+    }
+    links.push_back(std::move(link));
   }
   const auto& ss = d.status_server();
   const json status_socket = {{"connections", ss.connections()},
@@ -110,6 +117,20 @@ json stats(const Daemon& d) {
                               {"refused", ss.counts().refused},
                               {"slow_disconnected", ss.counts().slow_disconnected},
                               {"oversized_requests", ss.counts().oversized_requests}};
+  json operations = nullptr;  // null: [operations] base_topic is ""
+  if (const NodeTopics* nt = d.node_topics()) {
+    const auto& c = nt->counts();
+    operations = {{"base_topic", nt->base()},
+                  {"nodes_known", nt->known_nodes()},
+                  {"waiting", nt->waiting()},
+                  {"availability_published", c.availability},
+                  {"documents_published", c.documents},
+                  {"summaries_published", c.summaries},
+                  {"nodes_cleared", c.cleared},
+                  {"availability_read_back", c.read_back},
+                  {"requests_answered", d.requests_answered()},
+                  {"requests_ignored", d.requests_ignored()}};
+  }
   const auto up = d.upstream().status();
   json upc = json::object();
   up.counters.for_each([&](std::string_view name, std::uint64_t v) { upc[std::string(name)] = v; });
@@ -131,6 +152,7 @@ json stats(const Daemon& d) {
             {"counters", upc}}},
           {"core", core},
           {"links", links},
+          {"operations", operations},
           {"status_socket", status_socket}};
 }
 
@@ -194,7 +216,7 @@ json store(const Daemon& d) {
   return {{"store", out}};
 }
 
-std::string answer_status(const Daemon& d, std::string_view request) {
+std::string answer_status(Daemon& d, std::string_view request) {
   while (!request.empty() && request.back() == ' ') request.remove_suffix(1);
   const auto space = request.find(' ');
   const auto verb = request.substr(0, space);
@@ -214,9 +236,15 @@ std::string answer_status(const Daemon& d, std::string_view request) {
     reply = store(d);
   else if (verb == "version")
     reply = {{"version", kVersion}};
-  else
+  else if (verb == "node" || verb == "kick" || verb == "clear-buffer") {
+    // The operator's actions, as the broker-side requests take them (operator_requests.hpp).
+    if (arg.empty()) return error(std::string(verb) + " needs a client id").dump();
+    reply = run_operator_request(d, verb == "clear-buffer" ? "clear_buffer" : verb, {{"client_id", arg}});
+    if (!reply.value("ok", false)) reply = error(reply.value("error", std::string("failed")));
+  } else
     reply = error("unknown request '" + std::string(verb) +
-                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, store, version");
+                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, store, version, "
+                  "node CLIENT_ID, kick CLIENT_ID, clear-buffer CLIENT_ID");
   // Client ids and topics come from radios: never let a stray byte break the JSON.
   return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The status socket's requests: `clients`, `topics [ID]`, `subscriptions`, `stats`, `metrics`,
-// `version`. Each answer is one JSON document; a bad request gets {"error": "..."}.
+// `store`, `version`, and the operator's `node ID`, `kick ID`, `clear-buffer ID`. Each answer is one
+// JSON document; a bad request gets {"error": "..."}.
 #include <string>
 #include <string_view>
 
@@ -8,6 +9,6 @@ namespace mqttsn::app {
 
 class Daemon;
 
-std::string answer_status(const Daemon& daemon, std::string_view request);
+std::string answer_status(Daemon& daemon, std::string_view request);
 
 }  // namespace mqttsn::app

@@ -76,7 +76,7 @@ TEST_CASE("config: unknown top-level tables are reported") {
   CHECK(r.errors[0].line == 1);
   CHECK(r.errors[0].key == "upstreams");
   CHECK(r.errors[0].message.rfind(
-            "unknown key; valid keys here: gateway, link, upstream, access, status, store, "
+            "unknown key; valid keys here: gateway, link, upstream, access, status, operations, store, "
             "logging",
             0) == 0);
 }

@@ -81,12 +81,24 @@ int main(int argc, char** argv) {
   app.add_subcommand("metrics", "counters in the Prometheus text format");
   app.add_subcommand("store", "the persistent store: kept sessions, queued messages, size");
   app.add_subcommand("version", "the gateway's version");
+  // The operator's actions on one node (the same as the broker-side requests).
+  std::string target;
+  app.add_subcommand("node", "one node's description (as its broker-side document)")
+      ->add_option("client_id", target, "the node")
+      ->required();
+  app.add_subcommand("kick", "disconnect a node (it is told DISCONNECT; no will; a kept session stays)")
+      ->add_option("client_id", target, "the node")
+      ->required();
+  app.add_subcommand("clear-buffer", "drop the messages waiting in a node's downlink buffer")
+      ->add_option("client_id", target, "the node")
+      ->required();
   for (auto* sub : app.get_subcommands({})) sub->add_flag("--json", json, "print the raw JSON reply");
   CLI11_PARSE(app, argc, argv);
 
   const auto* sub = app.get_subcommands().front();
   std::string request = sub->get_name();
   if (request == "topics" && !client_id.empty()) request += " " + client_id;
+  if (!target.empty()) request += " " + target;
 
   std::string reply, error;
   if (!ask(socket_path, request, reply, error)) {
