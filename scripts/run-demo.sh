@@ -37,8 +37,11 @@ echo "== mosquitto on 127.0.0.1:$broker_port"
 udp_port=$(free_port)
 while [ "$udp_port" = "$broker_port" ]; do udp_port=$(free_port); done
 
-echo "== broker-side subscriber: mosquitto_sub -h 127.0.0.1 -p $broker_port -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#'"
-mosquitto_sub -h 127.0.0.1 -p "$broker_port" -v -t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/#' > >(prefix "[broker ]") 2>&1 &
+# The readings, the commands, the gateway's presence, and each node's availability as a dashboard
+# sees them (the nodes' JSON descriptions are there too: mqttsn-gw/+/nodes/+).
+topics=(-t 'sensors/#' -t 'cmd/#' -t 'mqttsn-gw/+/status' -t 'mqttsn-gw/+/nodes/+/availability')
+echo "== broker-side subscriber: mosquitto_sub -h 127.0.0.1 -p $broker_port -v ${topics[*]}"
+mosquitto_sub -h 127.0.0.1 -p "$broker_port" -v "${topics[@]}" > >(prefix "[broker ]") 2>&1 &
 pids+=($!)
 
 cat >"$work/predefined-topics.conf" <<CONF
@@ -113,6 +116,9 @@ echo "== mqttsn-gwctl subscriptions"
 echo
 echo "== mqttsn-gwctl store (SQLite: kept sessions, messages not yet acknowledged by the broker)"
 "$gwctl" -s "$work/status.sock" store
+echo
+echo "== one node as the broker sees it: mosquitto_sub -t 'mqttsn-gw/+/nodes/xbee-node1' -C 1"
+mosquitto_sub -h 127.0.0.1 -p "$broker_port" -t 'mqttsn-gw/+/nodes/xbee-node1' -C 1 -W 5 || true
 echo
 remaining=$((seconds - 10))
 if [ "$remaining" -gt 0 ]; then
