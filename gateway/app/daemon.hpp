@@ -45,7 +45,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   double uptime_seconds() const;
   const NodeTopics* node_topics() const { return node_topics_.get(); }
   std::uint64_t requests_answered() const { return requests_answered_; }
-  std::uint64_t requests_ignored() const { return requests_ignored_; }  // malformed, retained, or off
+  std::uint64_t requests_ignored() const { return requests_ignored_; }  // not JSON, or retained
 
   // Operator actions (operator_requests.cpp; daemon_operations.cpp).
   bool disconnect_client(std::string_view client_id);
@@ -88,9 +88,9 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   // The broker-side node topics and requests (daemon_operations.cpp).
   void start_node_topics();
   void run_node_topics();
-  // true when the message was on one of the gateway's own topics (the core gets it too).
+  // A message from the broker on the base topic: read back, or a request (the core gets it too).
   void on_operations_message(std::string_view topic, Bytes payload, bool retain);
-  bool owns_filter(std::string_view filter) const;
+  bool owns_filter(std::string_view filter) const;  // a subscription of the gateway's own
   void apply_predefined_topics();
 
   conf::GatewayConfig config_;
