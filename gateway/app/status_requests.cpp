@@ -109,7 +109,9 @@ json stats(const Daemon& d) {
                               {"accepted", ss.counts().accepted},
                               {"refused", ss.counts().refused},
                               {"slow_disconnected", ss.counts().slow_disconnected},
-                              {"oversized_requests", ss.counts().oversized_requests}};
+                              {"oversized_requests", ss.counts().oversized_requests},
+                              {"trace_connections", ss.trace_connections()},
+                              {"trace_dropped", ss.counts().trace_dropped}};
   const auto up = d.upstream().status();
   json upc = json::object();
   up.counters.for_each([&](std::string_view name, std::uint64_t v) { upc[std::string(name)] = v; });
@@ -216,7 +218,8 @@ std::string answer_status(const Daemon& d, std::string_view request) {
     reply = {{"version", kVersion}};
   else
     reply = error("unknown request '" + std::string(verb) +
-                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, store, version");
+                  "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, store, version, "
+                  "trace [FILTER]");
   // Client ids and topics come from radios: never let a stray byte break the JSON.
   return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }
