@@ -1,6 +1,7 @@
 #pragma once
 // The status socket's requests: `clients`, `topics [ID]`, `subscriptions`, `stats`, `metrics`,
-// `version` (and `trace [FILTER]`, which the StatusServer itself serves). Each answer is one JSON document; a bad request gets {"error": "..."}.
+// `version` (and `trace [FILTER]`, which the StatusServer itself serves). Each answer is one JSON
+// document; a bad request gets {"error": "..."}.
 #include <string>
 #include <string_view>
 
