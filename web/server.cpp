@@ -191,6 +191,8 @@ int on_post_complete(lws* wsi, HttpSession& s) {
 
 int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* s = static_cast<HttpSession*>(user);
+  if (!s && reason != LWS_CALLBACK_CLOSED_HTTP && reason != LWS_CALLBACK_HTTP_DROP_PROTOCOL)
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
   switch (reason) {
     case LWS_CALLBACK_HTTP:
       return on_http_request(wsi, *s, std::string_view(static_cast<const char*>(in)));
@@ -222,8 +224,11 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
     }
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-      delete s->reply;
-      s->reply = nullptr;
+      // Also for a connection closed before its request (a port probe): no session data then.
+      if (s) {
+        delete s->reply;
+        s->reply = nullptr;
+      }
       break;
     default:
       break;
@@ -345,10 +350,17 @@ bool WebServer::start(std::string& error) {
     info.ssl_cert_filepath = options_.tls_cert.c_str();
     info.ssl_private_key_filepath = options_.tls_key.c_str();
   }
+  // The vhost separately: a context whose listening socket failed to bind is still created, and
+  // only lws_create_vhost() says the listener failed.
+  info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   context_ = lws_create_context(&info);
   if (!context_) {
+    error = "cannot start libwebsockets on libuv (is libwebsockets-evlib-uv installed? lws said why above)";
+    return false;
+  }
+  if (!lws_create_vhost(context_, &info)) {
     error = "cannot listen on " + options_.listen +
-            " (address in use, a TLS file unreadable, or libwebsockets-evlib-uv missing; lws said why above)";
+            " (address in use, or a TLS file unreadable; lws said why above)";
     return false;
   }
   return true;
