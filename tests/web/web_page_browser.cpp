@@ -187,7 +187,10 @@ TEST_CASE("the web page in headless Chromium shows the nodes, a mapping and the 
                               10s);
   CHECK_MESSAGE(kick == true, (kick.dump() + " " + wd.error()));
 
-  // A few more chart samples for the screenshot (WEB_SCREENSHOT_WAIT_S: more, for the README's).
+  // The whole trace again for the screenshot, and a few more chart samples (WEB_SCREENSHOT_WAIT_S: more, for
+  // the README's).
+  wd.execute(R"(const box = document.querySelector('#trace-filter');
+                box.value = ''; box.dispatchEvent(new Event('input')); return true;)");
   const char* wait_s = std::getenv("WEB_SCREENSHOT_WAIT_S");
   std::this_thread::sleep_for(std::chrono::seconds(wait_s ? std::atoi(wait_s) : 3));
   const std::string png = wd.screenshot_png();

@@ -123,7 +123,7 @@ bool WebDriver::start(const std::string& chromium_binary) {
            {{"binary", chromium_binary},
             {"args",
              {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1400,1100", "--no-first-run", "--disable-extensions"}}}}}}}}};
+              "--window-size=1400,1500", "--no-first-run", "--disable-extensions"}}}}}}}}};
   const auto v = command("POST", "/session", caps);
   if (!v.is_object() || !v.contains("sessionId")) return false;
   session_ = v["sessionId"].get<std::string>();

@@ -143,7 +143,7 @@ function drawCharts() {
     const g = c.canvas.getContext('2d');
     const w = c.canvas.width, h = c.canvas.height;
     g.clearRect(0, 0, w, h);
-    const max = Math.max(1, ...pts);
+    const max = Math.max(1, ...pts) * 1.25;  // headroom: a steady rate is a line, not the top edge
     g.strokeStyle = '#1f3a5a';
     g.lineWidth = 1.5;
     g.beginPath();
@@ -154,7 +154,7 @@ function drawCharts() {
     });
     g.stroke();
     g.fillStyle = '#888';
-    g.fillText(max.toFixed(max < 10 ? 1 : 0), 2, 10);
+    g.fillText((max / 1.25).toFixed(max < 10 ? 1 : 0), 2, 10);
     c.value.textContent = pts.length ? pts[pts.length - 1].toFixed(c.rate ? 1 : 0) : '-';
   }
 }
