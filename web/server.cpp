@@ -62,7 +62,8 @@ struct Reply {
   std::string body;
   std::string cookie;  // a Set-Cookie value, or empty
   std::size_t sent = 0;
-  std::string post;  // the request body of a POST
+  std::string post;            // the request body of a POST
+  bool awaiting_body = false;  // a POST we answer once its body is in (not one refused already)
 };
 
 struct HttpSession {
@@ -147,6 +148,7 @@ int on_http_request(lws* wsi, HttpSession& s, std::string_view path) {
       return respond(wsi, s, 403, "application/json",
                      error_json("requests are off (mqttsn-gwweb --allow-requests turns them on)"));
     s.reply = new Reply;  // the body arrives in LWS_CALLBACK_HTTP_BODY
+    s.reply->awaiting_body = true;
     return 0;
   }
   if (path == "/api/clients") return respond_status(wsi, s, "clients");
@@ -197,11 +199,13 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
     case LWS_CALLBACK_HTTP:
       return on_http_request(wsi, *s, std::string_view(static_cast<const char*>(in)));
     case LWS_CALLBACK_HTTP_BODY:
-      if (!s->reply) return -1;
+      // The body of a POST already answered (401, 403, 404) is read and ignored.
+      if (!s->reply || !s->reply->awaiting_body) return 0;
       s->reply->post.append(static_cast<const char*>(in), len);
       return s->reply->post.size() > 4096 ? -1 : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      if (!s->reply) return -1;
+      if (!s->reply || !s->reply->awaiting_body) return 0;
+      s->reply->awaiting_body = false;
       return on_post_complete(wsi, *s);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
       if (!s->reply) return -1;
