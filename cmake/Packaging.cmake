@@ -76,7 +76,9 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser, libpaho-mqtt1.3 (>= 1.3.0)")
 # mqttsn-gwweb's libuv event loop is a libwebsockets plugin, loaded at run time (dpkg-shlibdeps cannot
 # see it either); only the web page needs it, which is off by default.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libwebsockets-evlib-uv")
+if(MQTTSN_WEB)
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libwebsockets-evlib-uv")
+endif()
 
 # --- Maintainer scripts and conffiles ----------------------------------------------------------------
 # Everything the package installs under /etc/mqttsn-gw is a conffile (dpkg keeps the operator's edits on
