@@ -67,12 +67,18 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 (XBee API mode on a serial port) or UDP to any MQTT 3.1.1 broker over one aggregating
 connection, with TLS, QoS 0/1/2 and -1, sleeping clients, predefined topics and an
 access list. Ships the mqttsn-gw daemon, its systemd unit, an example configuration
-in /etc/mqttsn-gw and mqttsn-gwctl to inspect a running gateway.")
+in /etc/mqttsn-gw, mqttsn-gwctl to inspect a running gateway and mqttsn-gwweb, its
+web page (a service of its own, not enabled).")
 # Depends: the shared libraries' Debian packages, computed by dpkg-shlibdeps from the ELF files, for the
 # target architecture; plus what the maintainer scripts call, and Paho, which mqttsn-gw loads with
 # dlopen() (bridge/paho_library.hpp) so dpkg-shlibdeps cannot see it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser, libpaho-mqtt1.3 (>= 1.3.0)")
+# mqttsn-gwweb's libuv event loop is a libwebsockets plugin, loaded at run time (dpkg-shlibdeps cannot
+# see it either); only the web page needs it, which is off by default.
+if(MQTTSN_WEB)
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libwebsockets-evlib-uv")
+endif()
 
 # --- Maintainer scripts and conffiles ----------------------------------------------------------------
 # Everything the package installs under /etc/mqttsn-gw is a conffile (dpkg keeps the operator's edits on

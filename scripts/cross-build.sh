@@ -73,7 +73,8 @@ if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
 # The libraries the build compiles against: the library and test-library lines of scripts/packages.txt
-# (the list CMake checks too; tools such as pkg-config run on this machine and are not target libraries).
+# (the list CMake checks too; tools such as pkg-config run on this machine and are not target libraries;
+# web-library lines neither: the cross presets build without the web page, MQTTSN_WEB=OFF).
 project_dev_packages() {
   sed -e 's/#.*//' scripts/packages.txt | awk '$2 == "library" || $2 == "test-library" { print $1 }' | sort -u
 }

@@ -5,7 +5,10 @@
 set -euo pipefail
 
 # The package list: scripts/packages.txt (first column), which CMake and the cross build read too.
-mapfile -t packages < <(sed -e 's/#.*//' "$(dirname "$0")/packages.txt" | awk 'NF { print $1 }')
+# `install-deps.sh demo` leaves out the test-only tools (a browser is no part of the demo).
+skip_kind=none
+[ "${1:-}" = demo ] && skip_kind=test-tool
+mapfile -t packages < <(sed -e 's/#.*//' "$(dirname "$0")/packages.txt" | awk -v skip="$skip_kind" 'NF && $2 != skip { print $1 }')
 
 missing=()
 for p in "${packages[@]}"; do

@@ -174,16 +174,22 @@ void Daemon::arm_core_timer() {
 }
 
 void Daemon::on_datagram(const LinkAddress& from, Bytes datagram) {
-  if (log::enabled(log::Level::trace)) trace_packet("rx", from, datagram);
+  if (tracing_packets()) trace_packet("rx", from, datagram);
   core_->on_datagram(from, datagram, now());
   arm_core_timer();
+}
+
+bool Daemon::tracing_packets() const {
+  return log::enabled(log::Level::trace) || (status_ && status_->tracing());
 }
 
 void Daemon::trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const {
   const auto addr = peer.to_string();
   const auto text = describe(datagram);
   const char* link = peer.link < link_names_.size() ? link_names_[peer.link].c_str() : "?";
-  MQTTSN_LOG(trace, "%s %s %s %s", direction, link, addr.c_str(), text.c_str());
+  if (log::enabled(log::Level::trace))
+    MQTTSN_LOG(trace, "%s %s %s %s", direction, link, addr.c_str(), text.c_str());
+  if (status_ && status_->tracing()) trace_to_status(*status_, *core_, direction, link, peer, addr, text);
 }
 
 // ---- Outputs
@@ -193,14 +199,14 @@ void Daemon::send(const LinkAddress& to, Bytes datagram) {
     MQTTSN_LOG(warning, "send to %s: no such link", to.to_string().c_str());
     return;
   }
-  if (log::enabled(log::Level::trace)) trace_packet("tx", to, datagram);
+  if (tracing_packets()) trace_packet("tx", to, datagram);
   links_[to.link]->send(to, datagram);
 }
 
 void Daemon::broadcast(std::uint8_t link, Bytes datagram, std::uint8_t radius) {
   for (std::size_t i = 0; i < links_.size(); ++i) {
     if (link != kAllLinks && link != i) continue;
-    if (log::enabled(log::Level::trace)) {
+    if (tracing_packets()) {
       LinkAddress all;
       all.link = static_cast<std::uint8_t>(i);
       trace_packet("tx-broadcast", all, datagram);

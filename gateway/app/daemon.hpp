@@ -83,6 +83,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   void begin_shutdown(const char* why);
   void finish_shutdown();
   void close_handles();
+  bool tracing_packets() const;  // the -vv log or a status-socket trace wants packets described
   void trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const;
   void end_of_turn();  // hands the core's changed sessions to the durable stage; node topics
   // The broker-side node topics and requests (daemon_operations.cpp).

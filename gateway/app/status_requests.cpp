@@ -116,7 +116,9 @@ json stats(const Daemon& d) {
                               {"accepted", ss.counts().accepted},
                               {"refused", ss.counts().refused},
                               {"slow_disconnected", ss.counts().slow_disconnected},
-                              {"oversized_requests", ss.counts().oversized_requests}};
+                              {"oversized_requests", ss.counts().oversized_requests},
+                              {"trace_connections", ss.trace_connections()},
+                              {"trace_dropped", ss.counts().trace_dropped}};
   json operations = nullptr;  // null: [operations] base_topic is ""
   if (const NodeTopics* nt = d.node_topics()) {
     const auto& c = nt->counts();
@@ -244,7 +246,7 @@ std::string answer_status(Daemon& d, std::string_view request) {
   } else
     reply = error("unknown request '" + std::string(verb) +
                   "'; requests: clients, topics [CLIENT_ID], subscriptions, stats, metrics, store, version, "
-                  "node CLIENT_ID, kick CLIENT_ID, clear-buffer CLIENT_ID");
+                  "node CLIENT_ID, kick CLIENT_ID, clear-buffer CLIENT_ID, trace [FILTER]");
   // Client ids and topics come from radios: never let a stray byte break the JSON.
   return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The status socket's requests: `clients`, `topics [ID]`, `subscriptions`, `stats`, `metrics`,
-// `store`, `version`, and the operator's `node ID`, `kick ID`, `clear-buffer ID`. Each answer is one
-// JSON document; a bad request gets {"error": "..."}.
+// `store`, `version`, the operator's `node ID`, `kick ID`, `clear-buffer ID`, and `trace [FILTER]`
+// (which the StatusServer itself serves). Each answer is one JSON document; a bad request gets
+// {"error": "..."}.
 #include <string>
 #include <string_view>
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "gateway/core/log.hpp"
 
@@ -18,6 +19,9 @@ struct StatusServer::Connection {
   std::string inbox;
   std::size_t pending_bytes = 0;
   bool closing = false;
+  bool tracing = false;
+  std::string trace_filter;
+  std::uint64_t trace_dropped = 0;
 
   void close() {
     if (closing) return;
@@ -26,6 +30,8 @@ struct StatusServer::Connection {
       auto* c = static_cast<Connection*>(h->data);
       StatusServer& s = *c->server;
       s.connections_--;
+      // Here, not in close(): trace() may close a connection while it walks tracers_.
+      if (c->tracing) std::erase(s.tracers_, c);
       if (s.refusing_ && s.connections_ < s.limits_.max_connections) {
         s.refusing_ = false;
         MQTTSN_LOG(notice, "status socket: connections accepted again (%llu refused in all)",
@@ -158,7 +164,43 @@ void StatusServer::on_connection(uv_stream_t* server_stream, int status) {
 
 void StatusServer::handle_line(Connection& c, std::string_view line) {
   if (line.empty()) return;
+  if (line == "trace" || line.starts_with("trace ")) {
+    std::string_view filter = line.substr(5);
+    while (!filter.empty() && filter.front() == ' ') filter.remove_prefix(1);
+    return start_trace(c, filter);
+  }
+  if (c.tracing) return;  // a trace stream takes no other request: its lines would interleave
   reply(c, handler_(line));
+}
+
+void StatusServer::start_trace(Connection& c, std::string_view filter) {
+  if (filter.size() > 200) filter = filter.substr(0, 200);
+  c.trace_filter = filter;
+  if (!c.tracing) {
+    c.tracing = true;
+    tracers_.push_back(&c);
+  }
+  std::string ack = R"({"trace":"started","filter":")";
+  for (char ch : c.trace_filter) {
+    if (ch == '"' || ch == '\\') ack.push_back('\\');
+    if (static_cast<unsigned char>(ch) >= 0x20) ack.push_back(ch);
+  }
+  ack += "\"}";
+  reply(c, std::move(ack));
+}
+
+void StatusServer::trace(const TraceEvent& event) {
+  std::string prefix;
+  for (Connection* c : tracers_) {
+    if (c->closing || !trace_matches(c->trace_filter, event)) continue;
+    if (prefix.empty()) prefix = trace_json_prefix(event);
+    if (c->pending_bytes + prefix.size() + 32 > kMaxTraceBacklog) {
+      ++c->trace_dropped;
+      ++counts_.trace_dropped;
+      continue;
+    }
+    write(*c, prefix + ",\"dropped\":" + std::to_string(c->trace_dropped) + "}\n");
+  }
 }
 
 void StatusServer::reply(Connection& c, std::string text) {
@@ -172,6 +214,11 @@ void StatusServer::reply(Connection& c, std::string text) {
     c.close();
     return;
   }
+  write(c, std::move(text));
+}
+
+// Queues `text` (a whole line) on the connection; false when the connection had to be closed.
+bool StatusServer::write(Connection& c, std::string text) {
   auto* w = new WriteRequest;
   w->data = std::move(text);
   w->req.data = &c;
@@ -189,7 +236,9 @@ void StatusServer::reply(Connection& c, std::string text) {
     c.pending_bytes -= w->data.size();
     delete w;
     c.close();
+    return false;
   }
+  return true;
 }
 
 }  // namespace mqttsn::app

@@ -11,6 +11,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "gateway/app/packet_trace.hpp"
 
 namespace mqttsn::app {
 
@@ -24,6 +27,7 @@ struct StatusServerCounts {
   std::uint64_t refused = 0;             // over max_connections
   std::uint64_t slow_disconnected = 0;   // over max_pending_reply
   std::uint64_t oversized_requests = 0;  // a line over kMaxRequestLine
+  std::uint64_t trace_dropped = 0;       // trace lines not sent: a trace connection's backlog was full
 };
 
 class StatusServer {
@@ -42,13 +46,25 @@ class StatusServer {
   unsigned connections() const { return connections_; }
   const StatusServerCounts& counts() const { return counts_; }
 
+  // The live packet trace: `trace [FILTER]` turns a connection into a stream of JSON lines, one per
+  // packet (a later `trace FILTER` line changes its filter). tracing() is the hot path's check: no
+  // packet is described unless a trace connection is open.
+  bool tracing() const { return !tracers_.empty(); }
+  std::size_t trace_connections() const { return tracers_.size(); }
+  void trace(const TraceEvent& event);
+
   static constexpr std::size_t kMaxRequestLine = 4096;
+  // Above this much unsent data a trace connection's lines are dropped (and counted), not queued: a
+  // slow reader costs the gateway this much memory at most, and is never disconnected for it.
+  static constexpr std::size_t kMaxTraceBacklog = 256u << 10;
 
  private:
   struct Connection;
   static void on_connection(uv_stream_t* server, int status);
   void handle_line(Connection& c, std::string_view line);
   void reply(Connection& c, std::string text);
+  bool write(Connection& c, std::string text);
+  void start_trace(Connection& c, std::string_view filter);
   void refuse(uv_stream_t* server_stream);
 
   uv_loop_t* loop_;
@@ -60,6 +76,7 @@ class StatusServer {
   bool listening_ = false;
   std::string path_;
   unsigned connections_ = 0;
+  std::vector<Connection*> tracers_;
 };
 
 }  // namespace mqttsn::app

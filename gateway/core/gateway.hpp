@@ -81,6 +81,8 @@ class Gateway {
   std::size_t interned_topics() const { return topics_.size(); }
   std::size_t buffered_bytes() const { return buffered_bytes_; }  // downlink held for all clients
   bool upstream_connected() const { return upstream_connected_; }
+  // The client id of the session at a (non-forwarded) address; empty when none. The packet trace's.
+  std::string_view client_id_at(const LinkAddress& address) const;
 
   // Persistence (persistence.cpp). With change tracking on, the core notes every session that may
   // have changed (or gone) since the last take_changed_sessions(); the app snapshots those and

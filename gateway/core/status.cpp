@@ -79,6 +79,11 @@ ClientStatus Gateway::status_of(const Session& s) const {
   return c;
 }
 
+std::string_view Gateway::client_id_at(const LinkAddress& address) const {
+  const Session* s = sessions_.find_by_peer(PeerRef{&address, false, {}});
+  return s ? std::string_view(s->client_id) : std::string_view{};
+}
+
 std::vector<ClientStatus> Gateway::clients() const {
   std::vector<ClientStatus> out;
   for (const Session& s : sessions_) out.push_back(status_of(s));
