@@ -1,7 +1,7 @@
 // DTLS links through the real mqttsn-gw: simulated nodes (tools/sim's DTLS transport) publish at
 // QoS 0, 1 and 2 and receive a command; a node authenticated as one identity cannot CONNECT as
 // another client id; openssl s_client, an independent client, handshakes with a PSK and gets a
-// CONNACK; SIGHUP brings in a new key.
+// CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -29,10 +29,10 @@ namespace {
 constexpr const char* kKeyA = "6c3f0a9be1d24f8c7a5e0b1d9f3c2a44";
 constexpr const char* kKeyB = "0102030405060708090a0b0c0d0e0f10";
 
-std::string dtls_link(std::uint16_t port) {
+std::string dtls_link(std::uint16_t port, const std::string& more) {
   return "\n[[link]]\nkind = \"udp\"\nname = \"sec\"\nbind_address = \"127.0.0.1\"\nport = " +
          std::to_string(port) +
-         "\nbroadcast_address = \"\"\ndtls = true\npsk_file = \"psk\"\nhandshake_timeout = \"3s\"\n";
+         "\nbroadcast_address = \"\"\ndtls = true\npsk_file = \"psk\"\nhandshake_timeout = \"3s\"\n" + more;
 }
 
 std::shared_ptr<mqttsn::radio::DtlsClientContext> psk(const std::string& identity, const std::string& hex) {
@@ -43,13 +43,15 @@ std::shared_ptr<mqttsn::radio::DtlsClientContext> psk(const std::string& identit
 }
 
 struct DtlsSetup {
+  std::string link_keys_;
   MosquittoBroker broker;
   PahoTestClient watcher;
   std::uint16_t port = free_udp_port();
   GatewayProcess gw;
 
-  explicit DtlsSetup(GatewayToml toml, const std::string& clients = "")
-      : watcher(paho_options(broker.uri(), "e2e-dtls-watcher")),
+  explicit DtlsSetup(GatewayToml toml, const std::string& clients = "", const std::string& link_keys = "")
+      : link_keys_(link_keys),
+        watcher(paho_options(broker.uri(), "e2e-dtls-watcher")),
         gw(with_link(std::move(toml)).to_toml(), "e2e-dtls") {
     REQUIRE(watcher.connect());
     REQUIRE(watcher.subscribe("e2e/#", 2));
@@ -60,7 +62,7 @@ struct DtlsSetup {
   }
   GatewayToml with_link(GatewayToml toml) {
     toml.broker_uri = broker.uri();
-    toml.extra += dtls_link(port);
+    toml.extra += dtls_link(port, link_keys_);
     return toml;
   }
   std::uint64_t link_counter(const char* name) {
@@ -138,4 +140,34 @@ TEST_CASE("dtls: openssl s_client as an independent client, and a key added by S
   CHECK(run("node-c", "aabbccdd") == std::string("\x03\x05\x00", 3));
   CHECK(s.link_counter("dtls_failed_psk_identity") == 1);
   CHECK(s.link_counter("dtls_handshakes_ok") == 2);
+}
+
+TEST_CASE("dtls: a sleeping node keeps its association and wakes without a handshake") {
+  // Associations without a session would close after 1 s: the sleeper's must not.
+  DtlsSetup s(GatewayToml{}, "", "idle_timeout = \"1s\"\n");
+  NodeHarness nodes({node_config("dtls-sleeper", 10), node_config("dtls-idle")});
+  nodes.open_dtls(s.port, {psk("node-a", kKeyA), psk("node-b", kKeyB)});
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0) << "\n" << s.gw.log());
+  nodes.act(0,
+            [](NodeClient& n, mqttsn::Millis t) { n.subscribe(TopicRef::named("cmd/dtls-sleeper"), 1, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
+  nodes.act(0, [](NodeClient& n, mqttsn::Millis t) { n.sleep(600, t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::asleep), nodes.describe(0));
+  // Node 1 connects, disconnects and stays silent: its association, without a session now, goes
+  // after the idle timeout.
+  REQUIRE_MESSAGE(nodes.connect(1), nodes.describe(1));
+  nodes.act(1, [](NodeClient& n, mqttsn::Millis t) { n.disconnect(t); });
+  REQUIRE(s.watcher.publish("cmd/dtls-sleeper", "while-asleep", 1, false));
+  REQUIRE_MESSAGE(
+      s.gw.wait_status("stats",
+                       [&](const nlohmann::json&) { return s.link_counter("dtls_idle_closed") == 1; }),
+      s.gw.log());
+  nodes.run_for(1500ms);  // longer than the idle timeout, asleep
+  nodes.act(0, [](NodeClient& n, mqttsn::Millis t) { n.wake(t); });
+  REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::awake_done, 10s), nodes.describe(0));
+  const auto msg = nodes.events(0, EventKind::message);
+  REQUIRE(msg.size() == 1);
+  CHECK(text_of(msg[0].payload) == "while-asleep");
+  CHECK(s.link_counter("dtls_handshakes_ok") == 2);  // one per node: the wake-up needed none
+  CHECK(s.link_counter("dtls_sessions") == 1);
 }
