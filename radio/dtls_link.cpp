@@ -112,8 +112,10 @@ bool DtlsLink::make_context() {
   SSL_CTX_set_min_proto_version(ctx_, DTLS1_2_VERSION);
   // The link sets the MTU itself: the BIO has no socket to ask.
   SSL_CTX_set_options(ctx_, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
-  // An idle association (a sleeping node) keeps no record buffers: most of its memory otherwise.
-  SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
+  // Memory per association: OpenSSL sizes each one's write buffer for the largest record it may send
+  // (16 KB by default); no record here is larger than a datagram.
+  SSL_CTX_set_max_send_fragment(ctx_, static_cast<long>(std::clamp<std::size_t>(
+                                          options_.udp.max_datagram, 512, SSL3_RT_MAX_PLAIN_LENGTH)));
   SSL_CTX_set_info_callback(ctx_, info_callback);
   SSL_CTX_set_cookie_generate_cb(ctx_, generate_cookie);
   SSL_CTX_set_cookie_verify_cb(ctx_, verify_cookie);
