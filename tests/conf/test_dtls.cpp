@@ -64,7 +64,7 @@ TEST_CASE("dtls config: each mistake is an error at its line") {
         "t.toml:5: link[0].discovery: expected one of \"clear\", \"off\", got \"loud\"");
 }
 
-TEST_CASE("psk file: identity:hexkey lines; errors carry file and line") {
+TEST_CASE("psk file: identity:hexkey lines, and errors carry file and line") {
   const auto ok = parse_psk_file("# keys\nnode-1:00112233\n\nsite:node-2 : AABBCCDDEEFF\n", "psk");
   REQUIRE_MESSAGE(ok.keys, errors_of(ok.errors));
   CHECK(ok.keys->size() == 2);

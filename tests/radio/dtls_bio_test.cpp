@@ -35,7 +35,7 @@ TEST_CASE("datagram bio: a read returns the fed datagram once, then asks to retr
   BIO_free(bio);
 }
 
-TEST_CASE("datagram bio: each write is one datagram to the sink; MTU queries answer the configured MTU") {
+TEST_CASE("datagram bio: each write is one datagram to the sink, and MTU queries answer the configured MTU") {
   std::vector<ByteVec> out;
   DatagramBioState state;
   state.mtu = 512;

@@ -163,7 +163,8 @@ TEST_CASE("dtls link: certificates, with the client's CN as its identity") {
   CHECK(h.link.associations() == 1);
 }
 
-TEST_CASE("dtls link: a spoofed ClientHello flood from many ports leaves no state; a real node is served") {
+TEST_CASE(
+    "dtls link: a spoofed ClientHello flood from many ports leaves no state while a real node is served") {
   Harness h(psk_options());
   REQUIRE(h.link.start(h.loop.get()) == 0);
   const auto port = h.link.local_port();
@@ -249,7 +250,7 @@ TEST_CASE("dtls link: a node that handshakes again resumes its session with a ti
   CHECK(h.link.identity_of(h.received.back().first) == "node-a");
 }
 
-TEST_CASE("dtls link: idle associations without a session close; a sleeping node's stays") {
+TEST_CASE("dtls link: idle associations without a session close, a sleeping node keeps its own") {
   auto o = psk_options();
   o.idle_timeout = 300ms;
   Harness h(std::move(o));
