@@ -82,7 +82,7 @@ TEST_CASE("psk file: identity:hexkey lines, and errors carry file and line") {
 }
 
 TEST_CASE(
-    "psk file: loaded with the reloadable parts of each enabled DTLS link; an error refuses the reload") {
+    "psk file: loaded with the reloadable parts of each enabled DTLS link, and an error refuses the reload") {
   mqttsn::test::TempDir dir("dtls-conf");
   dir.write("psk", "node-1:00112233\n");
   const std::string toml =
