@@ -1,7 +1,8 @@
 // DTLS links through the real mqttsn-gw: simulated nodes (tools/sim's DTLS transport) publish at
 // QoS 0, 1 and 2 and receive a command; a node authenticated as one identity cannot CONNECT as
 // another client id; openssl s_client, an independent client, handshakes with a PSK and gets a
-// CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association.
+// CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association; certificate nodes
+// are identified by their CN.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -16,6 +17,8 @@
 #include "e2e/gateway_process.hpp"
 #include "support/mosquitto_broker.hpp"
 #include "support/paho_test_client.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
 
 using namespace mqttsn::e2e;
 using namespace std::chrono_literals;
@@ -170,4 +173,30 @@ TEST_CASE("dtls: a sleeping node keeps its association and wakes without a hands
   CHECK(text_of(msg[0].payload) == "while-asleep");
   CHECK(s.link_counter("dtls_handshakes_ok") == 2);  // one per node: the wake-up needed none
   CHECK(s.link_counter("dtls_sessions") == 1);
+}
+
+TEST_CASE("dtls: certificate nodes, identified by their CN, pinned in the admission list") {
+  mqttsn::test::TempDir pki_dir("e2e-dtls-pki");
+  const auto pki = mqttsn::test::make_test_pki(pki_dir);
+  const auto cert_a = mqttsn::test::make_client_cert(pki_dir, pki, "meter-a");
+  const auto rogue = mqttsn::test::make_client_cert(pki_dir, pki, "meter-a", true);  // same CN, other CA
+  DtlsSetup s(GatewayToml{.allow_anonymous = false, .clients_file = "clients"}, "meter-1 dtls:meter-a\n",
+              "cert_file = \"" + pki.server_cert + "\"\nkey_file = \"" + pki.server_key + "\"\nca_file = \"" +
+                  pki.ca_cert + "\"\nrequire_client_cert = true\n");
+  auto context = [&](const mqttsn::test::TestCert& c) {
+    std::string error;
+    auto contexts = mqttsn::sim::make_dtls_contexts("", c.cert, c.key, pki.ca_cert, 1, error);
+    REQUIRE_MESSAGE(!contexts.empty(), error);
+    return contexts.front();
+  };
+  NodeHarness nodes({node_config("meter-1"), node_config("meter-2"), node_config("meter-1")});
+  nodes.open_dtls(s.port, {context(cert_a), context(cert_a), context(rogue)});
+  CHECK_MESSAGE(nodes.connect(0), nodes.describe(0) << "\n" << s.gw.log());
+  CHECK_MESSAGE(nodes.publish(0, TopicRef::named("e2e/dtls/meter"), "42", 1), nodes.describe(0));
+  CHECK_FALSE(nodes.connect(1));          // meter-a's certificate, another client id
+  CHECK_FALSE(nodes.connect(2, 2000ms));  // a CN signed by a CA the gateway does not trust
+  CHECK(s.link_counter("dtls_failed_certificate") == 1);
+  CHECK(s.link_counter("dtls_sessions") == 2);
+  REQUIRE(s.watcher.wait_for(1, 5s));
+  CHECK(s.watcher.messages().at(0).payload == "42");
 }

@@ -54,7 +54,7 @@ TestPki make_test_pki(const TempDir& dir, const std::vector<std::string>& dns_na
 TestCert make_client_cert(const TempDir& dir, const TestPki& pki, const std::string& common_name,
                           bool signed_by_other_ca) {
   const std::string log = dir.file("openssl.log");
-  const std::string base = "client-" + common_name;
+  const std::string base = "client-" + common_name + (signed_by_other_ca ? "-other-ca" : "");
   dir.write(base + ".ext",
             "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
   must({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
