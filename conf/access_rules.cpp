@@ -8,8 +8,13 @@ AccessRules::AccessRules(bool allow_anonymous, std::optional<AdmissionList> admi
     : allow_anonymous_(allow_anonymous), admission_(std::move(admission)), acl_(std::move(acl)) {}
 
 bool AccessRules::may_connect(std::string_view client_id, const LinkAddress& from) const {
+  return may_connect(client_id, from, {});
+}
+
+bool AccessRules::may_connect(std::string_view client_id, const LinkAddress& from,
+                              std::string_view identity) const {
   if (!admission_) return allow_anonymous_;
-  switch (admission_->check(client_id, from)) {
+  switch (admission_->check(client_id, from, identity)) {
     case AdmissionList::Verdict::admitted:
       return true;
     case AdmissionList::Verdict::wrong_address:
@@ -37,6 +42,9 @@ void SwitchableAccessPolicy::replace(std::shared_ptr<const AccessPolicy> next) {
 }
 
 bool SwitchableAccessPolicy::may_connect(std::string_view client_id, const LinkAddress& from) const {
+  if (identity_of_)
+    if (const auto* rules = dynamic_cast<const AccessRules*>(current_.get()))
+      return rules->may_connect(client_id, from, identity_of_(from));
   return current_->may_connect(client_id, from);
 }
 bool SwitchableAccessPolicy::may_publish(std::string_view client_id, std::string_view topic) const {

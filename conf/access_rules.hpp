@@ -2,8 +2,10 @@
 // The gateway's AccessPolicy built from configuration: the admission list decides who may connect,
 // the ACL who may publish and subscribe where. Immutable once built; a reload builds a new one and
 // swaps it into a SwitchableAccessPolicy, so the core keeps one stable reference.
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "conf/acl.hpp"
@@ -21,6 +23,8 @@ class AccessRules final : public AccessPolicy {
   AccessRules(bool allow_anonymous, std::optional<AdmissionList> admission, std::optional<Acl> acl);
 
   bool may_connect(std::string_view client_id, const LinkAddress& from) const override;
+  // With the node's authenticated identity (a DTLS link's PSK identity or certificate CN; "" none).
+  bool may_connect(std::string_view client_id, const LinkAddress& from, std::string_view identity) const;
   bool may_publish(std::string_view client_id, std::string_view topic) const override;
   bool may_subscribe(std::string_view client_id, std::string_view filter) const override;
 
@@ -40,6 +44,10 @@ class SwitchableAccessPolicy final : public AccessPolicy {
   explicit SwitchableAccessPolicy(std::shared_ptr<const AccessPolicy> initial);
   void replace(std::shared_ptr<const AccessPolicy> next);
   const AccessPolicy& current() const { return *current_; }
+  // Where may_connect() learns a node's authenticated identity (the daemon asks its DTLS links). The
+  // core's interface stays as it is: the identity is looked up by address, at CONNECT.
+  using IdentityLookup = std::function<std::string(const LinkAddress&)>;
+  void set_identity_lookup(IdentityLookup lookup) { identity_of_ = std::move(lookup); }
 
   bool may_connect(std::string_view client_id, const LinkAddress& from) const override;
   bool may_publish(std::string_view client_id, std::string_view topic) const override;
@@ -47,6 +55,7 @@ class SwitchableAccessPolicy final : public AccessPolicy {
 
  private:
   std::shared_ptr<const AccessPolicy> current_;
+  IdentityLookup identity_of_;
 };
 
 }  // namespace mqttsn::conf

@@ -36,6 +36,11 @@ std::optional<AddressPin> AddressPin::parse(std::string_view text) {
       pin.bytes[i] = static_cast<std::uint8_t>(std::stoul(std::string(hex.substr(2 * i, 2)), nullptr, 16));
     return pin;
   }
+  if (text.substr(0, 5) == "dtls:") {
+    pin.identity = text.substr(5);
+    if (pin.identity.empty() || pin.identity.size() > 128) return std::nullopt;
+    return pin;
+  }
   if (text.substr(0, 4) != "udp:") return std::nullopt;
   auto rest = text.substr(4);
   std::string host;
@@ -74,7 +79,8 @@ std::optional<AddressPin> AddressPin::parse(std::string_view text) {
   return pin;
 }
 
-bool AddressPin::matches(const LinkAddress& address) const {
+bool AddressPin::matches(const LinkAddress& address, std::string_view node_identity) const {
+  if (!identity.empty()) return identity == node_identity;
   if (address.kind != kind) return false;
   if (kind == AddressKind::serial) return true;
   if (address.size < size || std::memcmp(address.bytes.data(), bytes.data(), size) != 0) return false;
@@ -109,7 +115,8 @@ AdmissionList::Result AdmissionList::parse(std::string_view text, const std::str
     const auto pin = AddressPin::parse(rest);
     if (!pin) {
       error("invalid address " + in_quotes(rest) +
-            "; expected xbee:<16 hex digits>, udp:<IPv4>[:port], udp:[<IPv6>][:port] or serial");
+            "; expected xbee:<16 hex digits>, udp:<IPv4>[:port], udp:[<IPv6>][:port], dtls:<identity> or "
+            "serial");
       continue;
     }
     if (auto it = unpinned_line.find(client); it != unpinned_line.end()) {
@@ -118,6 +125,7 @@ AdmissionList::Result AdmissionList::parse(std::string_view text, const std::str
       continue;
     }
     pinned_line.emplace(client, number);
+    if (!pin->identity.empty()) list.identity_clients_[pin->identity].push_back(client);
     pins.push_back(*pin);
   }
   if (result.errors.empty()) result.list = std::move(list);
@@ -131,12 +139,20 @@ AdmissionList::Result AdmissionList::load(const std::filesystem::path& file) {
   return parse(*text, file.string());
 }
 
-AdmissionList::Verdict AdmissionList::check(std::string_view client_id, const LinkAddress& from) const {
+AdmissionList::Verdict AdmissionList::check(std::string_view client_id, const LinkAddress& from,
+                                            std::string_view identity) const {
+  // An identity pinned to client ids may use those only: a node authenticated as A is not B.
+  if (!identity.empty()) {
+    if (const auto bound = identity_clients_.find(std::string(identity));
+        bound != identity_clients_.end() &&
+        std::find(bound->second.begin(), bound->second.end(), client_id) == bound->second.end())
+      return Verdict::wrong_address;
+  }
   const auto it = clients_.find(std::string(client_id));
   if (it == clients_.end()) return Verdict::not_listed;
   if (it->second.empty()) return Verdict::admitted;
   for (const auto& pin : it->second)
-    if (pin.matches(from)) return Verdict::admitted;
+    if (pin.matches(from, identity)) return Verdict::admitted;
   return Verdict::wrong_address;
 }
 

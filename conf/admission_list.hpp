@@ -6,8 +6,12 @@
 //   sensor2 udp:192.168.1.20        <- only from this host, any port
 //   sensor3 udp:[fd00::7]:10000     <- only from this address and port
 //   sensor4 serial                  <- only over a plain serial line
+//   sensor5 dtls:node-5             <- only from a DTLS node authenticated as "node-5" (PSK identity
+//                                      or certificate CN), whatever its address
 //   tester                          <- from anywhere
 //
+// An identity pinned to client ids is bound to them: a node authenticated as "node-5" may CONNECT
+// only as a client id pinned to dtls:node-5, even where unlisted client ids are allowed.
 // A client may be listed on several lines to allow several addresses. Listing one both with and
 // without an address is an error (the unpinned line would silently cancel the pinning).
 #include <array>
@@ -25,12 +29,14 @@
 namespace mqttsn::conf {
 
 struct AddressPin {
-  AddressKind kind = AddressKind::none;  // xbee, udp4, udp6 or serial
+  AddressKind kind = AddressKind::none;  // xbee, udp4, udp6 or serial; none for an identity pin
+  std::string identity;                  // dtls:<identity>: the node's authenticated identity
   std::array<std::uint8_t, 16> bytes{};  // 8 for xbee, 4 or 16 for udp
   std::uint8_t size = 0;
   std::optional<std::uint16_t> port;  // udp only; nullopt: any port
 
-  bool matches(const LinkAddress& address) const;
+  // `identity`: the authenticated identity of the node at `address` ("" for none).
+  bool matches(const LinkAddress& address, std::string_view identity = {}) const;
   static std::optional<AddressPin> parse(std::string_view text);
 };
 
@@ -42,12 +48,13 @@ class AdmissionList {
   static Result parse(std::string_view text, const std::string& file_name);
   static Result load(const std::filesystem::path& file);
 
-  Verdict check(std::string_view client_id, const LinkAddress& from) const;
+  Verdict check(std::string_view client_id, const LinkAddress& from, std::string_view identity = {}) const;
   std::size_t size() const { return clients_.size(); }
 
  private:
   // An empty pin list means "from any address".
   std::unordered_map<std::string, std::vector<AddressPin>> clients_;
+  std::unordered_map<std::string, std::vector<std::string>> identity_clients_;  // identity -> client ids
 };
 
 struct AdmissionList::Result {

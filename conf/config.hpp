@@ -74,6 +74,21 @@ struct SerialLinkConfig {
   friend bool operator==(const SerialLinkConfig&, const SerialLinkConfig&) = default;
 };
 
+// DTLS 1.2 on a UDP link (dtls = true): who may handshake, and the bounds on what it costs.
+struct DtlsLinkSettings {
+  bool enabled = false;
+  std::filesystem::path psk_file;             // `identity:hexkey` lines, reloaded on SIGHUP; empty: no PSK
+  std::filesystem::path cert_file, key_file;  // the gateway's certificate; empty: none
+  std::filesystem::path ca_file;              // verifies client certificates; empty: none asked
+  bool require_client_cert = false;
+  std::uint32_t max_sessions = 1000;
+  std::uint32_t max_handshakes = 64;
+  Duration idle_timeout = 5min;  // an association without an MQTT-SN session
+  Duration handshake_timeout = 30s;
+  bool discovery_in_clear = true;  // discovery = "clear" | "off"
+  friend bool operator==(const DtlsLinkSettings&, const DtlsLinkSettings&) = default;
+};
+
 struct UdpLinkConfig {
   std::string bind_address = "0.0.0.0";
   std::uint16_t port = 10000;
@@ -83,6 +98,7 @@ struct UdpLinkConfig {
   // Bytes asked of the kernel for queued datagrams; 0 keeps the kernel's default (~208 KiB, a few
   // hundred datagrams: one burst of nodes waking together after an outage overflows it).
   std::uint32_t receive_buffer = 2u * 1024 * 1024;
+  DtlsLinkSettings dtls;
   friend bool operator==(const UdpLinkConfig&, const UdpLinkConfig&) = default;
 };
 

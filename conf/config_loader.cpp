@@ -91,6 +91,42 @@ void read_ip(TableReader& t, std::string_view key, std::string& out, bool allow_
               (allow_empty ? " (or \"\" for none)" : "") + ", got " + in_quotes(text));
 }
 
+// The DTLS keys of a UDP link. They mean something only with dtls = true; given without it they are
+// an error, so a link an operator meant to secure never runs in clear by a typo.
+void read_dtls(TableReader& t, UdpLinkConfig& u) {
+  DtlsLinkSettings& d = u.dtls;
+  const auto* dtls_node = t.find("dtls");
+  t.read("dtls", d.enabled);
+  const char* const keys[] = {
+      "psk_file",     "cert_file",      "key_file",     "ca_file",           "require_client_cert",
+      "max_sessions", "max_handshakes", "idle_timeout", "handshake_timeout", "discovery"};
+  if (!d.enabled) {
+    for (const char* key : keys)
+      if (const auto* node = t.find(key)) t.error(*node, key, "only meaningful with dtls = true");
+    return;
+  }
+  t.read_path("psk_file", d.psk_file);
+  t.read_path("cert_file", d.cert_file);
+  t.read_path("key_file", d.key_file);
+  t.read_path("ca_file", d.ca_file);
+  t.read("require_client_cert", d.require_client_cert);
+  t.read_uint("max_sessions", d.max_sessions, 1, 100000);
+  t.read_uint("max_handshakes", d.max_handshakes, 1, 10000);
+  t.read_duration("idle_timeout", d.idle_timeout, 1s, 7 * 24h);
+  t.read_duration("handshake_timeout", d.handshake_timeout, 1s, 5min);
+  t.read_enum("discovery", d.discovery_in_clear, {{"clear", true}, {"off", false}});
+  if (d.psk_file.empty() && d.cert_file.empty())
+    t.error(*dtls_node, "dtls", "a DTLS link needs psk_file, or cert_file and key_file (or both)");
+  if (d.cert_file.empty() != d.key_file.empty())
+    t.error(*dtls_node, d.cert_file.empty() ? "cert_file" : "key_file",
+            "the gateway's certificate needs both cert_file and key_file");
+  if (d.require_client_cert && d.ca_file.empty())
+    t.error(*dtls_node, "require_client_cert", "client certificates are verified against ca_file: set it");
+  if (u.max_datagram < 256)
+    t.error(*dtls_node, "max_datagram",
+            "a DTLS link needs max_datagram of at least 256 (records and handshake)");
+}
+
 std::optional<LinkConfig> read_link(ReadContext& ctx, const toml::node& node, std::size_t index) {
   const std::string path = "link[" + std::to_string(index) + "]";
   const auto* table = node.as_table();
@@ -147,6 +183,7 @@ std::optional<LinkConfig> read_link(ReadContext& ctx, const toml::node& node, st
     t.read_uint("broadcast_port", u.broadcast_port, 1, 65535);
     t.read_uint("max_datagram", u.max_datagram, 64, 65535);
     t.read_size("receive_buffer", u.receive_buffer, 0, 256u * 1024 * 1024);
+    read_dtls(t, u);
     link.settings = u;
   }
   t.finish();

@@ -33,6 +33,13 @@ ReloadResult load_reloadable(const GatewayConfig& config) {
     append(result.errors, std::move(loaded.errors));
     parts.predefined_topics = std::move(loaded.topics);
   }
+  for (const auto& link : config.links) {
+    const auto* udp = std::get_if<UdpLinkConfig>(&link.settings);
+    if (!link.enabled || udp == nullptr || !udp->dtls.enabled || udp->dtls.psk_file.empty()) continue;
+    auto loaded = load_psk_file(udp->dtls.psk_file);
+    append(result.errors, std::move(loaded.errors));
+    if (loaded.keys) parts.psk_keys.emplace(link.name, std::move(loaded.keys));
+  }
   if (!result.errors.empty()) return result;
   parts.access =
       std::make_shared<AccessRules>(config.access.allow_anonymous, std::move(admission), std::move(acl));

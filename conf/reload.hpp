@@ -1,9 +1,10 @@
 #pragma once
 // The parts of the configuration that SIGHUP re-reads without dropping a session: the admission
-// list, the ACL, the predefined topics and the log level. Everything else (links, upstream, status
-// socket, store, gateway limits) needs a restart; reload() lists what changed there so the daemon
-// can say so. A reload with any error returns no parts: the daemon keeps its old rules.
+// list, the ACL, the predefined topics, the DTLS links' pre-shared keys and the log level. Everything else
+// (links, upstream, status socket, store, gateway limits) needs a restart; reload() lists what changed there
+// so the daemon can say so. A reload with any error returns no parts: the daemon keeps its old rules.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "conf/config.hpp"
 #include "conf/error.hpp"
 #include "conf/predefined_topics.hpp"
+#include "conf/psk_file.hpp"
 
 namespace mqttsn::conf {
 
@@ -20,6 +22,8 @@ struct ReloadableParts {
   std::shared_ptr<const AccessRules> access;
   std::vector<PredefinedTopic> predefined_topics;
   LoggingConfig logging;
+  // The pre-shared keys of each enabled DTLS link with a psk_file, by link name.
+  std::map<std::string, std::shared_ptr<const PskKeys>> psk_keys;
 };
 
 struct ReloadResult {

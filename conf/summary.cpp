@@ -35,7 +35,10 @@ std::string describe_config(const GatewayConfig& c) {
     if (const auto* u = std::get_if<UdpLinkConfig>(&link.settings))
       out += u->bind_address + ":" + std::to_string(u->port) + " advertise to " +
              (u->broadcast_address.empty() ? "(nowhere)"
-                                           : u->broadcast_address + ":" + std::to_string(u->broadcast_port));
+                                           : u->broadcast_address + ":" + std::to_string(u->broadcast_port)) +
+             (!u->dtls.enabled             ? ""
+              : u->dtls.discovery_in_clear ? ", DTLS (SEARCHGW, GWINFO and ADVERTISE in clear)"
+                                           : ", DTLS (no discovery)");
     out += "\n";
   }
   out += "upstream:";

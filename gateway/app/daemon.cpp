@@ -6,6 +6,7 @@
 #include "gateway/app/status_requests.hpp"
 #include "gateway/core/describe.hpp"
 #include "gateway/core/log.hpp"
+#include "radio/dtls_link.hpp"
 
 namespace mqttsn::app {
 
@@ -27,6 +28,14 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
     links_.push_back(make_link(static_cast<std::uint8_t>(links_.size()), lc, std::move(cb)));
     link_names_.push_back(lc.name);
   }
+
+  // The admission check learns a DTLS node's authenticated identity from its link, by address.
+  reloadable_.policy().set_identity_lookup([this](const LinkAddress& a) -> std::string {
+    if (a.link >= links_.size()) return {};
+    const auto* dtls = dynamic_cast<const radio::DtlsLink*>(links_[a.link].get());
+    return dtls != nullptr ? dtls->identity_of(a) : std::string();
+  });
+  apply_psk_keys();
 
   durable_ = std::make_unique<DurableStage>(config_, &loop_, *this);
   auto bridge_opts = bridge_options(config_);
@@ -325,14 +334,26 @@ Daemon::ReloadOutcome Daemon::reload() {
     predefined_removed_.clear();
     core_->set_predefined_topics(core_predefined_topics(parts.predefined_topics));
     log::set_level(parts.logging.packet_trace ? log::Level::trace : parts.logging.level);
-    MQTTSN_LOG(notice, "reload: admission list, ACL, %zu predefined topic(s) and log level applied",
-               parts.predefined_topics.size());
+    apply_psk_keys();
+    MQTTSN_LOG(notice,
+               "reload: admission list, ACL, %zu predefined topic(s), %zu PSK file(s) and log level applied",
+               parts.predefined_topics.size(), parts.psk_keys.size());
     for (const auto& section : result.restart_needed)
       MQTTSN_LOG(warning, "reload: %s changed; that takes effect only after a restart", section.c_str());
     outcome.restart_needed = result.restart_needed;
   }
   systemd_->reloaded();
   return outcome;
+}
+
+void Daemon::apply_psk_keys() {
+  const auto& keys = reloadable_.parts().psk_keys;
+  for (std::size_t i = 0; i < links_.size(); ++i) {
+    auto* dtls = dynamic_cast<radio::DtlsLink*>(links_[i].get());
+    if (dtls == nullptr) continue;
+    const auto it = keys.find(link_names_[i]);
+    dtls->set_psk_keys(it != keys.end() ? it->second : nullptr);
+  }
 }
 
 void Daemon::begin_shutdown(const char* why) {

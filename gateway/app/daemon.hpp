@@ -80,6 +80,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   void arm_core_timer();
   void on_datagram(const LinkAddress& from, Bytes datagram);
   void start_signals();
+  void apply_psk_keys();  // hands each DTLS link its pre-shared keys (at start and after a reload)
   void begin_shutdown(const char* why);
   void finish_shutdown();
   void close_handles();

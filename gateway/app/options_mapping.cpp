@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "radio/dtls_link.hpp"
 #include "radio/serial_link.hpp"
 #include "radio/udp_link.hpp"
 #include "radio/xbee_link.hpp"
@@ -145,7 +146,20 @@ std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfi
   o.max_datagram = u.max_datagram;
   o.receive_buffer_bytes =
       static_cast<int>(std::min<std::uint32_t>(u.receive_buffer, std::numeric_limits<int>::max()));
-  return std::make_unique<radio::UdpLink>(index, std::move(o), std::move(callbacks));
+  if (!u.dtls.enabled) return std::make_unique<radio::UdpLink>(index, std::move(o), std::move(callbacks));
+  // The pre-shared keys come from the reloadable parts (Daemon::apply_psk_keys), not from here.
+  radio::DtlsLinkOptions d;
+  d.udp = std::move(o);
+  d.cert_file = u.dtls.cert_file.string();
+  d.key_file = u.dtls.key_file.string();
+  d.ca_file = u.dtls.ca_file.string();
+  d.require_client_cert = u.dtls.require_client_cert;
+  d.max_sessions = u.dtls.max_sessions;
+  d.max_handshakes = u.dtls.max_handshakes;
+  d.idle_timeout = u.dtls.idle_timeout;
+  d.handshake_timeout = u.dtls.handshake_timeout;
+  d.discovery_in_clear = u.dtls.discovery_in_clear;
+  return std::make_unique<radio::DtlsLink>(index, std::move(d), std::move(callbacks));
 }
 
 }  // namespace mqttsn::app

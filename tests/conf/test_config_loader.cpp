@@ -65,9 +65,12 @@ TEST_CASE("config: an unknown key names the valid keys of its table") {
 TEST_CASE("config: an unknown key inside a [[link]] table is an error for that link's kind") {
   const auto r = parse_config("[[link]]\nkind = \"udp\"\nbaud = 9600\n", "t.toml");
   REQUIRE(r.errors.size() == 1);
-  CHECK(r.errors[0].to_string() ==
-        "t.toml:3: link[0].baud: unknown key; valid keys here: kind, name, enabled, bind_address, port, "
-        "broadcast_address, broadcast_port, max_datagram, receive_buffer");
+  CHECK(
+      r.errors[0].to_string() ==
+      "t.toml:3: link[0].baud: unknown key; valid keys here: kind, name, enabled, bind_address, port, "
+      "broadcast_address, broadcast_port, max_datagram, receive_buffer, dtls, psk_file, cert_file, key_file, "
+      "ca_file, require_client_cert, max_sessions, max_handshakes, idle_timeout, handshake_timeout, "
+      "discovery");
 }
 
 TEST_CASE("config: unknown top-level tables are reported") {

@@ -60,7 +60,7 @@ void flatten(const toml::table& table, const std::string& prefix, std::set<std::
 TEST_CASE("example config: conf/gateway.toml loads without errors, side files included") {
   const auto r = load_config(kConfDir / "gateway.toml");
   REQUIRE_MESSAGE(r.ok(), to_string(r.errors));
-  CHECK(r.config.links.size() == 3);
+  CHECK(r.config.links.size() == 4);
   CHECK(r.config.links[0].kind() == LinkKind::xbee);
   CHECK(r.config.links[1].kind() == LinkKind::udp);
   CHECK(r.config.gateway.predefined_topics_file == kConfDir / "predefined-topics.conf");

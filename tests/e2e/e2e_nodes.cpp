@@ -181,6 +181,21 @@ sim::UdpTransport& NodeHarness::open_udp(std::uint16_t gateway_port) {
   return ref;
 }
 
+sim::DtlsTransport& NodeHarness::open_dtls(std::uint16_t gateway_port,
+                                           std::vector<std::shared_ptr<radio::DtlsClientContext>> contexts) {
+  close_transport();
+  sockaddr_storage gw{};
+  std::string error;
+  if (!sim::resolve_host_port("127.0.0.1:" + std::to_string(gateway_port), gw, error))
+    throw std::runtime_error(error);
+  auto t = std::make_unique<sim::DtlsTransport>(&loop_, std::move(contexts), nodes_.size());
+  if (!t->open(gw, error)) throw std::runtime_error("DTLS transport: " + error);
+  t->set_receiver([this](std::size_t n, Bytes d) { on_receive(n, d); });
+  auto& ref = *t;
+  transport_ = std::move(t);
+  return ref;
+}
+
 sim::XbeeCoordinatorPty& NodeHarness::open_xbee(const std::string& link_path, radio::xbee::ApiMode mode) {
   close_transport();
   std::vector<sim::XbeeNodeAddress> addrs;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "radio/xbee_frame.hpp"
+#include "tools/sim/dtls_transport.hpp"
 #include "tools/sim/node_client.hpp"
 #include "tools/sim/node_transport.hpp"
 #include "tools/sim/udp_transport.hpp"
@@ -82,6 +83,9 @@ class NodeHarness {
   // Pick one transport (each throws std::runtime_error on failure). close_transport() releases it,
   // e.g. to unplug the pty; another one can then be opened; the nodes keep their state.
   sim::UdpTransport& open_udp(std::uint16_t gateway_port);
+  // DTLS over UDP; `contexts`: one per node, or one for all.
+  sim::DtlsTransport& open_dtls(std::uint16_t gateway_port,
+                                std::vector<std::shared_ptr<radio::DtlsClientContext>> contexts);
   sim::XbeeCoordinatorPty& open_xbee(const std::string& link_path,
                                      radio::xbee::ApiMode mode = radio::xbee::ApiMode::escaped);
   ForwarderTransport& open_forwarder(std::uint16_t gateway_port,

@@ -51,4 +51,22 @@ TestPki make_test_pki(const TempDir& dir, const std::vector<std::string>& dns_na
                  dir.file("server.key"), dir.file("other-ca.crt")};
 }
 
+TestCert make_client_cert(const TempDir& dir, const TestPki& pki, const std::string& common_name,
+                          bool signed_by_other_ca) {
+  const std::string log = dir.file("openssl.log");
+  const std::string base = "client-" + common_name + (signed_by_other_ca ? "-other-ca" : "");
+  dir.write(base + ".ext",
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
+  must({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", dir.file(base + ".key"), "-out", dir.file(base + ".csr"), "-subj", "/CN=" + common_name},
+       log);
+  const std::string ca = signed_by_other_ca ? pki.other_ca_cert : pki.ca_cert;
+  const std::string ca_key = signed_by_other_ca ? dir.file("other-ca.key") : pki.ca_key;
+  must(
+      {"openssl", "x509", "-req", "-in", dir.file(base + ".csr"), "-CA", ca, "-CAkey", ca_key,
+       "-CAcreateserial", "-out", dir.file(base + ".crt"), "-days", "2", "-extfile", dir.file(base + ".ext")},
+      log);
+  return TestCert{dir.file(base + ".crt"), dir.file(base + ".key")};
+}
+
 }  // namespace mqttsn::test

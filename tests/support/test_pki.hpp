@@ -17,6 +17,15 @@ struct TestPki {
 };
 
 // Throws std::runtime_error when openssl fails (its output is in <dir>/openssl.log).
+struct TestCert {
+  std::string cert;
+  std::string key;
+};
+
+// A client certificate with subject CN=`common_name`, signed by the test CA (or by the other CA).
+TestCert make_client_cert(const TempDir& dir, const TestPki& pki, const std::string& common_name,
+                          bool signed_by_other_ca = false);
+
 TestPki make_test_pki(const TempDir& dir, const std::vector<std::string>& dns_names = {"localhost"},
                       const std::vector<std::string>& ip_addresses = {"127.0.0.1"});
 

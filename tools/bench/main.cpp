@@ -72,6 +72,14 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", scenario_unused, preset_help + " (other options override it)");
   app.add_flag("--self-test", self_test, "check percentiles and payload layout, then exit");
   app.add_option("--gateway", o.gateway, "the gateway's UDP address host:port")->capture_default_str();
+  app.add_option("--dtls-psk", o.dtls_psk,
+                 "DTLS 1.2 to the gateway with this PSK: IDENTITY:HEXKEY (%n = client)");
+  app.add_option("--dtls-cert", o.dtls_cert, "DTLS 1.2 to the gateway with this client certificate (PEM)");
+  app.add_option("--dtls-key", o.dtls_key, "the client certificate's key (PEM)");
+  app.add_option("--dtls-ca", o.dtls_ca, "verify the gateway's DTLS certificate against this CA");
+  app.add_option("--probe-gateway", o.probe_gateway,
+                 "probe readiness through this plain UDP link of the gateway (default: --gateway; the probe "
+                 "speaks no DTLS)");
   app.add_option("--broker", o.broker, "MQTT broker host:port (default: start a mosquitto on a free port)");
   app.add_option("--mosquitto", o.mosquitto_bin, "mosquitto binary")->capture_default_str();
   app.add_option("--gateway-cmd", o.gateway_cmd, "start the gateway with this command line");

@@ -16,7 +16,10 @@ struct Options {
 
   // Where things are.
   std::string gateway = "127.0.0.1:10000";  // the gateway's UDP link
-  std::string broker;                       // host:port; empty: start our own mosquitto
+  // DTLS on that link: "IDENTITY:HEXKEY" (%n = client number) and/or a client certificate + key.
+  std::string dtls_psk, dtls_cert, dtls_key, dtls_ca;
+  std::string probe_gateway;  // a plain UDP link of the same gateway for the readiness probe; "": --gateway
+  std::string broker;         // host:port; empty: start our own mosquitto
   std::string mosquitto_bin = "/usr/sbin/mosquitto";
   std::string gateway_cmd;     // started by the bench when set
   std::string gateway_config;  // appended to gateway_cmd as --config FILE

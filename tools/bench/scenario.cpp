@@ -206,7 +206,22 @@ json gateway_publish_phase(const Options& o, Environment& env, const std::string
       !err.empty())
     return {{"error", err}};
   Load load(o, run, stop);
+  const auto before_open = sample(env.gateway_pid);
   if (auto err = load.open(); !err.empty()) return {{"error", err}};
+  if constexpr (std::is_same_v<Load, UdpLoad>) {
+    if (!o.dtls_psk.empty() || !o.dtls_cert.empty()) {
+      // Every client's handshake, all at once: the rate, and what the associations cost in memory.
+      const auto after_open = sample(env.gateway_pid);
+      const double secs = load.dtls_handshake_seconds();
+      j["dtls"] = {{"handshakes", o.clients},
+                   {"seconds", secs},
+                   {"handshakes_per_s", secs > 0 ? o.clients / secs : 0.0}};
+      if (before_open && after_open)
+        j["dtls"]["rss_bytes_per_association"] =
+            (static_cast<double>(after_open->rss_kb) - static_cast<double>(before_open->rss_kb)) * 1024.0 /
+            o.clients;
+    }
+  }
   const auto times = load.connect_all(30);
   j["clients_ready"] = times.registered;
   if (times.registered < o.clients) j["setup_failed"] = o.clients - times.registered;
@@ -540,7 +555,7 @@ std::string prepare_environment(const Options& o, Environment& env) {
     if (!err.empty()) return err;
     env.gateway_pid = env.gateway.pid();
   }
-  if (!probe_gateway(o.gateway, o.gateway_wait_s, env.broker)) {
+  if (!probe_gateway(o.probe_gateway.empty() ? o.gateway : o.probe_gateway, o.gateway_wait_s, env.broker)) {
     env.keep_dir = !o.gateway_cmd.empty() && o.gateway_log.empty();
     env.gateway_error =
         "the gateway does not accept CONNECT at " + o.gateway + " or does not forward to the broker";

@@ -66,7 +66,7 @@ class UdpLoad {
   UdpLoad(const UdpLoad&) = delete;
   UdpLoad& operator=(const UdpLoad&) = delete;
 
-  // Opens one socket per client; error text or empty.
+  // Opens one socket per client (and with --dtls-*, handshakes them all); error text or empty.
   std::string open();
   // CONNECT + REGISTER every client at once; returns when all are ready or failed, or at the timeout.
   ConnectTimes connect_all(double timeout_s);
@@ -78,6 +78,8 @@ class UdpLoad {
   void idle(double seconds);
   // DISCONNECT every connected client (best effort, no wait for the answer beyond a short drain).
   void disconnect_all();
+  // With --dtls-*: how long open() took to handshake every client.
+  double dtls_handshake_seconds() const;
 
   const LoadCounters& counters() const;
   std::vector<std::uint64_t> take_ack_latencies();  // PUBLISH first sent -> PUBACK/PUBCOMP, ns

@@ -60,6 +60,13 @@ std::optional<SimOptions> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("-n,--nodes", o.nodes, "number of simulated nodes")->check(CLI::Range(1, 65000));
   auto* udp = app.add_option("--udp", o.udp,
                              "speak MQTT-SN over UDP to the gateway at HOST:PORT (one socket per node)");
+  app.add_option("--dtls-psk", o.dtls_psk,
+                 "UDP over DTLS 1.2 with this PSK: IDENTITY:HEXKEY (%n = node number)")
+      ->needs(udp);
+  app.add_option("--dtls-cert", o.dtls_cert, "UDP over DTLS 1.2 with this client certificate (PEM)")
+      ->needs(udp);
+  app.add_option("--dtls-key", o.dtls_key, "the client certificate's key (PEM)");
+  app.add_option("--dtls-ca", o.dtls_ca, "verify the gateway's DTLS certificate against this CA (PEM)");
   app.add_option("--link", o.link,
                  "pty mode: create a symlink PATH to the pseudo-terminal (replaced if present)")
       ->excludes(udp);

@@ -14,7 +14,11 @@ namespace mqttsn::sim {
 struct SimOptions {
   std::size_t nodes = 1;
   // Transport: the XBee coordinator on a pty (default) or plain UDP to the gateway.
-  std::string udp;   // HOST:PORT; empty = XBee pty
+  std::string udp;  // HOST:PORT; empty = XBee pty
+  // DTLS 1.2 on the UDP transport: a PSK ("IDENTITY:HEXKEY", %n in the identity = node number) and/or
+  // a client certificate; ca verifies the gateway's certificate.
+  std::string dtls_psk, dtls_cert, dtls_key, dtls_ca;
+  bool dtls() const { return !dtls_psk.empty() || !dtls_cert.empty(); }
   std::string link;  // symlink to the pty slave
   int api = 2;
   bool wait_for_gateway = true;  // pty: start the nodes when the gateway's first frame arrives

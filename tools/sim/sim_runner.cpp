@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gateway/core/codec.hpp"
+#include "tools/sim/dtls_transport.hpp"
 #include "tools/sim/udp_transport.hpp"
 #include "tools/sim/xbee_coordinator_pty.hpp"
 
@@ -145,13 +146,27 @@ bool SimRunner::open_transport() {
       std::fprintf(stderr, "mqttsn-sim: --udp: %s\n", err.c_str());
       return false;
     }
-    auto udp = std::make_unique<UdpTransport>(&loop_, nodes_.size());
-    if (!udp->open(gw, err)) {
-      std::fprintf(stderr, "mqttsn-sim: UDP: %s\n", err.c_str());
-      return false;
+    if (opts_.dtls()) {
+      auto contexts = make_dtls_contexts(opts_.dtls_psk, opts_.dtls_cert, opts_.dtls_key, opts_.dtls_ca,
+                                         nodes_.size(), err);
+      auto dtls = contexts.empty()
+                      ? nullptr
+                      : std::make_unique<DtlsTransport>(&loop_, std::move(contexts), nodes_.size());
+      if (!dtls || !dtls->open(gw, err)) {
+        std::fprintf(stderr, "mqttsn-sim: DTLS: %s\n", err.c_str());
+        return false;
+      }
+      transport_ = std::move(dtls);
+      std::printf("sim: %zu node(s) over DTLS to %s\n", nodes_.size(), opts_.udp.c_str());
+    } else {
+      auto udp = std::make_unique<UdpTransport>(&loop_, nodes_.size());
+      if (!udp->open(gw, err)) {
+        std::fprintf(stderr, "mqttsn-sim: UDP: %s\n", err.c_str());
+        return false;
+      }
+      transport_ = std::move(udp);
+      std::printf("sim: %zu node(s) over UDP to %s\n", nodes_.size(), opts_.udp.c_str());
     }
-    transport_ = std::move(udp);
-    std::printf("sim: %zu node(s) over UDP to %s\n", nodes_.size(), opts_.udp.c_str());
   } else {
     CoordinatorConfig cfg;
     cfg.mode = opts_.api == 1 ? radio::xbee::ApiMode::unescaped : radio::xbee::ApiMode::escaped;

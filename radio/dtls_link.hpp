@@ -1,0 +1,118 @@
+#pragma once
+// A Link speaking DTLS 1.2 over one UDP socket (a UdpLink underneath carries the records). Each peer
+// (ip:port) with a finished handshake is an association; the MQTT-SN datagrams inside are what the
+// gateway sees, with the same LinkAddress as on a plain UDP link.
+//
+// No state before a cookie: a ClientHello from an unknown peer is answered by a HelloVerifyRequest
+// whose cookie is an HMAC of the peer's address under a secret that rotates; only a ClientHello that
+// returns a valid cookie (so the peer receives at that address) gets an SSL object. Handshakes in
+// progress and associations are bounded; a handshake that does not finish, and an association idle
+// without an MQTT-SN session, time out. An association whose node has a session (the link sees the
+// CONNACK it carried) stays while the node sleeps, until the node disconnects or max_sessions needs
+// the room. Nodes that handshake again resume with a session ticket.
+//
+// Authentication: PSK (identities and keys replaced at run time, set_psk_keys()) and/or a server
+// certificate, with client certificates verified against a CA. identity_of() gives the admission
+// check the authenticated identity of a peer (PSK identity, or the certificate's CN).
+//
+// Discovery cannot be DTLS (SEARCHGW and ADVERTISE are broadcast): with discovery_in_clear the link
+// passes a clear SEARCHGW from any peer up, sends GWINFO back in clear, and broadcasts ADVERTISE in
+// clear; without it, neither.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <openssl/ssl.h>
+
+#include "radio/dtls_bio.hpp"
+#include "radio/udp_link.hpp"
+
+namespace mqttsn::radio {
+
+using PskKeyTable = std::map<std::string, std::vector<std::uint8_t>, std::less<>>;
+
+struct DtlsLinkOptions {
+  UdpLinkOptions udp;  // max_datagram is the record size: max_payload() is smaller by the overhead
+  std::shared_ptr<const PskKeyTable> psk_keys;  // null or empty: no PSK
+  std::string cert_file, key_file;              // server certificate (chain) and key; "" = none
+  std::string ca_file;                          // verifies client certificates; "" = none asked
+  bool require_client_cert = false;
+  std::size_t max_sessions = 1000;
+  std::size_t max_handshakes = 64;
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // associations without a session
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds cookie_secret_lifetime{
+      std::chrono::minutes(5)};  // a cookie stays valid 1-2 x this
+  bool discovery_in_clear = true;
+};
+
+// DTLS 1.2 with AES-GCM or CCM: 13 octets of record header, 8 of explicit nonce, up to 16 of tag; CBC
+// suites with SHA-384 need up to 13 + 16 + 48 + 16. The link assumes the worst.
+inline constexpr std::size_t kDtlsRecordOverhead = 93;
+
+class DtlsLink final : public Link {
+ public:
+  DtlsLink(std::uint8_t index, DtlsLinkOptions options, LinkCallbacks callbacks);
+  ~DtlsLink() override;
+
+  std::string_view name() const override { return "dtls"; }
+  // Also fails (UV_EINVAL) when the certificate, key or CA cannot be loaded, or nothing authenticates.
+  int start(uv_loop_t* loop) override;
+  void close() override;
+  bool send(const LinkAddress& to, Bytes datagram) override;
+  bool broadcast(Bytes datagram, std::uint8_t radius) override;
+  std::size_t max_payload() const override;
+  const LinkStats& stats() const override;
+  bool is_up() const override { return udp_.is_up(); }
+
+  std::uint16_t local_port() const { return udp_.local_port(); }
+  // The authenticated identity of the peer at `address`; "" when it has no association.
+  std::string identity_of(const LinkAddress& address) const;
+  void set_psk_keys(std::shared_ptr<const PskKeyTable> keys);
+  std::size_t associations() const;
+  std::size_t handshakes_in_progress() const;
+
+ private:
+  struct Peer;
+  void on_record_datagram(const LinkAddress& from, Bytes datagram);
+  void on_new_client_hello(const LinkAddress& from, Bytes datagram);
+  void drive(Peer& peer);
+  void handshake_done(Peer& peer);
+  void drop(const LinkAddress& address, const char* why);
+  void count_failure(Peer& peer, unsigned long error);
+  void track_session(Peer& peer, Bytes plain, bool from_gateway);
+  bool send_clear(const LinkAddress& to, Bytes datagram);
+  void on_tick();
+  void arm_timer();
+  bool make_listener();
+  bool make_context();
+  void rotate_secret_if_due();
+
+  static int generate_cookie(SSL* ssl, unsigned char* cookie, unsigned int* len);
+  static int verify_cookie(SSL* ssl, const unsigned char* cookie, unsigned int len);
+  static unsigned int psk_server_cb(SSL* ssl, const char* identity, unsigned char* psk, unsigned int max_len);
+  bool cookie_for(const LinkAddress& peer, const std::uint8_t* secret, std::uint8_t* out,
+                  unsigned* len) const;
+
+  DtlsLinkOptions options_;
+  LinkCallbacks callbacks_;
+  UdpLink udp_;
+  uv_loop_t* loop_ = nullptr;
+  uv_timer_t* timer_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  // The stateless listener: one SSL object runs DTLSv1_listen for every unknown peer; when a cookie
+  // verifies it becomes that peer's, and a fresh one takes its place.
+  SSL* listener_ = nullptr;
+  std::unique_ptr<DatagramBioState> listener_bio_;
+  LinkAddress current_peer_{};  // the peer whose datagram is being handled (for the cookie callbacks)
+  std::unordered_map<LinkAddress, std::unique_ptr<Peer>> peers_;
+  std::uint8_t secret_[32]{}, previous_secret_[32]{};
+  std::chrono::steady_clock::time_point secret_born_{};
+  mutable LinkStats stats_;
+};
+
+}  // namespace mqttsn::radio
