@@ -74,7 +74,7 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   core_timer_.data = this;
   uv_prepare_init(&loop_, &turn_end_);
   turn_end_.data = this;
-  if (durable_->active() || node_topics_)
+  if (durable_->active())
     uv_prepare_start(&turn_end_, [](uv_prepare_t* h) { static_cast<Daemon*>(h->data)->end_of_turn(); });
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
@@ -238,8 +238,6 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
 
 void Daemon::end_of_turn() {
   if (!core_) return;
-  run_node_topics();
-  if (!durable_->active()) return;
   const bool urgent = core_->changes_urgent();
   if (!sessions_.collect(*core_)) return;
   if (!urgent) return durable_->flush_soon();  // QoS 0/1 downlink progress: with the next flush

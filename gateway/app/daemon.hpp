@@ -86,7 +86,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   void close_handles();
   bool tracing_packets() const;  // the -vv log or a status-socket trace wants packets described
   void trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const;
-  void end_of_turn();  // hands the core's changed sessions to the durable stage; node topics
+  void end_of_turn();  // hands the core's changed sessions to the durable stage
   // The broker-side node topics and requests (daemon_operations.cpp).
   void start_node_topics();
   void run_node_topics();

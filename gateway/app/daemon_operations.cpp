@@ -18,7 +18,9 @@ void Daemon::start_node_topics() {
     bridge::PublishRequest r;
     r.topic = topic;
     r.payload = Bytes(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
-    r.qos = 1;
+    // QoS 0: all of it is published again at every connect, so what a dropped connection loses is
+    // told again when it comes back; QoS 1 would add per-message state at both ends for nothing.
+    r.qos = 0;
     r.retain = retain;
     durable_->publish(r);
   };
@@ -48,6 +50,13 @@ void Daemon::start_node_topics() {
   });
   uv_timer_init(&loop_, &node_topics_timer_);
   node_topics_timer_.data = this;
+  // Woken when something becomes due (from inside the core's calls too: only a timer is started),
+  // so a reading that changes no presence costs the node topics nothing.
+  node_topics_->set_wake([this] {
+    if (!shutting_down_)
+      uv_timer_start(
+          &node_topics_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->run_node_topics(); }, 0, 0);
+  });
 }
 
 void Daemon::run_node_topics() {

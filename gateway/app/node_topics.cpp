@@ -48,6 +48,7 @@ void NodeTopics::on_presence(std::string_view client_id, Presence p) {
   queue_availability(id, n);
   if (p != Presence::removed) queue_document(id, n, now);
   summary_due_ = true;
+  wake();
 }
 
 void NodeTopics::queue_availability(const std::string& id, Node& n) {
@@ -77,6 +78,7 @@ void NodeTopics::on_upstream_state(bool connected) {
   summary_due_ = true;
   gateway_hash_ = 0;
   next_sweep_.reset();  // the gateway's description goes out with the first tick
+  wake();
 }
 
 bool NodeTopics::read_back_open() const {
@@ -104,6 +106,7 @@ bool NodeTopics::on_availability_message(std::string_view topic, std::string_vie
   if (payload != to_string(n.presence)) queue_availability(key, n);
   queue_document(key, n, clock.mono);
   summary_due_ = true;
+  wake();
   return true;
 }
 

@@ -69,6 +69,9 @@ class NodeTopics final : public PresenceObserver {
   // Publishes what is due within the rate. Returns when it wants to run again.
   std::optional<Millis> on_tick();
 
+  // Called when something becomes due, so that on_tick() runs soon (it says when it runs next).
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+
   // The gateway's own description (<base>/gateway: version, links, what its radios say of
   // themselves), published when it changes and at every connect.
   void set_gateway_description(std::function<std::string()> describe) {
@@ -108,6 +111,10 @@ class NodeTopics final : public PresenceObserver {
   Publish publish_;
   Clock clock_;
   std::function<std::string()> describe_gateway_;
+  std::function<void()> wake_;
+  void wake() {
+    if (wake_) wake_();
+  }
   std::size_t gateway_hash_ = 0;  // of the description last published; 0: publish it again
 
   std::unordered_map<std::string, Node> nodes_;
