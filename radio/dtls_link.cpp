@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "gateway/core/log.hpp"
@@ -24,6 +25,9 @@ struct DtlsLink::Peer {
   bool has_session = false;  // a CONNACK accepted went through, and no DISCONNECT without duration since
   std::string identity;
   Clock::time_point started, last_seen;
+  // The ClientHello random that began this association: the same hello again is a retransmission
+  // or a late duplicate, not a node that restarted (which picks a new random).
+  std::array<std::uint8_t, 32> hello_random{};
 
   ~Peer() {
     if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
@@ -62,6 +66,15 @@ bool looks_like_dtls(Bytes d) {
 // A first-flight ClientHello: handshake record of epoch 0 carrying handshake type 1.
 bool is_client_hello(Bytes d) {
   return d.size() >= 14 && d[0] == kHandshake && d[3] == 0 && d[4] == 0 && d[13] == 1;
+}
+
+// The 32-byte random of a ClientHello (after the record header, the handshake header and the
+// version), the same in both of a client's hellos (RFC 6347 4.2.1); all zero when too short.
+std::array<std::uint8_t, 32> client_random(Bytes d) {
+  constexpr std::size_t kOffset = 13 + 12 + 2;
+  std::array<std::uint8_t, 32> r{};
+  if (d.size() >= kOffset + r.size()) std::copy_n(d.begin() + kOffset, r.size(), r.begin());
+  return r;
 }
 
 std::string openssl_error_text(unsigned long e) {
@@ -316,7 +329,13 @@ void DtlsLink::on_record_datagram(const LinkAddress& from, Bytes d) {
     Peer& peer = *it->second;
     // A node that restarted handshakes again from the same address; its old association cannot read
     // an epoch-0 ClientHello. It goes through the cookie exchange like any newcomer (RFC 6347 4.2.8).
-    if (peer.established && is_client_hello(d)) return on_new_client_hello(from, d);
+    if (peer.established && is_client_hello(d)) {
+      if (client_random(d) == peer.hello_random) {
+        ++stats_.dtls_stray_records;  // a delayed copy of the hello that began this association
+        return;
+      }
+      return on_new_client_hello(from, d);
+    }
     peer.last_seen = Clock::now();
     feed_datagram(*peer.bio, d);
     return drive(peer);
@@ -384,6 +403,7 @@ void DtlsLink::on_new_client_hello(const LinkAddress& from, Bytes d) {
   }
   auto peer = std::make_unique<Peer>();
   peer->address = from;
+  peer->hello_random = client_random(d);
   peer->ssl = listener_;
   peer->bio = std::move(listener_bio_);
   peer->bio->sink = [this, from](std::span<const std::uint8_t> out) { udp_.send(from, out); };

@@ -223,6 +223,26 @@ TEST_CASE("dtls link: malformed datagrams are counted, not fatal") {
   CHECK(h.link.associations() == 1);
 }
 
+TEST_CASE("dtls link: a late copy of the hello that began an association does not end it") {
+  Harness h(psk_options());
+  REQUIRE(h.link.start(h.loop.get()) == 0);
+  const auto port = h.link.local_port();
+  DtlsNode node(port, psk_context("node-a", kKeyA));
+  REQUIRE(h.handshake(node));
+  // The client's second ClientHello (the one with the cookie) arriving again after the handshake,
+  // as a retransmission under load or a duplicate on the network does.
+  std::vector<std::uint8_t> hello;
+  int hellos = 0;
+  for (const auto& d : node.records)
+    if (d.size() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1 && ++hellos == 2) hello = d;
+  REQUIRE(hellos >= 2);
+  const auto stray_before = h.link.stats().dtls_stray_records;
+  node.socket.send_to(port, hello);
+  REQUIRE(run_until(h.loop.get(), [&] { return h.link.stats().dtls_stray_records > stray_before; }));
+  CHECK(h.link.associations() == 1);
+  CHECK(h.round_trip(node, kPingreq));  // the association goes on
+}
+
 TEST_CASE("dtls link: a node that handshakes again resumes its session with a ticket") {
   Harness h(psk_options());
   REQUIRE(h.link.start(h.loop.get()) == 0);
