@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <variant>
 
+#include "gateway/core/describe.hpp"
 #include "gateway/core/log.hpp"
 #include "radio/port_stats.hpp"
 #include "radio/uv_timer.hpp"
@@ -317,11 +318,6 @@ void XbeeLink::on_at_response(const xbee::AtResponse& at) {
 
 std::vector<std::pair<std::string, std::string>> XbeeLink::facts() const {
   if (!radio_.answered) return {{"answered", "no"}};
-  auto hex = [](std::uint64_t v, int digits) {
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "%0*llX", digits, static_cast<unsigned long long>(v));
-    return std::string(buf);
-  };
   return {{"firmware", hex(radio_.vr, 4)},
           {"hardware", hex(radio_.hv, 4)},
           {"address64", hex(radio_.address64(), 16)},

@@ -195,7 +195,7 @@ bool Daemon::tracing_packets() const {
 void Daemon::trace_packet(const char* direction, const LinkAddress& peer, Bytes datagram) const {
   const auto addr = peer.to_string();
   const auto text = describe(datagram);
-  const char* link = peer.link < link_names_.size() ? link_names_[peer.link].c_str() : "?";
+  const char* link = link_name(peer.link).c_str();
   if (log::enabled(log::Level::trace))
     MQTTSN_LOG(trace, "%s %s %s %s", direction, link, addr.c_str(), text.c_str());
   if (status_ && status_->tracing()) trace_to_status(*status_, *core_, direction, link, peer, addr, text);

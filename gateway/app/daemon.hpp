@@ -39,6 +39,11 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
   const bridge::Upstream& upstream() const { return *bridge_; }
   const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
   const std::vector<std::string>& link_names() const { return link_names_; }
+  // "?" for an index no link has (an address from a store written with other links).
+  const std::string& link_name(std::uint8_t index) const {
+    static const std::string unknown = "?";
+    return index < link_names_.size() ? link_names_[index] : unknown;
+  }
   const conf::GatewayConfig& config() const { return config_; }
   DurableStageStatus store_status() const;
   const StatusServer& status_server() const { return *status_; }

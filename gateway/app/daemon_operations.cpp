@@ -5,6 +5,7 @@
 #include "gateway/app/daemon.hpp"
 #include "gateway/app/operator_requests.hpp"
 #include "gateway/app/options_mapping.hpp"
+#include "gateway/app/status_requests.hpp"
 #include "gateway/app/version.hpp"
 #include "gateway/core/log.hpp"
 #include "gateway/core/subscription_tree.hpp"
@@ -30,18 +31,7 @@ void Daemon::start_node_topics() {
   core_->set_presence_observer(node_topics_.get());
   node_topics_->set_gateway_description([this] {
     nlohmann::ordered_json links = nlohmann::ordered_json::array();
-    for (std::size_t i = 0; i < links_.size(); ++i) {
-      nlohmann::ordered_json link = {{"name", link_names_[i]},
-                                     {"kind", std::string(links_[i]->name())},
-                                     {"up", links_[i]->is_up()},
-                                     {"max_payload", links_[i]->max_payload()}};
-      if (const auto facts = links_[i]->facts(); !facts.empty()) {
-        nlohmann::ordered_json radio = nlohmann::ordered_json::object();
-        for (const auto& [name, value] : facts) radio[name] = value;
-        link["radio"] = radio;
-      }
-      links.push_back(std::move(link));
-    }
+    for (std::size_t i = 0; i < links_.size(); ++i) links.push_back(link_description(*this, i));
     const nlohmann::ordered_json doc = {{"version", kVersion},
                                         {"gateway_id", config_.gateway.id},
                                         {"upstream_client_id", config_.upstream.client_id},

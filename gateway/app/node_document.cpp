@@ -1,7 +1,8 @@
 #include "gateway/app/node_document.hpp"
 
-#include <cstdio>
 #include <ctime>
+
+#include "gateway/core/describe.hpp"
 
 namespace mqttsn::app {
 
@@ -21,22 +22,6 @@ std::string availability_of(ClientState state) {
   return p ? to_string(*p) : "online";  // a CONNECT under way: the node is there
 }
 
-namespace {
-
-std::string hex(std::uint64_t v, int digits) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%0*llX", digits, static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string hex_bytes(std::string_view bytes) {
-  std::string out;
-  for (unsigned char c : bytes) out += hex(c, 2);
-  return out;
-}
-
-}  // namespace
-
 json node_document(const Gateway& core, const ClientStatus& c, std::span<const std::string> link_names,
                    const DocumentClock& clock) {
   json link = {{"name", c.address.link < link_names.size() ? link_names[c.address.link] : "?"},
@@ -45,7 +30,7 @@ json node_document(const Gateway& core, const ClientStatus& c, std::span<const s
     link["xbee64"] = hex(c.address.xbee64(), 16);
     link["xbee16"] = hex(c.address.xbee16, 4);
   }
-  if (c.forwarded) link["forwarder_node_id"] = hex_bytes(c.node_id);
+  if (c.forwarded) link["forwarder_node_id"] = hex(c.node_id);
 
   json topics = json::array();
   for (const auto& t : core.topic_mappings_of(c.client_id))

@@ -44,7 +44,7 @@ json list(const Daemon& d) {
     nodes.push_back({{"client_id", c.client_id},
                      {"availability", availability_of(c.state)},
                      {"state", to_string(c.state)},
-                     {"link", c.address.link < d.link_names().size() ? d.link_names()[c.address.link] : "?"},
+                     {"link", d.link_name(c.address.link)},
                      {"address", c.address.to_string()},
                      {"last_seen_s", seen < 0 ? 0 : seen},
                      {"buffered", c.buffered}});

@@ -8,26 +8,13 @@
 #include "gateway/app/metrics.hpp"
 #include "gateway/app/operator_requests.hpp"
 #include "gateway/app/version.hpp"
+#include "gateway/core/describe.hpp"
 
 namespace mqttsn::app {
 namespace {
 
 // ordered_json keeps the fields in the order written here, so tables read naturally.
 using json = nlohmann::ordered_json;
-
-std::string link_name(const Daemon& d, std::uint8_t index) {
-  return index < d.link_names().size() ? d.link_names()[index] : "?";
-}
-
-std::string hex(std::string_view bytes) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 
 json clients(const Daemon& d) {
   const auto now = uv_hrtime() / 1'000'000;
@@ -42,7 +29,7 @@ json clients(const Daemon& d) {
       expires_in =
           std::max(0LL, (static_cast<long long>(c.expires->count()) - static_cast<long long>(now)) / 1000);
     rows.push_back({{"client_id", c.client_id},
-                    {"link", link_name(d, c.address.link)},
+                    {"link", d.link_name(c.address.link)},
                     {"address", address},
                     {"state", to_string(c.state)},
                     {"keep_alive", c.keep_alive_s},
@@ -99,16 +86,8 @@ json stats(const Daemon& d) {
     const auto& l = *d.links()[i];
     json counters = json::object();
     l.stats().for_each([&](std::string_view name, std::uint64_t v) { counters[std::string(name)] = v; });
-    json link = {{"name", d.link_names()[i]},
-                 {"kind", std::string(l.name())},
-                 {"up", l.is_up()},
-                 {"max_payload", l.max_payload()},
-                 {"counters", counters}};
-    if (const auto facts = l.facts(); !facts.empty()) {
-      json radio = json::object();
-      for (const auto& [name, value] : facts) radio[name] = value;
-      link["radio"] = radio;
-    }
+    json link = link_description(d, i);
+    link["counters"] = counters;
     links.push_back(std::move(link));
   }
   const auto& ss = d.status_server();
@@ -163,6 +142,20 @@ json error(std::string text) {
 }
 
 }  // namespace
+
+json link_description(const Daemon& d, std::size_t index) {
+  const auto& l = *d.links()[index];
+  json link = {{"name", d.link_names()[index]},
+               {"kind", std::string(l.name())},
+               {"up", l.is_up()},
+               {"max_payload", l.max_payload()}};
+  if (const auto facts = l.facts(); !facts.empty()) {
+    json radio = json::object();
+    for (const auto& [name, value] : facts) radio[name] = value;
+    link["radio"] = radio;
+  }
+  return link;
+}
 
 json store(const Daemon& d) {
   const DurableStageStatus s = d.store_status();

@@ -8,6 +8,24 @@
 #include "gateway/core/codec_wire.hpp"
 
 namespace mqttsn {
+
+std::string hex(std::uint64_t value, int digits) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%0*llX", digits, static_cast<unsigned long long>(value));
+  return b;
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::uint8_t c : bytes) out += hex(c, 2);
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  return hex(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
 namespace {
 
 std::string hex2(unsigned v) {

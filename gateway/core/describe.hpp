@@ -7,11 +7,17 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace mqttsn {
 
 // Decodes `datagram` and renders it; an ENCAPSULATED one is followed by " :: " and its inner message.
 // On a decode error returns "error: <reason>".
 std::string describe(std::span<const std::uint8_t> datagram);
+
+// Upper-case hex without a prefix: a number in `digits` digits ("0013A200..."), or bytes ("0A1B").
+std::string hex(std::uint64_t value, int digits);
+std::string hex(std::span<const std::uint8_t> bytes);
+std::string hex(std::string_view bytes);
 
 }  // namespace mqttsn
