@@ -515,6 +515,12 @@ void DtlsLink::track_session(Peer& peer, Bytes plain, bool from_gateway) {
   if (!from_gateway && type == kDisconnect && body.size() < 2) peer.has_session = false;
 }
 
+void DtlsLink::note_session(const LinkAddress& node, bool holds_session) {
+  const auto it = peers_.find(node);
+  if (it == peers_.end() || !it->second->established) return;
+  it->second->has_session = holds_session;
+}
+
 // ---- sending
 
 bool DtlsLink::send(const LinkAddress& to, Bytes datagram) {

@@ -68,6 +68,10 @@ class DtlsLink final : public Link {
   std::size_t max_payload() const override;
   const LinkStats& stats() const override;
   bool is_up() const override { return udp_.is_up(); }
+  // A node without a session keeps its association only until idle_timeout: the gateway's word here
+  // covers what the link cannot read off the messages (a keep-alive that ran out, an expired session,
+  // an operator's kick).
+  void note_session(const LinkAddress& node, bool holds_session) override;
 
   std::uint16_t local_port() const { return udp_.local_port(); }
   // The authenticated identity of the peer at `address`; "" when it has no association.

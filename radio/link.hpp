@@ -104,6 +104,13 @@ class Link {
   // What the link's hardware says about itself (an XBee coordinator's firmware, PAN id, channel):
   // name and value, for the status socket and the broker-side gateway description.
   virtual std::vector<std::pair<std::string, std::string>> facts() const { return {}; }
+  // Whether the node at `node` now holds an MQTT-SN session (connected or asleep) or not (it left,
+  // was lost, or its session ended). A link that keeps per-node state for sessions (DTLS
+  // associations) lets it go by this; the others ignore it.
+  virtual void note_session(const LinkAddress& node, bool holds_session) {
+    (void)node;
+    (void)holds_session;
+  }
   std::uint8_t index() const { return index_; }
 
  protected:

@@ -47,6 +47,7 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
   core_->set_predefined_topics(core_predefined_topics(reloadable_.parts().predefined_topics));
   // Before the sessions are restored: each restored session tells its presence.
+  core_->set_presence_observer(this);
   start_node_topics();
   if (store::Store* store = durable_->store()) {
     const std::size_t sessions = sessions_.restore(*core_, *store, now());
@@ -81,7 +82,7 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
 }
 
 Daemon::~Daemon() {
-  if (core_) core_->set_presence_observer(nullptr);  // node_topics_ goes first
+  if (core_) core_->set_presence_observer(nullptr);  // node_topics_ and the links go first
   close_handles();
   // The components close their own handles when destroyed; the loop then runs their close
   // callbacks and ends. The core goes last: nothing calls it any more.

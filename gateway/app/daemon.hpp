@@ -24,7 +24,7 @@
 
 namespace mqttsn::app {
 
-class Daemon final : public Outputs, public bridge::UpstreamEvents {
+class Daemon final : public Outputs, public bridge::UpstreamEvents, public PresenceObserver {
  public:
   Daemon(conf::GatewayConfig config, conf::ReloadableParts parts);
   ~Daemon() override;
@@ -72,6 +72,9 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents {
                bool retain) override;
   void subscribe(std::string_view filter, QoS qos) override;
   void unsubscribe(std::string_view filter) override;
+
+  // PresenceObserver (called by the core): the node's link, then the node topics.
+  void on_presence(std::string_view client_id, PresencePlace where, Presence p) override;
 
   // UpstreamEvents (called by the pipeline, on the loop, never from inside a call of the core).
   DownlinkReceipt on_message(std::string_view topic, Bytes payload, QoS qos, bool retain,

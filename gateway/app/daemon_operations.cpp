@@ -28,7 +28,6 @@ void Daemon::start_node_topics() {
   auto clock = [this] { return DocumentClock{now(), std::chrono::system_clock::now()}; };
   node_topics_ = std::make_unique<NodeTopics>(ops, config_.gateway.session_expiry, *core_, link_names_,
                                               std::move(publish), std::move(clock));
-  core_->set_presence_observer(node_topics_.get());
   node_topics_->set_gateway_description([this] {
     nlohmann::ordered_json links = nlohmann::ordered_json::array();
     for (std::size_t i = 0; i < links_.size(); ++i) links.push_back(link_description(*this, i));
@@ -47,6 +46,13 @@ void Daemon::start_node_topics() {
       uv_timer_start(
           &node_topics_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->run_node_topics(); }, 0, 0);
   });
+}
+
+void Daemon::on_presence(std::string_view client_id, PresencePlace where, Presence p) {
+  // A forwarder's link state belongs to the forwarder, which outlives any one node behind it.
+  if (!where.forwarded && where.address.link < links_.size())
+    links_[where.address.link]->note_session(where.address, p == Presence::online || p == Presence::asleep);
+  if (node_topics_) node_topics_->on_presence(client_id, where, p);
 }
 
 void Daemon::run_node_topics() {

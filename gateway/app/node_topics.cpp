@@ -39,7 +39,7 @@ NodeTopics::Node& NodeTopics::node(std::string_view client_id) {
   return it->second;
 }
 
-void NodeTopics::on_presence(std::string_view client_id, Presence p) {
+void NodeTopics::on_presence(std::string_view client_id, PresencePlace, Presence p) {
   const Millis now = clock_().mono;
   const std::string id(client_id);
   Node& n = node(id);

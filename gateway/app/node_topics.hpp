@@ -58,7 +58,7 @@ class NodeTopics final : public PresenceObserver {
   static constexpr std::size_t kMaxDeparted = 20000;
 
   // PresenceObserver: from inside the core's calls; only notes what is due.
-  void on_presence(std::string_view client_id, Presence p) override;
+  void on_presence(std::string_view client_id, PresencePlace where, Presence p) override;
 
   void on_upstream_state(bool connected);
   // A message on availability_filter(); false when the topic is not one.

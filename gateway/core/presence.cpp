@@ -50,7 +50,8 @@ void Gateway::set_state(Session& s, ClientState state) {
 void Gateway::tell_presence(Session& s, Presence p) {
   if (s.told == p) return;
   s.told = p;
-  if (presence_observer_) presence_observer_->on_presence(s.client_id, p);
+  if (presence_observer_)
+    presence_observer_->on_presence(s.client_id, PresencePlace{s.peer.address, s.peer.forwarded}, p);
 }
 
 }  // namespace mqttsn

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include "link_address.hpp"
+
 namespace mqttsn {
 
 enum class ClientState : std::uint8_t;
@@ -22,12 +24,19 @@ const char* to_string(Presence p);
 // nullopt for a state that says nothing new (a CONNECT under way keeps what was told before).
 std::optional<Presence> presence_of(ClientState s);
 
+// Where the node is, for observers that keep state per address (a DTLS link keeps a node's
+// association while it has a session): its link address, or its forwarder's when `forwarded`.
+struct PresencePlace {
+  const LinkAddress& address;
+  bool forwarded = false;
+};
+
 // Told by the core, inside its own calls, whenever a node's presence changes. Must not call back
 // into the Gateway (the core is not re-entrant).
 class PresenceObserver {
  public:
   virtual ~PresenceObserver() = default;
-  virtual void on_presence(std::string_view client_id, Presence p) = 0;
+  virtual void on_presence(std::string_view client_id, PresencePlace where, Presence p) = 0;
 };
 
 }  // namespace mqttsn

@@ -17,8 +17,10 @@ const char* kDisconnect = "02 18";
 
 struct RecordingPresence final : PresenceObserver {
   std::vector<std::string> told;
-  void on_presence(std::string_view client_id, Presence p) override {
+  std::vector<std::string> places;
+  void on_presence(std::string_view client_id, PresencePlace where, Presence p) override {
     told.push_back(std::string(client_id) + " " + to_string(p));
+    places.push_back(where.address.to_string() + (where.forwarded ? " forwarded" : ""));
   }
   std::vector<std::string> take() { return std::exchange(told, {}); }
 };
@@ -87,6 +89,16 @@ TEST_CASE("a clean node lost by its keep-alive is told lost once, then forgotten
   h.advance_s(16);
   CHECK(h.seen.take() == Events{"c1 lost"});
   CHECK(h.gw.clients().empty());
+}
+
+TEST_CASE("presence names where the node is: its own address, or its forwarder's") {
+  PresenceHarness h;
+  h.connect(1, "c1");
+  // Len=5 FE Ctrl=0 node id "N1" | CONNECT clean 60 s "c2"
+  h.recv(9, "05 FE 00 4E 31 08 04 04 01 00 3C 63 32");
+  h.recv(1, kDisconnect);
+  CHECK(h.seen.take() == Events{"c1 online", "c2 online", "c1 offline"});
+  CHECK(h.seen.places == Events{addr(1), addr(9) + " forwarded", addr(1)});
 }
 
 TEST_CASE("another client id at a node's address: the old one is lost, the new one online") {

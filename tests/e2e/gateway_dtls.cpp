@@ -1,8 +1,8 @@
 // DTLS links through the real mqttsn-gw: simulated nodes (tools/sim's DTLS transport) publish at
 // QoS 0, 1 and 2 and receive a command; a node authenticated as one identity cannot CONNECT as
 // another client id; openssl s_client, an independent client, handshakes with a PSK and gets a
-// CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association; certificate nodes
-// are identified by their CN.
+// CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association until its session
+// ends; certificate nodes are identified by their CN.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -173,6 +173,12 @@ TEST_CASE("dtls: a sleeping node keeps its association and wakes without a hands
   CHECK(text_of(msg[0].payload) == "while-asleep");
   CHECK(s.link_counter("dtls_handshakes_ok") == 2);  // one per node: the wake-up needed none
   CHECK(s.link_counter("dtls_sessions") == 1);
+  // The operator ends its session: the association, held by nothing now, goes after the idle timeout.
+  CHECK(s.gw.gwctl({"kick", "dtls-sleeper"}).exit_status == 0);
+  CHECK_MESSAGE(s.gw.wait_status(
+                    "stats", [&](const nlohmann::json&) { return s.link_counter("dtls_idle_closed") == 2; }),
+                s.gw.log());
+  CHECK(s.link_counter("dtls_sessions") == 0);
 }
 
 TEST_CASE("dtls: certificate nodes, identified by their CN, pinned in the admission list") {

@@ -360,3 +360,31 @@ TEST_CASE("dtls link: refuses to start without anything to authenticate with, or
   Harness h(o);
   CHECK(h.link.start(h.loop.get()) != 0);
 }
+
+TEST_CASE("dtls link: a node whose session the gateway ended keeps its association only until idle") {
+  auto o = psk_options();
+  o.idle_timeout = 300ms;
+  Harness h(std::move(o));
+  h.echo = false;
+  REQUIRE(h.link.start(h.loop.get()) == 0);
+  DtlsNode sleeper(h.link.local_port(), psk_context("node-b", kKeyB));
+  REQUIRE(h.handshake(sleeper));
+  const ByteVec connect = {0x08, 0x04, 0x04, 0x01, 0x00, 0x3C, 'b', '1'};
+  sleeper.client.send(connect);
+  REQUIRE(run_until(h.loop.get(), [&] { return h.received.size() == 1; }));
+  const LinkAddress node = h.received[0].first;
+  CHECK(h.link.send(node, ByteVec{0x03, 0x05, 0x00}));
+  sleeper.client.send(ByteVec{0x04, 0x18, 0x0E, 0x10});  // asleep for an hour
+  REQUIRE(run_until(h.loop.get(), [&] { return h.received.size() == 2; }));
+  // Held by its session: idle longer than idle_timeout, still there.
+  CHECK_FALSE(run_until(
+      h.loop.get(), [&] { return h.link.stats().dtls_idle_closed > 0; }, 700ms));
+  // The gateway says its session is over (its sleep timer ran out, or an operator kicked it).
+  h.link.note_session(node, false);
+  REQUIRE(run_until(
+      h.loop.get(), [&] { return h.link.stats().dtls_idle_closed == 1; }, 3000ms));
+  CHECK(h.link.associations() == 0);
+  // Word about an address without an association changes nothing.
+  h.link.note_session(node, true);
+  CHECK(h.link.associations() == 0);
+}
