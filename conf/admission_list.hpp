@@ -7,7 +7,7 @@
 //   sensor3 udp:[fd00::7]:10000     <- only from this address and port
 //   sensor4 serial                  <- only over a plain serial line
 //   sensor5 dtls:node-5             <- only from a DTLS node authenticated as "node-5" (PSK identity
-//                                      or certificate CN), whatever its address
+//                                      or certificate SAN/CN), whatever its address
 //   tester                          <- from anywhere
 //
 // An identity pinned to client ids is bound to them: a node authenticated as "node-5" may CONNECT

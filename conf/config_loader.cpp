@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <toml++/toml.h>
 
@@ -106,9 +109,14 @@ void read_dtls(TableReader& t, UdpLinkConfig& u) {
     return;
   }
   t.read_path("psk_file", d.psk_file);
-  t.read_path("cert_file", d.cert_file);
-  t.read_path("key_file", d.key_file);
-  t.read_path("ca_file", d.ca_file);
+  // Unreadable credentials are named here, at their line; whether their content loads (PEM, a key
+  // that matches) the link checks at start, and --check-config with it.
+  for (const auto& [key, path] : {std::pair{"cert_file", &d.cert_file}, std::pair{"key_file", &d.key_file},
+                                  std::pair{"ca_file", &d.ca_file}}) {
+    if (!t.read_path(key, *path) || path->empty()) continue;
+    if (std::ifstream in(*path); !in)
+      t.error(*t.find(key), key, "cannot read " + path->string() + ": " + std::strerror(errno));
+  }
   t.read("require_client_cert", d.require_client_cert);
   t.read_uint("max_sessions", d.max_sessions, 1, 100000);
   t.read_uint("max_handshakes", d.max_handshakes, 1, 10000);

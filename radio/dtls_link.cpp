@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
@@ -93,6 +94,29 @@ void info_callback(const SSL* ssl, int where, int ret) {
              SSL_alert_desc_string_long(ret));
 }
 
+// A client certificate's identity: its first subject alternative name that names something (DNS,
+// URI or e-mail, in the certificate's order), else its CN. A certificate with names in its SAN is
+// about those names (RFC 6125 6.4.4), and device certificates often put the device id there.
+std::string certificate_identity(X509* cert) {
+  std::string identity;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names) && identity.empty(); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_DNS && name->type != GEN_URI && name->type != GEN_EMAIL) continue;
+    const ASN1_IA5STRING* text = name->d.ia5;
+    identity.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                    static_cast<std::size_t>(ASN1_STRING_length(text)));
+    // A name with a NUL inside would pin as something else than it says: not an identity.
+    if (identity.find('\0') != std::string::npos) identity.clear();
+  }
+  GENERAL_NAMES_free(names);
+  if (!identity.empty()) return identity;
+  char cn[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+    identity = cn;
+  return identity;
+}
+
 // The link a callback runs for: the SSL object's app data.
 DtlsLink* link_of(SSL* ssl) {
   return static_cast<DtlsLink*>(SSL_get_app_data(ssl));
@@ -118,55 +142,80 @@ std::size_t DtlsLink::max_payload() const {
                                                          : 0;
 }
 
-bool DtlsLink::make_context() {
-  ctx_ = SSL_CTX_new(DTLS_server_method());
-  if (ctx_ == nullptr) return false;
-  SSL_CTX_set_app_data(ctx_, &stats_);
-  SSL_CTX_set_min_proto_version(ctx_, DTLS1_2_VERSION);
+namespace {
+
+// The server context for `o`, or nullptr with `error` set: certificate, key and CA loaded, PSK and
+// cookie callbacks set. The caller sets the app data (the stats the info callback counts into).
+SSL_CTX* new_server_context(const DtlsLinkOptions& o, std::string& error) {
+  SSL_CTX* ctx = SSL_CTX_new(DTLS_server_method());
+  if (ctx == nullptr) {
+    error = "cannot make a DTLS context: " + openssl_error_text(ERR_get_error());
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
   // The link sets the MTU itself: the BIO has no socket to ask.
-  SSL_CTX_set_options(ctx_, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
   // Memory per association: OpenSSL sizes each one's write buffer for the largest record it may send
   // (16 KB by default); no record here is larger than a datagram.
-  SSL_CTX_set_max_send_fragment(ctx_, static_cast<long>(std::clamp<std::size_t>(
-                                          options_.udp.max_datagram, 512, SSL3_RT_MAX_PLAIN_LENGTH)));
-  SSL_CTX_set_info_callback(ctx_, info_callback);
-  SSL_CTX_set_cookie_generate_cb(ctx_, generate_cookie);
-  SSL_CTX_set_cookie_verify_cb(ctx_, verify_cookie);
+  SSL_CTX_set_max_send_fragment(
+      ctx, static_cast<long>(std::clamp<std::size_t>(o.udp.max_datagram, 512, SSL3_RT_MAX_PLAIN_LENGTH)));
+  SSL_CTX_set_info_callback(ctx, info_callback);
   // Resumption: tickets (the default, keys random per process) and the server's session cache. The id
   // context is required as soon as client certificates are verified.
   static const unsigned char kSessionContext[] = "mqttsn-gw dtls";
-  SSL_CTX_set_session_id_context(ctx_, kSessionContext, sizeof kSessionContext - 1);
-  SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(ctx_, static_cast<long>(std::max<std::size_t>(options_.max_sessions, 64)));
-  bool authenticates = options_.psk_keys != nullptr;
-  if (options_.psk_keys) SSL_CTX_set_psk_server_callback(ctx_, psk_server_cb);
-  if (!options_.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx_, options_.cert_file.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ctx_, options_.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx_) != 1) {
-      MQTTSN_LOG(error, "dtls: link %u: cannot use certificate %s with key %s: %s", index_,
-                 options_.cert_file.c_str(), options_.key_file.c_str(),
-                 openssl_error_text(ERR_get_error()).c_str());
-      return false;
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, static_cast<long>(std::max<std::size_t>(o.max_sessions, 64)));
+  bool authenticates = o.psk_keys != nullptr;
+  if (!o.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      error = "cannot use certificate " + o.cert_file + " with key " + o.key_file + ": " +
+              openssl_error_text(ERR_get_error());
+      SSL_CTX_free(ctx);
+      return nullptr;
     }
     authenticates = true;
   }
-  if (!options_.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx_, options_.ca_file.c_str(), nullptr) != 1) {
-      MQTTSN_LOG(error, "dtls: link %u: cannot load the CA file %s: %s", index_, options_.ca_file.c_str(),
-                 openssl_error_text(ERR_get_error()).c_str());
-      return false;
+  if (!o.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1) {
+      error = "cannot load the CA file " + o.ca_file + ": " + openssl_error_text(ERR_get_error());
+      SSL_CTX_free(ctx);
+      return nullptr;
     }
-    SSL_CTX_set_verify(ctx_,
-                       SSL_VERIFY_PEER | (options_.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
                        nullptr);
   }
   if (!authenticates) {
-    MQTTSN_LOG(error, "dtls: link %u: neither a PSK file nor a certificate: nothing to authenticate with",
-               index_);
-    return false;
+    error = "neither a PSK file nor a certificate: nothing to authenticate with";
+    SSL_CTX_free(ctx);
+    return nullptr;
   }
   ERR_clear_error();
+  return ctx;
+}
+
+}  // namespace
+
+std::string DtlsLink::check_credentials(const DtlsLinkOptions& options) {
+  std::string error;
+  if (SSL_CTX* ctx = new_server_context(options, error)) SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return error;
+}
+
+bool DtlsLink::make_context() {
+  std::string error;
+  ctx_ = new_server_context(options_, error);
+  if (ctx_ == nullptr) {
+    MQTTSN_LOG(error, "dtls: link %u: %s", index_, error.c_str());
+    return false;
+  }
+  SSL_CTX_set_app_data(ctx_, &stats_);
+  SSL_CTX_set_cookie_generate_cb(ctx_, generate_cookie);
+  SSL_CTX_set_cookie_verify_cb(ctx_, verify_cookie);
+  if (options_.psk_keys) SSL_CTX_set_psk_server_callback(ctx_, psk_server_cb);
   return true;
 }
 
@@ -458,9 +507,7 @@ void DtlsLink::handshake_done(Peer& peer) {
   if (const char* psk_identity = SSL_get_psk_identity(peer.ssl); psk_identity != nullptr) {
     peer.identity = psk_identity;
   } else if (X509* cert = SSL_get0_peer_certificate(peer.ssl); cert != nullptr) {
-    char cn[256] = {};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
-      peer.identity = cn;
+    peer.identity = certificate_identity(cert);
     how = "certificate";
   } else {
     how = "no client authentication";

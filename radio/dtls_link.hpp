@@ -13,7 +13,8 @@
 //
 // Authentication: PSK (identities and keys replaced at run time, set_psk_keys()) and/or a server
 // certificate, with client certificates verified against a CA. identity_of() gives the admission
-// check the authenticated identity of a peer (PSK identity, or the certificate's CN).
+// check the authenticated identity of a peer (PSK identity, or the certificate's first DNS, URI or
+// e-mail subject alternative name, else its CN).
 //
 // Discovery cannot be DTLS (SEARCHGW and ADVERTISE are broadcast): with discovery_in_clear the link
 // passes a clear SEARCHGW from any peer up, sends GWINFO back in clear, and broadcasts ADVERTISE in
@@ -72,6 +73,10 @@ class DtlsLink final : public Link {
   // covers what the link cannot read off the messages (a keep-alive that ran out, an expired session,
   // an operator's kick).
   void note_session(const LinkAddress& node, bool holds_session) override;
+
+  // Whether `options` would start: the certificate, key and CA load and match, and something
+  // authenticates. "" when they do, else the reason. Opens the files; no socket.
+  static std::string check_credentials(const DtlsLinkOptions& options);
 
   std::uint16_t local_port() const { return udp_.local_port(); }
   // The authenticated identity of the peer at `address`; "" when it has no association.

@@ -8,6 +8,7 @@
 #include "conf/reload.hpp"
 #include "gateway/app/daemon.hpp"
 #include "gateway/app/log_sink.hpp"
+#include "gateway/app/options_mapping.hpp"
 #include "gateway/app/version.hpp"
 #include "gateway/core/log.hpp"
 
@@ -84,6 +85,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_only) {
+    const auto credentials = mqttsn::app::check_link_credentials(loaded.config, *side.parts);
+    for (const auto& error : credentials)
+      std::fprintf(stderr, "%s: %s\n", config_file.c_str(), error.c_str());
+    if (!credentials.empty()) {
+      std::fprintf(stderr, "mqttsn-gw: %zu link(s) would not start; not starting\n", credentials.size());
+      return 1;
+    }
     print_plan(loaded.config, *side.parts);
     return 0;
   }

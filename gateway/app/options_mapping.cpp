@@ -121,6 +121,25 @@ PredefinedTopics core_predefined_topics(const std::vector<conf::PredefinedTopic>
   return out;
 }
 
+namespace {
+
+radio::DtlsLinkOptions dtls_options(radio::UdpLinkOptions udp, const conf::DtlsLinkSettings& dtls) {
+  radio::DtlsLinkOptions d;
+  d.udp = std::move(udp);
+  d.cert_file = dtls.cert_file.string();
+  d.key_file = dtls.key_file.string();
+  d.ca_file = dtls.ca_file.string();
+  d.require_client_cert = dtls.require_client_cert;
+  d.max_sessions = dtls.max_sessions;
+  d.max_handshakes = dtls.max_handshakes;
+  d.idle_timeout = dtls.idle_timeout;
+  d.handshake_timeout = dtls.handshake_timeout;
+  d.discovery_in_clear = dtls.discovery_in_clear;
+  return d;
+}
+
+}  // namespace
+
 std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfig& config,
                                        radio::LinkCallbacks callbacks) {
   if (const auto* x = std::get_if<conf::XbeeLinkConfig>(&config.settings)) {
@@ -148,18 +167,21 @@ std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfi
       static_cast<int>(std::min<std::uint32_t>(u.receive_buffer, std::numeric_limits<int>::max()));
   if (!u.dtls.enabled) return std::make_unique<radio::UdpLink>(index, std::move(o), std::move(callbacks));
   // The pre-shared keys come from the reloadable parts (Daemon::apply_psk_keys), not from here.
-  radio::DtlsLinkOptions d;
-  d.udp = std::move(o);
-  d.cert_file = u.dtls.cert_file.string();
-  d.key_file = u.dtls.key_file.string();
-  d.ca_file = u.dtls.ca_file.string();
-  d.require_client_cert = u.dtls.require_client_cert;
-  d.max_sessions = u.dtls.max_sessions;
-  d.max_handshakes = u.dtls.max_handshakes;
-  d.idle_timeout = u.dtls.idle_timeout;
-  d.handshake_timeout = u.dtls.handshake_timeout;
-  d.discovery_in_clear = u.dtls.discovery_in_clear;
-  return std::make_unique<radio::DtlsLink>(index, std::move(d), std::move(callbacks));
+  return std::make_unique<radio::DtlsLink>(index, dtls_options(std::move(o), u.dtls), std::move(callbacks));
+}
+
+std::vector<std::string> check_link_credentials(const conf::GatewayConfig& config,
+                                                const conf::ReloadableParts& parts) {
+  std::vector<std::string> errors;
+  for (const auto& link : config.links) {
+    const auto* u = std::get_if<conf::UdpLinkConfig>(&link.settings);
+    if (u == nullptr || !u->dtls.enabled || !link.enabled) continue;
+    radio::DtlsLinkOptions d = dtls_options(radio::UdpLinkOptions{}, u->dtls);
+    if (const auto it = parts.psk_keys.find(link.name); it != parts.psk_keys.end()) d.psk_keys = it->second;
+    if (std::string error = radio::DtlsLink::check_credentials(d); !error.empty())
+      errors.push_back("link \"" + link.name + "\": " + error);
+  }
+  return errors;
 }
 
 }  // namespace mqttsn::app

@@ -2,12 +2,13 @@
 // QoS 0, 1 and 2 and receive a command; a node authenticated as one identity cannot CONNECT as
 // another client id; openssl s_client, an independent client, handshakes with a PSK and gets a
 // CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association until its session
-// ends; certificate nodes are identified by their CN.
+// ends; certificate nodes are identified by their CN; --check-config opens the certificate files.
 #include <doctest/doctest.h>
 
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -17,6 +18,7 @@
 #include "e2e/gateway_process.hpp"
 #include "support/mosquitto_broker.hpp"
 #include "support/paho_test_client.hpp"
+#include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 
@@ -205,4 +207,32 @@ TEST_CASE("dtls: certificate nodes, identified by their CN, pinned in the admiss
   CHECK(s.link_counter("dtls_sessions") == 2);
   REQUIRE(s.watcher.wait_for(1, 5s));
   CHECK(s.watcher.messages().at(0).payload == "42");
+}
+
+TEST_CASE("dtls: --check-config opens the certificate files the way the link would at start") {
+  mqttsn::test::TempDir dir("dtls-check");
+  const auto pki = mqttsn::test::make_test_pki(dir);
+  dir.write("psk", std::string("node-a:") + kKeyA + "\n");
+  auto config = [&](const std::string& key_file) {
+    GatewayToml toml;
+    toml.broker_uri = "tcp://127.0.0.1:1";
+    toml.extra += dtls_link(free_udp_port(), "cert_file = \"" + pki.server_cert + "\"\nkey_file = \"" +
+                                                 key_file + "\"\nca_file = \"" + pki.ca_cert + "\"\n");
+    return dir.write("gw.toml", toml.to_toml());
+  };
+  auto check = [&](const std::string& file) {
+    return mqttsn::test::run_command({mqttsn::test::gateway_binary(), "--config", file, "--check-config"},
+                                     dir.file("check.log"));
+  };
+  auto log = [&] {
+    std::ifstream in(dir.file("check.log"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK_MESSAGE(check(config(pki.server_key)) == 0, log());
+  // A key that is not the certificate's: readable, so only loading it tells.
+  CHECK(check(config(pki.ca_key)) == 1);
+  CHECK_MESSAGE(log().find("link \"sec\": cannot use certificate") != std::string::npos, log());
+  // A key that is not there: named at its line.
+  CHECK(check(config(dir.file("missing.key"))) == 1);
+  CHECK_MESSAGE(log().find("].key_file: cannot read") != std::string::npos, log());
 }

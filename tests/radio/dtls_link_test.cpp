@@ -124,7 +124,7 @@ TEST_CASE("dtls link: an unknown identity is refused with a reason, a wrong key 
   CHECK(h.received.empty());
 }
 
-TEST_CASE("dtls link: certificates, with the client's CN as its identity") {
+TEST_CASE("dtls link: certificates, with the client's SAN or else its CN as its identity") {
   mqttsn::test::TempDir dir("dtls-cert");
   const auto pki = mqttsn::test::make_test_pki(dir);
   const auto good = mqttsn::test::make_client_cert(dir, pki, "sensor-7");
@@ -155,12 +155,20 @@ TEST_CASE("dtls link: certificates, with the client's CN as its identity") {
   CHECK(h.round_trip(node, kPingreq));
   CHECK(h.link.identity_of(h.received.at(0).first) == "sensor-7");
 
+  // A certificate with names in its subject alternative name is known by the first of them.
+  const auto named = mqttsn::test::make_client_cert(
+      dir, pki, "ignored-cn", false, {"IP:10.0.0.7", "URI:urn:dev:sensor-8", "DNS:sensor-8.lan"});
+  DtlsNode san_node(h.link.local_port(), context(&named));
+  REQUIRE(h.handshake(san_node));
+  CHECK(h.round_trip(san_node, kPingreq));
+  CHECK(h.link.identity_of(h.received.at(1).first) == "urn:dev:sensor-8");
+
   DtlsNode anonymous(h.link.local_port(), context(nullptr));
   CHECK_FALSE(h.handshake(anonymous));
   DtlsNode untrusted(h.link.local_port(), context(&rogue));
   CHECK_FALSE(h.handshake(untrusted));
   CHECK(run_until(h.loop.get(), [&] { return h.link.stats().dtls_failed_certificate == 2; }));
-  CHECK(h.link.associations() == 1);
+  CHECK(h.link.associations() == 2);
 }
 
 TEST_CASE(

@@ -52,11 +52,17 @@ TestPki make_test_pki(const TempDir& dir, const std::vector<std::string>& dns_na
 }
 
 TestCert make_client_cert(const TempDir& dir, const TestPki& pki, const std::string& common_name,
-                          bool signed_by_other_ca) {
+                          bool signed_by_other_ca, const std::vector<std::string>& subject_alt_names) {
   const std::string log = dir.file("openssl.log");
-  const std::string base = "client-" + common_name + (signed_by_other_ca ? "-other-ca" : "");
-  dir.write(base + ".ext",
-            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
+  const std::string base = "client-" + common_name + (signed_by_other_ca ? "-other-ca" : "") +
+                           (subject_alt_names.empty() ? "" : "-san");
+  std::string ext = "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n";
+  if (!subject_alt_names.empty()) {
+    ext += "subjectAltName=";
+    for (std::size_t i = 0; i < subject_alt_names.size(); ++i) ext += (i ? "," : "") + subject_alt_names[i];
+    ext += "\n";
+  }
+  dir.write(base + ".ext", ext);
   must({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", dir.file(base + ".key"), "-out", dir.file(base + ".csr"), "-subj", "/CN=" + common_name},
        log);

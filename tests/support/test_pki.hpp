@@ -22,9 +22,11 @@ struct TestCert {
   std::string key;
 };
 
-// A client certificate with subject CN=`common_name`, signed by the test CA (or by the other CA).
+// A client certificate with subject CN=`common_name`, signed by the test CA (or by the other CA),
+// with `subject_alt_names` ("DNS:node-7.example", "URI:urn:dev:node-7", ...) when given.
 TestCert make_client_cert(const TempDir& dir, const TestPki& pki, const std::string& common_name,
-                          bool signed_by_other_ca = false);
+                          bool signed_by_other_ca = false,
+                          const std::vector<std::string>& subject_alt_names = {});
 
 TestPki make_test_pki(const TempDir& dir, const std::vector<std::string>& dns_names = {"localhost"},
                       const std::vector<std::string>& ip_addresses = {"127.0.0.1"});
