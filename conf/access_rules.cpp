@@ -7,11 +7,11 @@ namespace mqttsn::conf {
 AccessRules::AccessRules(bool allow_anonymous, std::optional<AdmissionList> admission, std::optional<Acl> acl)
     : allow_anonymous_(allow_anonymous), admission_(std::move(admission)), acl_(std::move(acl)) {}
 
-bool AccessRules::may_connect(std::string_view client_id, const LinkAddress& from) const {
+bool AccessRules::may_connect(std::string_view client_id, const ConnectOrigin& from) const {
   return may_connect(client_id, from, {});
 }
 
-bool AccessRules::may_connect(std::string_view client_id, const LinkAddress& from,
+bool AccessRules::may_connect(std::string_view client_id, const ConnectOrigin& from,
                               std::string_view identity) const {
   if (!admission_) return allow_anonymous_;
   switch (admission_->check(client_id, from, identity)) {
@@ -41,10 +41,10 @@ void SwitchableAccessPolicy::replace(std::shared_ptr<const AccessPolicy> next) {
   if (next) current_ = std::move(next);
 }
 
-bool SwitchableAccessPolicy::may_connect(std::string_view client_id, const LinkAddress& from) const {
+bool SwitchableAccessPolicy::may_connect(std::string_view client_id, const ConnectOrigin& from) const {
   if (identity_of_)
     if (const auto* rules = dynamic_cast<const AccessRules*>(current_.get()))
-      return rules->may_connect(client_id, from, identity_of_(from));
+      return rules->may_connect(client_id, from, identity_of_(from.address));
   return current_->may_connect(client_id, from);
 }
 bool SwitchableAccessPolicy::may_publish(std::string_view client_id, std::string_view topic) const {

@@ -22,9 +22,10 @@ class AccessRules final : public AccessPolicy {
   // QoS -1 publishes (no client id) are refused too.
   AccessRules(bool allow_anonymous, std::optional<AdmissionList> admission, std::optional<Acl> acl);
 
-  bool may_connect(std::string_view client_id, const LinkAddress& from) const override;
-  // With the node's authenticated identity (a DTLS link's PSK identity or certificate CN; "" none).
-  bool may_connect(std::string_view client_id, const LinkAddress& from, std::string_view identity) const;
+  bool may_connect(std::string_view client_id, const ConnectOrigin& from) const override;
+  // With the node's authenticated identity (a DTLS link's PSK identity or certificate SAN/CN; ""
+  // none). Behind a forwarder, the identity is the forwarder's.
+  bool may_connect(std::string_view client_id, const ConnectOrigin& from, std::string_view identity) const;
   bool may_publish(std::string_view client_id, std::string_view topic) const override;
   bool may_subscribe(std::string_view client_id, std::string_view filter) const override;
 
@@ -49,7 +50,7 @@ class SwitchableAccessPolicy final : public AccessPolicy {
   using IdentityLookup = std::function<std::string(const LinkAddress&)>;
   void set_identity_lookup(IdentityLookup lookup) { identity_of_ = std::move(lookup); }
 
-  bool may_connect(std::string_view client_id, const LinkAddress& from) const override;
+  bool may_connect(std::string_view client_id, const ConnectOrigin& from) const override;
   bool may_publish(std::string_view client_id, std::string_view topic) const override;
   bool may_subscribe(std::string_view client_id, std::string_view filter) const override;
 

@@ -79,7 +79,21 @@ std::optional<AddressPin> AddressPin::parse(std::string_view text) {
   return pin;
 }
 
-bool AddressPin::matches(const LinkAddress& address, std::string_view node_identity) const {
+std::optional<std::string> AddressPin::parse_node_id(std::string_view text) {
+  if (text.substr(0, 5) != "node:") return std::nullopt;
+  const auto hex = text.substr(5);
+  if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 64 ||
+      hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+    return std::nullopt;
+  std::string id;
+  for (std::size_t i = 0; i < hex.size(); i += 2)
+    id.push_back(static_cast<char>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return id;
+}
+
+bool AddressPin::matches(const ConnectOrigin& from, std::string_view node_identity) const {
+  if (node_id && (!from.forwarded_node_id || *from.forwarded_node_id != *node_id)) return false;
+  const LinkAddress& address = from.address;
   if (!identity.empty()) return identity == node_identity;
   if (address.kind != kind) return false;
   if (kind == AddressKind::serial) return true;
@@ -98,9 +112,15 @@ AdmissionList::Result AdmissionList::parse(std::string_view text, const std::str
     auto error = [&](std::string message) {
       result.errors.push_back({file_name, number, "", std::move(message)});
     };
-    if (rest.find_first_of(" \t") != std::string_view::npos) {
-      error("expected \"<client id> [address]\", got more text after the address");
-      continue;
+    // An optional second word: the wireless node id behind a forwarder at that address.
+    std::string_view address_text = rest, node_text;
+    if (const auto gap = rest.find_first_of(" \t"); gap != std::string_view::npos) {
+      address_text = rest.substr(0, gap);
+      node_text = trim(rest.substr(gap));
+      if (node_text.find_first_of(" \t") != std::string_view::npos) {
+        error("expected \"<client id> [address [node:<hex>]]\", got more text after the node id");
+        continue;
+      }
     }
     auto& pins = list.clients_[client];
     if (rest.empty()) {
@@ -112,12 +132,19 @@ AdmissionList::Result AdmissionList::parse(std::string_view text, const std::str
       unpinned_line.emplace(client, number);
       continue;
     }
-    const auto pin = AddressPin::parse(rest);
+    auto pin = AddressPin::parse(address_text);
     if (!pin) {
-      error("invalid address " + in_quotes(rest) +
+      error("invalid address " + in_quotes(address_text) +
             "; expected xbee:<16 hex digits>, udp:<IPv4>[:port], udp:[<IPv6>][:port], dtls:<identity> or "
             "serial");
       continue;
+    }
+    if (!node_text.empty()) {
+      pin->node_id = AddressPin::parse_node_id(node_text);
+      if (!pin->node_id) {
+        error("invalid node id " + in_quotes(node_text) + "; expected node:<hex octets>, e.g. node:4E31");
+        continue;
+      }
     }
     if (auto it = unpinned_line.find(client); it != unpinned_line.end()) {
       error("client " + in_quotes(client) + " is pinned to an address here but listed without one on line " +
@@ -139,7 +166,7 @@ AdmissionList::Result AdmissionList::load(const std::filesystem::path& file) {
   return parse(*text, file.string());
 }
 
-AdmissionList::Verdict AdmissionList::check(std::string_view client_id, const LinkAddress& from,
+AdmissionList::Verdict AdmissionList::check(std::string_view client_id, const ConnectOrigin& from,
                                             std::string_view identity) const {
   // An identity pinned to client ids may use those only: a node authenticated as A is not B.
   if (!identity.empty()) {

@@ -8,6 +8,8 @@
 //   sensor4 serial                  <- only over a plain serial line
 //   sensor5 dtls:node-5             <- only from a DTLS node authenticated as "node-5" (PSK identity
 //                                      or certificate SAN/CN), whatever its address
+//   sensor6 dtls:fwd-1 node:4E31    <- only as wireless node 4E31 (hex) behind the forwarder
+//                                      authenticated as "fwd-1" (any pin may take a node part)
 //   tester                          <- from anywhere
 //
 // An identity pinned to client ids is bound to them: a node authenticated as "node-5" may CONNECT
@@ -25,6 +27,7 @@
 
 #include "conf/error.hpp"
 #include "gateway/core/link_address.hpp"
+#include "gateway/core/outputs.hpp"
 
 namespace mqttsn::conf {
 
@@ -34,10 +37,14 @@ struct AddressPin {
   std::array<std::uint8_t, 16> bytes{};  // 8 for xbee, 4 or 16 for udp
   std::uint8_t size = 0;
   std::optional<std::uint16_t> port;  // udp only; nullopt: any port
+  // node:<hex>: only as this wireless node behind a forwarder at the address (or identity) above.
+  std::optional<std::string> node_id;
 
-  // `identity`: the authenticated identity of the node at `address` ("" for none).
-  bool matches(const LinkAddress& address, std::string_view identity = {}) const;
+  // `identity`: the authenticated identity of the node at `from.address` ("" for none).
+  bool matches(const ConnectOrigin& from, std::string_view identity = {}) const;
+  // The address (or identity) part of a line; the node part is read apart (parse_node_id).
   static std::optional<AddressPin> parse(std::string_view text);
+  static std::optional<std::string> parse_node_id(std::string_view text);
 };
 
 class AdmissionList {
@@ -48,7 +55,7 @@ class AdmissionList {
   static Result parse(std::string_view text, const std::string& file_name);
   static Result load(const std::filesystem::path& file);
 
-  Verdict check(std::string_view client_id, const LinkAddress& from, std::string_view identity = {}) const;
+  Verdict check(std::string_view client_id, const ConnectOrigin& from, std::string_view identity = {}) const;
   std::size_t size() const { return clients_.size(); }
 
  private:

@@ -6,7 +6,8 @@
 namespace mqttsn {
 
 void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) {
-  if (!policy_->may_connect(c.client_id, *peer.address)) {
+  const ConnectOrigin origin(*peer.address, peer.forwarded ? std::optional(peer.node_id) : std::nullopt);
+  if (!policy_->may_connect(c.client_id, origin)) {
     counters_.inc(Counter::denied_connect);
     // MQTT-SN has no "not authorised": "not supported" is the refusal a client gives up on.
     send(peer, ConnAck{ReturnCode::not_supported});

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "link_address.hpp"
@@ -60,12 +61,21 @@ class Outputs {
   virtual void unsubscribe(std::string_view filter) = 0;
 };
 
+// Where a CONNECT came from: the link address, and for a node behind a forwarder (spec 4.12) the
+// wireless node id the forwarder names it by (the address is then the forwarder's).
+struct ConnectOrigin {
+  ConnectOrigin(const LinkAddress& a, std::optional<std::string_view> node = std::nullopt)
+      : address(a), forwarded_node_id(node) {}
+  const LinkAddress& address;
+  std::optional<std::string_view> forwarded_node_id;
+};
+
 // Who may do what. The daemon supplies the real one (admission list + mosquitto-style ACL).
 // `client_id` is empty for QoS -1 publishes from nodes that never connected.
 class AccessPolicy {
  public:
   virtual ~AccessPolicy() = default;
-  virtual bool may_connect(std::string_view client_id, const LinkAddress& from) const = 0;
+  virtual bool may_connect(std::string_view client_id, const ConnectOrigin& from) const = 0;
   virtual bool may_publish(std::string_view client_id, std::string_view topic) const = 0;
   virtual bool may_subscribe(std::string_view client_id, std::string_view filter) const = 0;
 };
@@ -73,7 +83,7 @@ class AccessPolicy {
 // Allows everything: the default when no access configuration is given.
 class AllowAll final : public AccessPolicy {
  public:
-  bool may_connect(std::string_view, const LinkAddress&) const override { return true; }
+  bool may_connect(std::string_view, const ConnectOrigin&) const override { return true; }
   bool may_publish(std::string_view, std::string_view) const override { return true; }
   bool may_subscribe(std::string_view, std::string_view) const override { return true; }
 };

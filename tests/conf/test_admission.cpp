@@ -74,7 +74,7 @@ f
         "udp:[<IPv6>][:port], dtls:<identity> or serial\n"
         "clients:3: invalid address \"udp:1.2.3.4:0\"; expected xbee:<16 hex digits>, udp:<IPv4>[:port], "
         "udp:[<IPv6>][:port], dtls:<identity> or serial\n"
-        "clients:4: expected \"<client id> [address]\", got more text after the address\n"
+        "clients:4: invalid node id \"extra\"; expected node:<hex octets>, e.g. node:4E31\n"
         "clients:6: client \"e\" is pinned to an address here but listed without one on line 5\n"
         "clients:8: client \"f\" is listed without an address here but pinned to one on line 7\n");
 }

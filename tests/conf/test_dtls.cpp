@@ -137,3 +137,37 @@ TEST_CASE(
   REQUIRE(bad.errors.size() == 1);
   CHECK(bad.errors[0].line == 1);
 }
+
+TEST_CASE("admission: node:<hex> pins a client id to a wireless node behind a forwarder") {
+  const auto r = AdmissionList::parse(
+      "# fwd-1 carries two nodes; a plain forwarder at 10.0.0.7 one\n"
+      "sensor-1 dtls:fwd-1 node:4E31\n"
+      "sensor-2 dtls:fwd-1 node:aabbcc\n"
+      "sensor-3 udp:10.0.0.7 node:01\n"
+      "roamer dtls:fwd-1\n",
+      "clients");
+  REQUIRE_MESSAGE(r.list, errors_of(r.errors));
+  const AccessRules rules(true, r.list, std::nullopt);
+  using namespace std::string_view_literals;
+  const mqttsn::ConnectOrigin n1(kNode, "N1"sv), n2(kNode, "\xaa\xbb\xcc"sv), other(kNode, "N9"sv);
+  CHECK(rules.may_connect("sensor-1", n1, "fwd-1"));
+  CHECK_FALSE(rules.may_connect("sensor-1", n2, "fwd-1"));     // another node behind the same forwarder
+  CHECK_FALSE(rules.may_connect("sensor-1", n1, "fwd-2"));     // the same node id behind another one
+  CHECK_FALSE(rules.may_connect("sensor-1", kNode, "fwd-1"));  // the forwarder itself, not a node
+  CHECK(rules.may_connect("sensor-2", n2, "fwd-1"));
+  CHECK(rules.may_connect("roamer", other, "fwd-1"));  // no node part: any node behind fwd-1
+  CHECK(rules.may_connect("roamer", kNode, "fwd-1"));
+  // fwd-1 is bound to the client ids pinned to it, whatever node id it names.
+  CHECK_FALSE(rules.may_connect("anybody", other, "fwd-1"));
+  // An address pin with a node part.
+  CHECK(rules.may_connect("sensor-3", mqttsn::ConnectOrigin(kNode, "\x01"sv)));
+  CHECK_FALSE(rules.may_connect("sensor-3", kNode));
+
+  for (const char* bad : {"x dtls:f node:\n", "x dtls:f node:4E3\n", "x dtls:f node:zz\n", "x dtls:f 4E31\n",
+                          "x dtls:f node:01 more\n"}) {
+    const auto e = AdmissionList::parse(bad, "clients");
+    CHECK_FALSE(e.list);
+    REQUIRE(e.errors.size() == 1);
+    CHECK(e.errors[0].line == 1);
+  }
+}

@@ -128,7 +128,9 @@ class RecordingOutputs final : public Outputs {
 class TestPolicy final : public AccessPolicy {
  public:
   std::vector<std::string> deny_connect, deny_publish, deny_subscribe;
-  bool may_connect(std::string_view id, const LinkAddress&) const override { return !has(deny_connect, id); }
+  bool may_connect(std::string_view id, const ConnectOrigin&) const override {
+    return !has(deny_connect, id);
+  }
   bool may_publish(std::string_view, std::string_view topic) const override {
     return !has(deny_publish, topic);
   }

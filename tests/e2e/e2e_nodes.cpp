@@ -118,14 +118,20 @@ void ForwarderTransport::on_datagram(const std::uint8_t* data, std::size_t size)
   ++unknown_node_id_;
 }
 
+void ForwarderTransport::open_over(std::unique_ptr<sim::NodeTransport> carrier) {
+  carrier_ = std::move(carrier);
+  carrier_->set_receiver([this](std::size_t, Bytes d) { on_datagram(d.data(), d.size()); });
+}
+
 void ForwarderTransport::send(std::size_t node, const sim::Datagram& d) {
-  if (!socket_ || node >= node_ids_.size()) return;
+  if ((!socket_ && !carrier_) || node >= node_ids_.size()) return;
   Encapsulated e;
   e.ctrl = d.broadcast ? 1 : 0;  // radius 1 for a broadcast SEARCHGW, as a forwarder would
   e.node_id = node_ids_[node];
   e.inner = d.bytes;
   std::vector<std::uint8_t> out(encoded_size(e));
   if (!encode(e, out)) return;
+  if (carrier_) return carrier_->send(0, sim::Datagram{std::move(out), false});
   uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned>(out.size()));
   // Loopback UDP to a small datagram: try_send does not block; a failure is a lost datagram,
   // which the node's retransmission covers like a radio would.
@@ -133,6 +139,7 @@ void ForwarderTransport::send(std::size_t node, const sim::Datagram& d) {
 }
 
 void ForwarderTransport::close() {
+  if (carrier_) carrier_->close();
   if (!socket_) return;
   uv_udp_recv_stop(&socket_->handle);
   uv_close(reinterpret_cast<uv_handle_t*>(&socket_->handle),
@@ -217,6 +224,25 @@ ForwarderTransport& NodeHarness::open_forwarder(std::uint16_t gateway_port,
   auto t = std::make_unique<ForwarderTransport>(&loop_, std::move(node_ids));
   std::string error;
   if (!t->open(gateway_port, error)) throw std::runtime_error("forwarder: " + error);
+  t->set_receiver([this](std::size_t n, Bytes d) { on_receive(n, d); });
+  auto& ref = *t;
+  transport_ = std::move(t);
+  return ref;
+}
+
+ForwarderTransport& NodeHarness::open_dtls_forwarder(std::uint16_t gateway_port,
+                                                     std::shared_ptr<radio::DtlsClientContext> context,
+                                                     std::vector<std::vector<std::uint8_t>> node_ids) {
+  close_transport();
+  sockaddr_storage gw{};
+  std::string error;
+  if (!sim::resolve_host_port("127.0.0.1:" + std::to_string(gateway_port), gw, error))
+    throw std::runtime_error(error);
+  auto carrier = std::make_unique<sim::DtlsTransport>(
+      &loop_, std::vector<std::shared_ptr<radio::DtlsClientContext>>{std::move(context)}, 1);
+  if (!carrier->open(gw, error)) throw std::runtime_error("DTLS forwarder: " + error);
+  auto t = std::make_unique<ForwarderTransport>(&loop_, std::move(node_ids));
+  t->open_over(std::move(carrier));
   t->set_receiver([this](std::size_t n, Bytes d) { on_receive(n, d); });
   auto& ref = *t;
   transport_ = std::move(t);

@@ -53,6 +53,9 @@ class ForwarderTransport final : public sim::NodeTransport {
   ForwarderTransport(uv_loop_t* loop, std::vector<std::vector<std::uint8_t>> node_ids);
   ~ForwarderTransport() override;
   bool open(std::uint16_t gateway_port, std::string& error);
+  // The forwarder's own link to the gateway is `carrier`, as its node 0 (a DTLS association: the
+  // forwarder authenticates as itself), instead of a plain UDP socket.
+  void open_over(std::unique_ptr<sim::NodeTransport> carrier);
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void send(std::size_t node, const sim::Datagram& d) override;
   void close() override;
@@ -68,6 +71,7 @@ class ForwarderTransport final : public sim::NodeTransport {
   uv_loop_t* loop_;
   std::vector<std::vector<std::uint8_t>> node_ids_;
   Socket* socket_ = nullptr;
+  std::unique_ptr<sim::NodeTransport> carrier_;
   sockaddr_in gateway_{};
   Receiver receiver_;
   std::uint64_t unwrapped_ = 0, not_encapsulated_ = 0, unknown_node_id_ = 0;
@@ -90,6 +94,10 @@ class NodeHarness {
                                      radio::xbee::ApiMode mode = radio::xbee::ApiMode::escaped);
   ForwarderTransport& open_forwarder(std::uint16_t gateway_port,
                                      std::vector<std::vector<std::uint8_t>> node_ids);
+  // A forwarder that reaches a DTLS link through one association of its own.
+  ForwarderTransport& open_dtls_forwarder(std::uint16_t gateway_port,
+                                          std::shared_ptr<radio::DtlsClientContext> context,
+                                          std::vector<std::vector<std::uint8_t>> node_ids);
   void close_transport();
 
   uv_loop_t* loop() { return &loop_; }

@@ -2,7 +2,8 @@
 // QoS 0, 1 and 2 and receive a command; a node authenticated as one identity cannot CONNECT as
 // another client id; openssl s_client, an independent client, handshakes with a PSK and gets a
 // CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association until its session
-// ends; certificate nodes are identified by their CN; --check-config opens the certificate files.
+// ends; certificate nodes are identified by their CN; a forwarder carries only the node ids pinned
+// to its identity; --check-config opens the certificate files.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -235,4 +236,27 @@ TEST_CASE("dtls: --check-config opens the certificate files the way the link wou
   // A key that is not there: named at its line.
   CHECK(check(config(dir.file("missing.key"))) == 1);
   CHECK_MESSAGE(log().find("].key_file: cannot read") != std::string::npos, log());
+}
+
+TEST_CASE("dtls: a forwarder authenticates as itself and carries only the node ids pinned to it") {
+  // The forwarder's association is authenticated as node-a; the admission list names which wireless
+  // node behind it may be which client.
+  DtlsSetup s(GatewayToml{.allow_anonymous = false, .clients_file = "clients"},
+              "sensor-1 dtls:node-a node:0102\nsensor-2 dtls:node-a node:AABBCC\n");
+  NodeHarness nodes({node_config("sensor-1"), node_config("sensor-2"), node_config("sensor-1")});
+  nodes.open_dtls_forwarder(s.port, psk("node-a", kKeyA), {{0x01, 0x02}, {0xAA, 0xBB, 0xCC}, {0x09, 0x99}});
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0) << "\n" << s.gw.log());
+  REQUIRE_MESSAGE(nodes.connect(1), nodes.describe(1) << "\n" << s.gw.log());
+  CHECK(nodes.publish(0, TopicRef::named("e2e/fwd/one"), "via-forwarder", 1));
+  REQUIRE(s.watcher.wait_for(1, 5s));
+  // sensor-1's client id from another node behind the same forwarder: refused.
+  CHECK_FALSE(nodes.connect(2, 3000ms));
+  const auto failures = nodes.events(2, EventKind::failure);
+  REQUIRE_MESSAGE(!failures.empty(), nodes.describe(2));
+  CHECK(failures.front().rc == ReturnCode::not_supported);
+  // One association carries both nodes.
+  CHECK(s.link_counter("dtls_sessions") == 1);
+  CHECK(s.link_counter("dtls_handshakes_ok") == 1);
+  const auto clients = s.gw.status("clients")["clients"];
+  CHECK(clients.size() == 2);
 }
