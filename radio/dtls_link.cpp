@@ -125,7 +125,7 @@ DtlsLink* link_of(SSL* ssl) {
 }  // namespace
 
 DtlsLink::DtlsLink(std::uint8_t index, DtlsLinkOptions options, LinkCallbacks callbacks)
-    : Link(index),
+    : SecureLink(index),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
       udp_(

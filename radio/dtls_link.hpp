@@ -30,32 +30,12 @@
 #include <openssl/ssl.h>
 
 #include "radio/dtls_bio.hpp"
+#include "radio/secure_link.hpp"
 #include "radio/udp_link.hpp"
 
 namespace mqttsn::radio {
 
-using PskKeyTable = std::map<std::string, std::vector<std::uint8_t>, std::less<>>;
-
-struct DtlsLinkOptions {
-  UdpLinkOptions udp;  // max_datagram is the record size: max_payload() is smaller by the overhead
-  std::shared_ptr<const PskKeyTable> psk_keys;  // null or empty: no PSK
-  std::string cert_file, key_file;              // server certificate (chain) and key; "" = none
-  std::string ca_file;                          // verifies client certificates; "" = none asked
-  bool require_client_cert = false;
-  std::size_t max_sessions = 1000;
-  std::size_t max_handshakes = 64;
-  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // associations without a session
-  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(30)};
-  std::chrono::milliseconds cookie_secret_lifetime{
-      std::chrono::minutes(5)};  // a cookie stays valid 1-2 x this
-  bool discovery_in_clear = true;
-};
-
-// DTLS 1.2 with AES-GCM or CCM: 13 octets of record header, 8 of explicit nonce, up to 16 of tag; CBC
-// suites with SHA-384 need up to 13 + 16 + 48 + 16. The link assumes the worst.
-inline constexpr std::size_t kDtlsRecordOverhead = 93;
-
-class DtlsLink final : public Link {
+class DtlsLink final : public SecureLink {
  public:
   DtlsLink(std::uint8_t index, DtlsLinkOptions options, LinkCallbacks callbacks);
   ~DtlsLink() override;
@@ -80,8 +60,8 @@ class DtlsLink final : public Link {
 
   std::uint16_t local_port() const { return udp_.local_port(); }
   // The authenticated identity of the peer at `address`; "" when it has no association.
-  std::string identity_of(const LinkAddress& address) const;
-  void set_psk_keys(std::shared_ptr<const PskKeyTable> keys);
+  std::string identity_of(const LinkAddress& address) const override;
+  void set_psk_keys(std::shared_ptr<const PskKeyTable> keys) override;
   std::size_t associations() const;
   std::size_t handshakes_in_progress() const;
 

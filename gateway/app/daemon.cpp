@@ -6,7 +6,7 @@
 #include "gateway/app/status_requests.hpp"
 #include "gateway/core/describe.hpp"
 #include "gateway/core/log.hpp"
-#include "radio/dtls_link.hpp"
+#include "radio/secure_link.hpp"
 
 namespace mqttsn::app {
 
@@ -32,7 +32,7 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   // The admission check learns a DTLS node's authenticated identity from its link, by address.
   reloadable_.policy().set_identity_lookup([this](const LinkAddress& a) -> std::string {
     if (a.link >= links_.size()) return {};
-    const auto* dtls = dynamic_cast<const radio::DtlsLink*>(links_[a.link].get());
+    const auto* dtls = dynamic_cast<const radio::SecureLink*>(links_[a.link].get());
     return dtls != nullptr ? dtls->identity_of(a) : std::string();
   });
   apply_psk_keys();
@@ -348,7 +348,7 @@ Daemon::ReloadOutcome Daemon::reload() {
 void Daemon::apply_psk_keys() {
   const auto& keys = reloadable_.parts().psk_keys;
   for (std::size_t i = 0; i < links_.size(); ++i) {
-    auto* dtls = dynamic_cast<radio::DtlsLink*>(links_[i].get());
+    auto* dtls = dynamic_cast<radio::SecureLink*>(links_[i].get());
     if (dtls == nullptr) continue;
     const auto it = keys.find(link_names_[i]);
     dtls->set_psk_keys(it != keys.end() ? it->second : nullptr);

@@ -2,9 +2,10 @@
 
 #include <limits>
 
-#include "radio/dtls_link.hpp"
+#include "radio/dtls_module.hpp"
 #include "radio/serial_link.hpp"
 #include "radio/udp_link.hpp"
+#include "radio/unavailable_link.hpp"
 #include "radio/xbee_link.hpp"
 
 namespace mqttsn::app {
@@ -167,7 +168,11 @@ std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfi
       static_cast<int>(std::min<std::uint32_t>(u.receive_buffer, std::numeric_limits<int>::max()));
   if (!u.dtls.enabled) return std::make_unique<radio::UdpLink>(index, std::move(o), std::move(callbacks));
   // The pre-shared keys come from the reloadable parts (Daemon::apply_psk_keys), not from here.
-  return std::make_unique<radio::DtlsLink>(index, dtls_options(std::move(o), u.dtls), std::move(callbacks));
+  std::string error;
+  if (auto link =
+          radio::make_dtls_link(index, dtls_options(std::move(o), u.dtls), std::move(callbacks), error))
+    return link;
+  return std::make_unique<radio::UnavailableLink>(index, "dtls", error);
 }
 
 std::vector<std::string> check_link_credentials(const conf::GatewayConfig& config,
@@ -178,7 +183,7 @@ std::vector<std::string> check_link_credentials(const conf::GatewayConfig& confi
     if (u == nullptr || !u->dtls.enabled || !link.enabled) continue;
     radio::DtlsLinkOptions d = dtls_options(radio::UdpLinkOptions{}, u->dtls);
     if (const auto it = parts.psk_keys.find(link.name); it != parts.psk_keys.end()) d.psk_keys = it->second;
-    if (std::string error = radio::DtlsLink::check_credentials(d); !error.empty())
+    if (std::string error = radio::check_dtls_credentials(d); !error.empty())
       errors.push_back("link \"" + link.name + "\": " + error);
   }
   return errors;

@@ -3,7 +3,8 @@
 // another client id; openssl s_client, an independent client, handshakes with a PSK and gets a
 // CONNACK; SIGHUP brings in a new key; a sleeping node keeps its association until its session
 // ends; certificate nodes are identified by their CN; a forwarder carries only the node ids pinned
-// to its identity; --check-config opens the certificate files.
+// to its identity; --check-config opens the certificate files; OpenSSL is mapped only with a DTLS
+// link.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -39,6 +40,12 @@ std::string dtls_link(std::uint16_t port, const std::string& more) {
   return "\n[[link]]\nkind = \"udp\"\nname = \"sec\"\nbind_address = \"127.0.0.1\"\nport = " +
          std::to_string(port) +
          "\nbroadcast_address = \"\"\ndtls = true\npsk_file = \"psk\"\nhandshake_timeout = \"3s\"\n" + more;
+}
+
+// The files a process maps (/proc/PID/maps).
+std::string mapped_files(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::shared_ptr<mqttsn::radio::DtlsClientContext> psk(const std::string& identity, const std::string& hex) {
@@ -106,6 +113,25 @@ TEST_CASE("dtls: PSK nodes publish at QoS 0, 1 and 2 and receive a command throu
   CHECK(s.link_counter("dtls_handshakes_ok") == 1);
   CHECK(s.link_counter("dtls_sessions") == 1);
   CHECK(s.link_counter("datagrams_in") >= 5);
+  // The link came from its module, which brought OpenSSL in.
+  const std::string maps = mapped_files(s.gw.pid());
+  CHECK(maps.find("mqttsn-dtls.so") != std::string::npos);
+  CHECK(maps.find("libssl.so") != std::string::npos);
+}
+
+TEST_CASE("dtls: a gateway without a DTLS link does not map OpenSSL") {
+  MosquittoBroker broker;
+  GatewayToml toml;
+  toml.broker_uri = broker.uri();
+  toml.udp_port = free_udp_port();
+  GatewayProcess gw(toml.to_toml(), "e2e-no-dtls");
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  const std::string maps = mapped_files(gw.pid());
+  REQUIRE(maps.find("mqttsn-gw") != std::string::npos);  // the read worked
+  CHECK_MESSAGE(maps.find("libssl.so") == std::string::npos, maps);
+  CHECK_MESSAGE(maps.find("libcrypto.so") == std::string::npos, maps);
+  CHECK(maps.find("mqttsn-dtls.so") == std::string::npos);
 }
 
 TEST_CASE("dtls: a node authenticated as A cannot CONNECT as B, and a wrong key gets nothing") {
