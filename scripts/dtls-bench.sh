@@ -89,8 +89,9 @@ d = None
 if h is not None:
     d = get(h, "gateway", "dtls") or get(h, "dtls")
 if d:
-    lines += ["", "Handshakes: %d in %.2f s = %.0f/s (all at once, PSK, ECDHE-PSK); gateway RSS growth %.0f bytes per association." % (
-        d["handshakes"], d["seconds"], d["handshakes_per_s"], d.get("rss_bytes_per_association") or 0)]
+    lines += ["", "Handshakes: %d in %.2f s = %.0f/s (all at once, PSK, ECDHE-PSK); gateway RSS growth %.0f bytes per association, heap in use %.0f bytes per idle association." % (
+        d["handshakes"], d["seconds"], d["handshakes_per_s"], d.get("rss_bytes_per_association") or 0,
+        d.get("heap_bytes_per_association") or 0)]
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

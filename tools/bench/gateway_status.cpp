@@ -78,6 +78,12 @@ nlohmann::json store_counters(const std::string& socket_path) {
   return out;
 }
 
+std::optional<std::uint64_t> heap_in_use(const std::string& socket_path) {
+  const auto r = ask_status(socket_path, "stats");
+  if (!r.contains("memory") || !r["memory"].contains("heap_in_use_bytes")) return std::nullopt;
+  return r["memory"]["heap_in_use_bytes"].get<std::uint64_t>();
+}
+
 nlohmann::json counter_deltas(const nlohmann::json& before, const nlohmann::json& after) {
   nlohmann::json d = nlohmann::json::object();
   for (const char* k : kStoreCounters) {

@@ -19,6 +19,8 @@ nlohmann::json ask_status(const std::string& socket_path, const std::string& req
 // store's files since start, when the gateway reports them: null otherwise), commits, rows_written,
 // and the store's state. {"error": text} when the socket cannot be asked.
 nlohmann::json store_counters(const std::string& socket_path);
+// The gateway's heap in use (stats: memory.heap_in_use_bytes); nullopt when it cannot be read.
+std::optional<std::uint64_t> heap_in_use(const std::string& socket_path);
 
 // after - before for every counter both hold as a number; null for the others.
 nlohmann::json counter_deltas(const nlohmann::json& before, const nlohmann::json& after);
