@@ -2,7 +2,8 @@
 # DTLS against plain UDP, side by side in one run: the same gateway configuration carries a plain UDP
 # link and a DTLS link (PSK), and mqttsn-bench runs the same QoS 1 load through each, one after the
 # other, each with a fresh gateway and mosquitto. A third run handshakes many clients at once: the
-# handshake rate, and the gateway's RSS growth per association.
+# handshake rate, and the gateway's RSS and heap growth per association; a fourth connects as many in
+# clear, so that the heap per connected client on either link tells what an association costs.
 #
 #   scripts/dtls-bench.sh                    # 50 clients x window 10, 20,000 QoS 1 messages; 500 handshakes
 #   COUNT=5000 HANDSHAKES=200 scripts/dtls-bench.sh
@@ -61,6 +62,9 @@ run_one udp --gateway "127.0.0.1:$udp_port" "${load[@]}"
 run_one dtls --gateway "127.0.0.1:$dtls_port" --probe-gateway "127.0.0.1:$udp_port" --dtls-psk "bench:$key" "${load[@]}"
 run_one dtls-handshakes --gateway "127.0.0.1:$dtls_port" --probe-gateway "127.0.0.1:$udp_port" --dtls-psk "bench:$key" \
   --qos 1 --clients "$handshakes" --window 1 --count "$handshakes"
+# The same clients in clear: the heap a connected client costs without an association, to take from
+# the DTLS one's.
+run_one udp-clients --gateway "127.0.0.1:$udp_port" --qos 1 --clients "$handshakes" --window 1 --count "$handshakes"
 
 python3 - "$jsonl" "$out" "$count" "$clients" "$handshakes" <<'PY'
 import json, sys
@@ -92,6 +96,12 @@ if d:
     lines += ["", "Handshakes: %d in %.2f s = %.0f/s (all at once, PSK, ECDHE-PSK); gateway RSS growth %.0f bytes per association, heap in use %.0f bytes per idle association." % (
         d["handshakes"], d["seconds"], d["handshakes_per_s"], d.get("rss_bytes_per_association") or 0,
         d.get("heap_bytes_per_association") or 0)]
+u = by.get("udp-clients")
+if h is not None and u is not None:
+    hd, hu = get(h, "gateway", "heap_bytes_per_client"), get(u, "gateway", "heap_bytes_per_client")
+    if hd is not None and hu is not None:
+        lines += ["", "Heap in use per connected client (CONNECT and a QoS 1 publish done, %d clients): %.0f bytes over DTLS, %.0f in clear: %.0f bytes per association." % (
+            int(sys.argv[5]), hd, hu, hd - hu)]
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
