@@ -173,6 +173,24 @@ bool Bridge::create_client() {
   return true;
 }
 
+bool Bridge::recreate_client() {
+  // Paho keeps a QoS 2 exchange that the broker ended with a PUBACK open, over a message it has
+  // already freed, and would resend it (garbage, as a QoS 2 PUBLISH) at the next connection. A
+  // fresh client has none of them: their records are gone (PahoPersistence::settle_acked_qos2).
+  // What Paho held in flight is sent again by us: QoS 1 may repeat.
+  take_back_inflight();
+  if (client_ != nullptr) {
+    const ReceiveHold::Call call(hold_, false);
+    MQTTAsync c = client_;
+    paho::api().destroy(&c);
+    client_ = nullptr;
+  }
+  paho_holds_acked_qos2_ = false;
+  MQTTSN_LOG(info,
+             "upstream: a new MQTT client, without the QoS 2 exchanges the broker answered with PUBACK");
+  return create_client();
+}
+
 bool Bridge::start() {
   if (phase_ != Phase::idle) return phase_ == Phase::running;
   if (!create_client()) return false;
@@ -184,6 +202,13 @@ bool Bridge::start() {
 
 void Bridge::connect_now() {
   if (phase_ != Phase::running || connected_ || connect_in_progress_) return;
+  if (paho_holds_acked_qos2_ || client_ == nullptr) {
+    if (!recreate_client()) {
+      set_state(UpstreamState::connecting, "cannot create the MQTT client");
+      schedule_reconnect();
+      return;
+    }
+  }
   MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
   o.keepAliveInterval = static_cast<int>(options_.keep_alive.count());
   o.cleansession = options_.clean_session ? 1 : 0;

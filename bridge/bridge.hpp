@@ -126,6 +126,7 @@ class Bridge final : public Upstream {
   static void on_hold_check(uv_check_t* handle);
 
   bool create_client();
+  bool recreate_client();  // destroys the Paho client (disconnected) and creates it again
   void connect_now();
   void schedule_reconnect();
   void set_state(UpstreamState s, const std::string& reason);
@@ -136,6 +137,8 @@ class Bridge final : public Upstream {
   // of the hold (retry_later) instead of cutting it short.
   SendResult send(OutboundMessage& m, bool may_defer = true);
   void take_back_forgotten();
+  // After Paho reported QoS 2 message `m` done: whether the broker ended it with a PUBACK.
+  void note_if_qos2_acked(int token, const OutboundMessage& m);
   void take_back_inflight();
   // Queues `m` behind everything older; tagged messages are never refused (see publish()).
   bool enqueue(OutboundMessage&& m);
@@ -202,6 +205,8 @@ class Bridge final : public Upstream {
   OutboundQueue queue_;
   std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
   std::size_t inflight_qos2_ = 0;            // of which QoS 2
+  bool broker_lacks_qos2_ = false;           // it answered a QoS 2 PUBLISH with a PUBACK
+  bool paho_holds_acked_qos2_ = false;       // ... and Paho still holds that exchange open
   std::size_t qos0_in_client_ = 0;           // QoS 0 handed to Paho and not yet written
   std::uint64_t qos0_dropped_episode_ = 0;   // dropped since the queue was last empty
   std::size_t queue_peak_ = 0;               // most messages queued since it was last empty

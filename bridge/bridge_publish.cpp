@@ -119,7 +119,32 @@ void Bridge::publish(const PublishRequest& r) {
   if (qos0) answer_soon(qos0_id, PublishResult::kept);
 }
 
+void Bridge::note_if_qos2_acked(int token, const OutboundMessage& m) {
+  // Paho reports a QoS 2 publish as done at PUBCOMP, having ended the exchange; and also at a PUBACK,
+  // which it otherwise ignores, leaving the exchange open (and its message resent at every reconnect)
+  // for ever. Only in that case is the token still pending.
+  if (client_ == nullptr) return;
+  bool complete = true;
+  {
+    const ReceiveHold::Call call(hold_, false);
+    complete = paho::api().isComplete(client_, token) == MQTTASYNC_TRUE;
+  }
+  if (complete) return;
+  ++counters_.qos2_not_completed;
+  if (persistence_) persistence_->settle_acked_qos2(token);
+  paho_holds_acked_qos2_ = true;  // a new client before the next connection (recreate_client)
+  if (broker_lacks_qos2_) return;
+  broker_lacks_qos2_ = true;
+  MQTTSN_LOG(warning,
+             "upstream: the broker answered a QoS 2 PUBLISH (to '%s') with a PUBACK: it does not do QoS 2 "
+             "(RabbitMQ, AWS IoT Core and Azure IoT Hub stop at QoS 1). Such messages are delivered at "
+             "QoS 1, and every later one goes up at QoS 1; set [upstream] max_qos = 1",
+             m.topic.c_str());
+}
+
 Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
+  // A broker seen to answer QoS 2 with PUBACK gets QoS 1 (note_if_qos2_acked).
+  if (m.qos == 2 && broker_lacks_qos2_) m.qos = 1;
   MQTTAsync_message msg = MQTTAsync_message_initializer;
   msg.payload = m.payload.empty() ? nullptr : m.payload.data();
   msg.payloadlen = static_cast<int>(m.payload.size());
@@ -233,6 +258,7 @@ void Bridge::handle(detail::PublishDone& e) {
   OutboundMessage m = std::move(it->second);
   inflight_.erase(it);
   if (m.qos == 2) --inflight_qos2_;
+  if (e.ok && m.qos == 2) note_if_qos2_acked(e.token, m);
   if (e.ok) {
     ++counters_.acked;
     if (reports_result(m)) events_.on_publish_result(m.id, PublishResult::delivered);
