@@ -352,7 +352,7 @@ int PahoPersistence::do_remove(const std::string& key) {
   return 0;
 }
 
-bool PahoPersistence::settle_acked_qos2(int packet_id) {
+bool PahoPersistence::settle_qos2(int packet_id, bool delivered) {
   const std::string key = "s-" + std::to_string(packet_id);
   std::lock_guard lock(mutex_);
   acked_qos2_.insert(packet_id);
@@ -362,7 +362,7 @@ bool PahoPersistence::settle_acked_qos2(int packet_id) {
     tag = it->second;
     tag_by_packet_id_.erase(it);
   }
-  if (!durable_.remove(key, tag)) {
+  if (!durable_.remove(key, delivered ? tag : 0)) {
     ++errors_;
     return false;
   }

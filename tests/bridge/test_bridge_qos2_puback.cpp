@@ -41,7 +41,8 @@ class PubackBroker {
     std::string raw;
   };
 
-  PubackBroker() {
+  // `silent_qos2`: a QoS 2 PUBLISH gets no answer at all.
+  explicit PubackBroker(bool silent_qos2 = false) : silent_qos2_(silent_qos2) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(listen_fd_ >= 0);
     int one = 1;
@@ -142,6 +143,7 @@ class PubackBroker {
           std::lock_guard lock(mutex_);
           publishes_.push_back(std::move(pub));
         }
+        if (qos == 2 && silent_qos2_) return true;
         return qos == 0 || send({0x40, 0x02, id_hi, id_lo});  // PUBACK, whatever the QoS
       }
       case 8:  // SUBSCRIBE: one filter per packet, granted QoS 1
@@ -155,6 +157,7 @@ class PubackBroker {
     }
   }
 
+  bool silent_qos2_ = false;
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::thread thread_;
@@ -251,4 +254,45 @@ TEST_CASE(
     CHECK((p.topic == "q2/puback" || p.topic == "gateway/7/state"));
     if (p.payload == "m6") CHECK(p.qos == 1);
   }
+}
+
+TEST_CASE("a broker that never answers QoS 2: given up after the timeout and delivered at QoS 1") {
+  PubackBroker broker(true);
+  MemoryRecords records;
+  auto o = options_for(broker.uri());
+  o.clean_session = false;
+  o.durable_records = &records;
+  o.qos2_answer_timeout = Millis(500);
+  {
+    std::lock_guard lock(g_warnings_mutex);
+    g_warnings.clear();
+  }
+  log::set_sink(&keep_warnings);
+  BridgeHarness h(o);
+  REQUIRE(h.start_and_connect());
+  std::vector<PublishId> ids;
+  for (int i = 1; i <= 3; ++i) ids.push_back(h.publish("q2/silent", "s" + std::to_string(i), 2));
+  REQUIRE(h.run(
+      [&] {
+        for (auto id : ids)
+          if (h.events.results.count(id) == 0) return false;
+        return true;
+      },
+      10s));
+  for (auto id : ids) CHECK(h.events.results[id] == PublishResult::delivered);
+  const auto st = h.bridge->status();
+  CHECK(st.counters.qos2_not_completed == 3);
+  CHECK(st.inflight == 0);
+  CHECK(records.size() == 0);
+  CHECK(records.delivered().empty());  // the QoS 2 exchanges delivered nothing
+  log::set_sink(nullptr);
+  std::lock_guard lock(g_warnings_mutex);
+  int told = 0;
+  for (const auto& w : g_warnings)
+    if (w.find("max_qos = 1") != std::string::npos) ++told;
+  CHECK(told == 1);
+  std::map<std::string, int> at_qos1;
+  for (const auto& p : broker.publishes())
+    if (p.qos == 1) ++at_qos1[p.payload];
+  for (int i = 1; i <= 3; ++i) CHECK(at_qos1["s" + std::to_string(i)] == 1);
 }
