@@ -29,8 +29,8 @@ std::set<std::string> payloads(const PahoTestClient& c) {
 
 }  // namespace
 
-// What issue reports showed by hand: 15 QoS 2 readings, all at the broker, and the gateway held
-// records of exchanges that would never complete (and a restart resent them).
+// RabbitMQ answers QoS 2 with PUBACK. Without max_qos the gateway must still deliver each reading,
+// keep no record of an exchange that will never complete, and resend nothing after a restart.
 TEST_CASE(
     "rabbitmq: QoS 2 readings without max_qos arrive, the gateway says what to set, no record is left") {
   auto& broker = shared_rabbitmq();
