@@ -177,9 +177,10 @@ bool Bridge::create_client() {
 
 bool Bridge::recreate_client() {
   // Paho keeps a QoS 2 exchange that the broker ended with a PUBACK open, over a message it has
-  // already freed, and would resend it (garbage, as a QoS 2 PUBLISH) at the next connection. A
-  // fresh client has none of them: their records are gone (PahoPersistence::settle_qos2).
-  // What Paho held in flight is sent again by us: QoS 1 may repeat.
+  // already freed, and would resend it (garbage, as a QoS 2 PUBLISH) at the next connection; one the
+  // broker left unanswered it would resend as QoS 2 beside our QoS 1 copy. A fresh client has none
+  // of them: their records are gone (PahoPersistence::settle_qos2). What Paho held in flight is
+  // sent again by us: QoS 1 may repeat.
   take_back_inflight();
   if (client_ != nullptr) {
     const ReceiveHold::Call call(hold_, false);
@@ -188,8 +189,7 @@ bool Bridge::recreate_client() {
     client_ = nullptr;
   }
   paho_holds_acked_qos2_ = false;
-  MQTTSN_LOG(info,
-             "upstream: a new MQTT client, without the QoS 2 exchanges the broker answered with PUBACK");
+  MQTTSN_LOG(info, "upstream: a new MQTT client, without the QoS 2 exchanges the broker will not complete");
   return create_client();
 }
 

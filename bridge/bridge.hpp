@@ -209,7 +209,7 @@ class Bridge final : public Upstream {
   OutboundQueue queue_;
   std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
   std::size_t inflight_qos2_ = 0;            // of which QoS 2
-  bool broker_lacks_qos2_ = false;           // it answered a QoS 2 PUBLISH with a PUBACK
+  bool broker_lacks_qos2_ = false;           // it answered QoS 2 with PUBACK, or not at all
   bool paho_holds_acked_qos2_ = false;       // Paho holds QoS 2 exchanges the broker will not complete
   std::size_t qos0_in_client_ = 0;           // QoS 0 handed to Paho and not yet written
   std::uint64_t qos0_dropped_episode_ = 0;   // dropped since the queue was last empty

@@ -178,7 +178,7 @@ void Bridge::give_up_silent_qos2() {
 }
 
 Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
-  // A broker seen to answer QoS 2 with PUBACK gets QoS 1 (note_if_qos2_acked).
+  // A broker seen not to complete QoS 2 gets QoS 1 (note_broker_lacks_qos2).
   if (m.qos == 2 && broker_lacks_qos2_) m.qos = 1;
   MQTTAsync_message msg = MQTTAsync_message_initializer;
   msg.payload = m.payload.empty() ? nullptr : m.payload.data();
