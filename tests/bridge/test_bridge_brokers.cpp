@@ -1,7 +1,8 @@
 // The bridge against each broker it is tested with: the same cases on mosquitto and on RabbitMQ's
-// MQTT plugin (TEST_CASE_TEMPLATE; the type names the broker, "<mosquitto>" / "<rabbitmq>", which is
-// how CMake runs each broker's half as its own test). One broker per program: a RabbitMQ node takes
-// 10-20 s to start. Each case uses topics and client ids of its own.
+// MQTT plugin (TEST_CASE_TEMPLATE; the type names the broker, "<Mosquitto>" / "<RabbitMq>", which is
+// how CMake picks each broker's cases). One broker per process, shared by the cases it runs: CMake
+// runs the RabbitMQ cases in one process, as a node takes 10-20 s to start. Each case uses topics
+// and client ids of its own.
 //
 // What differs is in the broker types: the QoS a broker does (RabbitMQ: 1, so the gateway runs with
 // [upstream] max_qos = 1), and what it grants a QoS 2 subscription.
