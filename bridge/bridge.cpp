@@ -76,6 +76,7 @@ Bridge::Bridge(uv_loop_t* loop, BridgeOptions options, UpstreamEvents& events)
   grace_timer_ = new_timer(loop_, this);
   pump_timer_ = new_timer(loop_, this);
   forgotten_timer_ = new_timer(loop_, this);
+  qos2_timer_ = new_timer(loop_, this);
   answer_timer_ = new_timer(loop_, this);
   hold_check_ = new uv_check_t{};
   uv_check_init(loop_, hold_check_);
@@ -98,6 +99,7 @@ Bridge::~Bridge() {
   close_and_delete(grace_timer_);
   close_and_delete(pump_timer_);
   close_and_delete(forgotten_timer_);
+  close_and_delete(qos2_timer_);
   close_and_delete(answer_timer_);
   mailbox_.reset();
 }
@@ -173,6 +175,24 @@ bool Bridge::create_client() {
   return true;
 }
 
+bool Bridge::recreate_client() {
+  // Paho keeps a QoS 2 exchange that the broker ended with a PUBACK open, over a message it has
+  // already freed, and would resend it (garbage, as a QoS 2 PUBLISH) at the next connection; one the
+  // broker left unanswered it would resend as QoS 2 beside our QoS 1 copy. A fresh client has none
+  // of them: their records are gone (PahoPersistence::settle_qos2). What Paho held in flight is
+  // sent again by us: QoS 1 may repeat.
+  take_back_inflight();
+  if (client_ != nullptr) {
+    const ReceiveHold::Call call(hold_, false);
+    MQTTAsync c = client_;
+    paho::api().destroy(&c);
+    client_ = nullptr;
+  }
+  paho_holds_acked_qos2_ = false;
+  MQTTSN_LOG(info, "upstream: a new MQTT client, without the QoS 2 exchanges the broker will not complete");
+  return create_client();
+}
+
 bool Bridge::start() {
   if (phase_ != Phase::idle) return phase_ == Phase::running;
   if (!create_client()) return false;
@@ -184,6 +204,13 @@ bool Bridge::start() {
 
 void Bridge::connect_now() {
   if (phase_ != Phase::running || connected_ || connect_in_progress_) return;
+  if (paho_holds_acked_qos2_ || client_ == nullptr) {
+    if (!recreate_client()) {
+      set_state(UpstreamState::connecting, "cannot create the MQTT client");
+      schedule_reconnect();
+      return;
+    }
+  }
   MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
   o.keepAliveInterval = static_cast<int>(options_.keep_alive.count());
   o.cleansession = options_.clean_session ? 1 : 0;
@@ -320,6 +347,15 @@ void Bridge::handle(detail::ConnectOk& e) {
   ++counters_.connects;
   set_state(UpstreamState::connected, "");
   if (options_.presence) publish_presence(options_.presence_online);
+  // The broker's time to answer what Paho resends starts now.
+  for (auto& [token, m] : inflight_) m.sent_at = uv_now(loop_);
+  if (qos2_timer_ != nullptr && !uv_is_active(reinterpret_cast<uv_handle_t*>(qos2_timer_))) {
+    const auto every =
+        static_cast<std::uint64_t>(std::max<long long>(100, options_.qos2_answer_timeout.count() / 4));
+    uv_timer_start(
+        qos2_timer_, [](uv_timer_t* t) { static_cast<Bridge*>(t->data)->give_up_silent_qos2(); }, every,
+        every);
+  }
   // Every active subscription again (a clean session forgot them; a kept one does no harm).
   for (auto& [filter, sub] : subscriptions_) send_subscribe(filter, sub.qos);
   // A kept session: Paho resends what it had in flight. But a publish it took just before the
@@ -458,11 +494,12 @@ void Bridge::finish_shutdown() {
   set_state(UpstreamState::stopped, "");
   // The Paho client itself is destroyed with the Bridge: destroying it here could race with the
   // Paho thread that is still returning from the callback which brought us here.
-  auto* join = new CloseJoin{5, std::move(shutdown_done_)};
+  auto* join = new CloseJoin{6, std::move(shutdown_done_)};
   close_joined(std::exchange(reconnect_timer_, nullptr), join);
   close_joined(std::exchange(grace_timer_, nullptr), join);
   close_joined(std::exchange(pump_timer_, nullptr), join);
   close_joined(std::exchange(forgotten_timer_, nullptr), join);
+  close_joined(std::exchange(qos2_timer_, nullptr), join);
   close_joined(std::exchange(answer_timer_, nullptr), join);
   hold_.close();
   held_receipt_ = {};

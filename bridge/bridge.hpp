@@ -126,6 +126,7 @@ class Bridge final : public Upstream {
   static void on_hold_check(uv_check_t* handle);
 
   bool create_client();
+  bool recreate_client();  // destroys the Paho client (disconnected) and creates it again
   void connect_now();
   void schedule_reconnect();
   void set_state(UpstreamState s, const std::string& reason);
@@ -136,6 +137,11 @@ class Bridge final : public Upstream {
   // of the hold (retry_later) instead of cutting it short.
   SendResult send(OutboundMessage& m, bool may_defer = true);
   void take_back_forgotten();
+  // After Paho reported QoS 2 message `m` done: whether the broker ended it with a PUBACK.
+  void note_if_qos2_acked(int token, const OutboundMessage& m);
+  // QoS 2 exchanges the broker left unanswered for qos2_answer_timeout: sent again at QoS 1.
+  void give_up_silent_qos2();
+  void note_broker_lacks_qos2(const char* how, const std::string& topic);
   void take_back_inflight();
   // Queues `m` behind everything older; tagged messages are never refused (see publish()).
   bool enqueue(OutboundMessage&& m);
@@ -186,6 +192,7 @@ class Bridge final : public Upstream {
   // enough for the broker to acknowledge what Paho resent (those results then have arrived).
   static constexpr Millis kForgottenCheckDelay{5000};
   uv_timer_t* forgotten_timer_ = nullptr;
+  uv_timer_t* qos2_timer_ = nullptr;    // runs give_up_silent_qos2() while connected
   uv_timer_t* pump_timer_ = nullptr;    // retries pump() when Paho pushed back (no completion to wait for)
   uv_timer_t* answer_timer_ = nullptr;  // runs answer_now() on the next turn
   std::vector<std::pair<PublishId, PublishResult>> answers_;  // waiting for answer_now()
@@ -202,6 +209,8 @@ class Bridge final : public Upstream {
   OutboundQueue queue_;
   std::map<int, OutboundMessage> inflight_;  // by Paho token (message id)
   std::size_t inflight_qos2_ = 0;            // of which QoS 2
+  bool broker_lacks_qos2_ = false;           // it answered QoS 2 with PUBACK, or not at all
+  bool paho_holds_acked_qos2_ = false;       // Paho holds QoS 2 exchanges the broker will not complete
   std::size_t qos0_in_client_ = 0;           // QoS 0 handed to Paho and not yet written
   std::uint64_t qos0_dropped_episode_ = 0;   // dropped since the queue was last empty
   std::size_t queue_peak_ = 0;               // most messages queued since it was last empty

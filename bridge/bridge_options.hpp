@@ -87,6 +87,9 @@ struct BridgeOptions {
   // refuses more with a disconnect, and the bridge would then reconnect and burst again forever.
   // 10 leaves room for the unreleased QoS 2 messages a killed gateway may have left in its session.
   int max_inflight_qos2 = 10;
+  // A QoS 2 exchange the broker has not completed after this long (while connected) is given up:
+  // the broker is taken not to do QoS 2, and the message goes again at QoS 1.
+  Millis qos2_answer_timeout{60000};
 
   QosTranslation qos;
 };

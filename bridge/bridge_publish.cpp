@@ -4,8 +4,10 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <string>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "bridge/bridge.hpp"
 #include "bridge/paho_callbacks.hpp"
@@ -119,7 +121,65 @@ void Bridge::publish(const PublishRequest& r) {
   if (qos0) answer_soon(qos0_id, PublishResult::kept);
 }
 
+void Bridge::note_if_qos2_acked(int token, const OutboundMessage& m) {
+  // Paho reports a QoS 2 publish as done at PUBCOMP, having ended the exchange; and also at a PUBACK,
+  // which it otherwise ignores, leaving the exchange open (and its message resent at every reconnect)
+  // for ever. Only in that case is the token still pending.
+  if (client_ == nullptr) return;
+  bool complete = true;
+  {
+    const ReceiveHold::Call call(hold_, false);
+    complete = paho::api().isComplete(client_, token) == MQTTASYNC_TRUE;
+  }
+  if (complete) return;
+  ++counters_.qos2_not_completed;
+  if (persistence_) persistence_->settle_qos2(token, true);
+  paho_holds_acked_qos2_ = true;  // a new client before the next connection (recreate_client)
+  note_broker_lacks_qos2("answered a QoS 2 PUBLISH with a PUBACK", m.topic);
+}
+
+void Bridge::note_broker_lacks_qos2(const char* how, const std::string& topic) {
+  if (broker_lacks_qos2_) return;
+  broker_lacks_qos2_ = true;
+  MQTTSN_LOG(warning,
+             "upstream: the broker %s (to '%s'): it does not do QoS 2 (RabbitMQ, AWS IoT Core and Azure "
+             "IoT Hub stop at QoS 1). Such messages are delivered at QoS 1, and every later one goes up "
+             "at QoS 1; set [upstream] max_qos = 1",
+             how, topic.c_str());
+}
+
+void Bridge::give_up_silent_qos2() {
+  if (!connected_ || inflight_qos2_ == 0) return;
+  const std::uint64_t now = uv_now(loop_);
+  const auto timeout = static_cast<std::uint64_t>(options_.qos2_answer_timeout.count());
+  std::vector<int> late;
+  for (const auto& [token, m] : inflight_)
+    if (m.qos == 2 && !m.internal && now - m.sent_at >= timeout) late.push_back(token);
+  if (late.empty()) return;
+  std::string topic;
+  for (const int token : late) {
+    auto it = inflight_.find(token);
+    OutboundMessage m = std::move(it->second);
+    inflight_.erase(it);
+    --inflight_qos2_;
+    ++counters_.qos2_not_completed;
+    // Not delivered: its record goes (Paho's exchange stays open, and is dropped with the client).
+    if (persistence_) persistence_->settle_qos2(token, false);
+    topic = m.topic;
+    m.qos = 1;
+    ++counters_.requeued;
+    queue_.requeue(std::move(m));
+  }
+  paho_holds_acked_qos2_ = true;
+  const std::string how = "left " + std::to_string(late.size()) + " QoS 2 exchange(s) unanswered for " +
+                          std::to_string(timeout / 1000) + " s";
+  note_broker_lacks_qos2(how.c_str(), topic);
+  pump();
+}
+
 Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
+  // A broker seen not to complete QoS 2 gets QoS 1 (note_broker_lacks_qos2).
+  if (m.qos == 2 && broker_lacks_qos2_) m.qos = 1;
   MQTTAsync_message msg = MQTTAsync_message_initializer;
   msg.payload = m.payload.empty() ? nullptr : m.payload.data();
   msg.payloadlen = static_cast<int>(m.payload.size());
@@ -159,6 +219,7 @@ Bridge::SendResult Bridge::send(OutboundMessage& m, bool may_defer) {
   (m.qos == 1 ? counters_.published_qos1 : counters_.published_qos2)++;
   if (m.qos == 2) ++inflight_qos2_;
   m.connection = counters_.connects;
+  m.sent_at = uv_now(loop_);
   inflight_.insert_or_assign(ro.token, std::move(m));
   return SendResult::sent;
 }
@@ -233,6 +294,7 @@ void Bridge::handle(detail::PublishDone& e) {
   OutboundMessage m = std::move(it->second);
   inflight_.erase(it);
   if (m.qos == 2) --inflight_qos2_;
+  if (e.ok && m.qos == 2) note_if_qos2_acked(e.token, m);
   if (e.ok) {
     ++counters_.acked;
     if (reports_result(m)) events_.on_publish_result(m.id, PublishResult::delivered);

@@ -25,6 +25,7 @@ struct OutboundMessage {
   bool answered = false;         // `kept` was answered when it was queued: no result later
   bool internal = false;         // the bridge's own presence message: not requeued after a loss
   std::uint64_t connection = 0;  // which connection (Bridge counters' connects) it was sent on
+  std::uint64_t sent_at = 0;     // loop time (ms) it went to the broker, or the connection resumed
 
   std::size_t bytes() const { return topic.size() + payload.size(); }
 };

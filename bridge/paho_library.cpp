@@ -45,6 +45,7 @@ std::string bind(void* handle, const char* soname, Flavour flavour) {
   resolve(handle, soname, "MQTTAsync_freeMessage", a.freeMessage, e);
   resolve(handle, soname, "MQTTAsync_free", a.free, e);
   resolve(handle, soname, "MQTTAsync_getPendingTokens", a.getPendingTokens, e);
+  resolve(handle, soname, "MQTTAsync_isComplete", a.isComplete, e);
   resolve(handle, soname, "MQTTAsync_getVersionInfo", a.getVersionInfo, e);
   if (e.empty()) {
     the_api = a;

@@ -32,6 +32,7 @@ struct Api {
   decltype(&MQTTAsync_freeMessage) freeMessage = nullptr;
   decltype(&MQTTAsync_free) free = nullptr;
   decltype(&MQTTAsync_getPendingTokens) getPendingTokens = nullptr;
+  decltype(&MQTTAsync_isComplete) isComplete = nullptr;
   decltype(&MQTTAsync_getVersionInfo) getVersionInfo = nullptr;
 };
 

@@ -183,6 +183,7 @@ int PahoPersistence::do_open() {
   durable_keys_.clear();
   tag_by_packet_id_.clear();
   taken_into_inbox_.clear();
+  acked_qos2_.clear();
   std::size_t received = 0;
   for (auto& r : durable_.load()) {
     if (const int id = packet_id(r.key, "r-"); id >= 0) {
@@ -257,6 +258,8 @@ int PahoPersistence::do_put(const std::string& key, std::vector<std::uint8_t> va
     memory_.insert_or_assign(key, std::move(value));
     return 0;
   }
+  // Paho resending (DUP) a PUBLISH the broker already took at QoS 1: nothing to keep.
+  if (key[0] == 's' && key[1] == '-' && acked_qos2_.contains(id)) return 0;
   auto tag = tag_by_packet_id_.find(id);
   if (!durable_.put(key, value, tag == tag_by_packet_id_.end() ? 0 : tag->second)) {
     ++errors_;
@@ -349,6 +352,25 @@ int PahoPersistence::do_remove(const std::string& key) {
   return 0;
 }
 
+bool PahoPersistence::settle_qos2(int packet_id, bool delivered) {
+  const std::string key = "s-" + std::to_string(packet_id);
+  std::lock_guard lock(mutex_);
+  acked_qos2_.insert(packet_id);
+  if (durable_keys_.count(key) == 0) return false;
+  MessageTag tag = 0;
+  if (auto it = tag_by_packet_id_.find(packet_id); it != tag_by_packet_id_.end()) {
+    tag = it->second;
+    tag_by_packet_id_.erase(it);
+  }
+  if (!durable_.remove(key, delivered ? tag : 0)) {
+    ++errors_;
+    return false;
+  }
+  durable_keys_.erase(key);
+  durable_count_ = durable_keys_.size();
+  return true;
+}
+
 std::int64_t PahoPersistence::add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload,
                                            int qos, bool retain, int packet_id) {
   std::lock_guard lock(mutex_);
@@ -393,6 +415,7 @@ int PahoPersistence::do_clear() {
   durable_count_ = 0;
   tag_by_packet_id_.clear();
   taken_into_inbox_.clear();
+  acked_qos2_.clear();
   if (!durable_.clear()) {
     ++errors_;
     return MQTTCLIENT_PERSISTENCE_ERROR;

@@ -78,6 +78,13 @@ class PahoPersistence {
   std::int64_t add_to_inbox(std::string_view topic, std::span<const std::uint8_t> payload, int qos,
                             bool retain, int packet_id);
 
+  // A QoS 2 exchange the broker will not complete: it answered the PUBLISH `packet_id` with a PUBACK
+  // (it has no QoS 2; `delivered`: it has the message, at QoS 1), or not at all. Paho would keep
+  // "s-<id>" and resend the PUBLISH at every reconnect and restart. Removes the record (noting the
+  // message delivered if so), and stores no resend of it again (Paho keeps the packet id in use until
+  // the client is destroyed). Loop thread. True when a record was removed.
+  bool settle_qos2(int packet_id, bool delivered);
+
   std::uint64_t errors() const;  // durable writes that failed
   // MQTTAsync_create has returned: Paho's restoring of its records at start is over.
   void restored() { restoring_ = false; }
@@ -131,6 +138,8 @@ class PahoPersistence {
   // Packet ids of received QoS 2 messages moved to the inbox at start (their records carry this tag).
   static constexpr MessageTag kTakenIntoInbox = -1;
   std::unordered_set<int> taken_into_inbox_;
+  // Packet ids of QoS 2 PUBLISHes the broker will not complete (settle_qos2).
+  std::unordered_set<int> acked_qos2_;
   std::uint64_t errors_ = 0;
 };
 

@@ -31,6 +31,7 @@ const char* to_string(UpstreamState s);
   X(failed)                 /* permanently failed (reported ok=false) */                                  \
   X(requeued)               /* in flight when the connection failed: sent again */                        \
   X(forgotten_by_client)    /* dropped by the MQTT client at a connection loss, no result: sent again */  \
+  X(qos2_not_completed)     /* QoS 2 answered with a PUBACK (no QoS 2 at the broker): taken as QoS 1 */   \
   X(queued_offline)         /* accepted into the queue while disconnected */                              \
   X(dropped_offline)        /* QoS 0/-1 dropped while disconnected */                                     \
   X(congested)              /* refused: queue full */                                                     \

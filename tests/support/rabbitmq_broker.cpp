@@ -1,0 +1,182 @@
+#include "support/rabbitmq_broker.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "tools/process/loopback_port.hpp"
+
+namespace mqttsn::test {
+
+namespace {
+
+// The server script itself, not /usr/sbin/rabbitmq-server: that wrapper switches to the user
+// "rabbitmq" when run as root, which could not write our temp directories. This one runs the node
+// as whoever starts it.
+constexpr const char* kServer = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+
+std::uint16_t free_port() {
+  const int port = free_loopback_port();
+  if (port < 0) throw std::runtime_error("cannot bind a loopback port");
+  return static_cast<std::uint16_t>(port);
+}
+
+// Node names are <name>@localhost: Erlang's distribution resolves the host part.
+bool localhost_resolves() {
+  addrinfo* res = nullptr;
+  const bool ok = getaddrinfo("localhost", nullptr, nullptr, &res) == 0;
+  if (res != nullptr) freeaddrinfo(res);
+  return ok;
+}
+
+std::atomic<int> g_nodes{0};
+
+}  // namespace
+
+bool rabbitmq_installed() {
+  return access(kServer, X_OK) == 0;
+}
+
+RabbitMqBroker::RabbitMqBroker(RabbitMqOptions options)
+    : options_(std::move(options)), dir_(std::make_unique<TempDir>("rabbitmq")) {
+  if (!rabbitmq_installed())
+    throw std::runtime_error(std::string(kServer) +
+                             " not found: install rabbitmq-server (scripts/install-deps.sh)");
+  if (!localhost_resolves())
+    throw std::runtime_error("'localhost' does not resolve: RabbitMQ's node name needs it (/etc/hosts)");
+  node_name_ = "mqttsn-test-" + std::to_string(getpid()) + "-" + std::to_string(g_nodes++) + "@localhost";
+  for (const char* sub : {"mnesia", "log", "home"}) std::filesystem::create_directories(dir_->path() / sub);
+  dir_->write("enabled_plugins", "[rabbitmq_mqtt].\n");
+  start();
+}
+
+RabbitMqBroker::~RabbitMqBroker() {
+  end(SIGKILL, 10);
+}
+
+void RabbitMqBroker::write_config() {
+  std::ostringstream c;
+  c << "listeners.tcp.default = 127.0.0.1:" << amqp_port_ << "\n";
+  c << "mqtt.listeners.tcp.default = 127.0.0.1:" << mqtt_port_ << "\n";
+  c << "default_user = " << options_.user << "\n";
+  c << "default_pass = " << options_.password << "\n";
+  c << "loopback_users = none\n";
+  c << "mqtt.allow_anonymous = " << (options_.allow_anonymous ? "true" : "false") << "\n";
+  c << "mqtt.default_user = " << options_.user << "\n";
+  c << "mqtt.default_pass = " << options_.password << "\n";
+  c << "log.console = true\nlog.console.level = info\nlog.file = false\n";
+  dir_->write("rabbitmq.conf", c.str());
+}
+
+bool RabbitMqBroker::launch_and_wait() {
+  write_config();
+  const std::string log = dir_->file("rabbitmq.log");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);  // the script, erl and its helpers: stopped together
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    const std::string home = dir_->file("home");
+    setenv("HOME", home.c_str(), 1);  // its Erlang cookie
+    setenv("RABBITMQ_NODENAME", node_name_.c_str(), 1);
+    setenv("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1", 1);
+    setenv("RABBITMQ_NODE_PORT", std::to_string(amqp_port_).c_str(), 1);
+    setenv("RABBITMQ_DIST_PORT", std::to_string(dist_port_).c_str(), 1);
+    setenv("RABBITMQ_MNESIA_BASE", dir_->file("mnesia").c_str(), 1);
+    setenv("RABBITMQ_LOG_BASE", dir_->file("log").c_str(), 1);
+    setenv("RABBITMQ_CONFIG_FILE", dir_->file("rabbitmq.conf").c_str(), 1);
+    setenv("RABBITMQ_ENABLED_PLUGINS_FILE", dir_->file("enabled_plugins").c_str(), 1);
+    setenv("RABBITMQ_LOGS", "-", 1);
+    execl(kServer, kServer, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  pid_ = pid;
+  // Startup is seconds of Erlang boot: generous for a loaded 2-core CI machine.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    if (loopback_port_accepts(mqtt_port_) && this->log().find("Server startup complete") != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  end(SIGKILL, 10);
+  return false;
+}
+
+void RabbitMqBroker::start() {
+  if (pid_ > 0) return;
+  const bool first = mqtt_port_ == 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (first) {
+      mqtt_port_ = free_port();
+      amqp_port_ = free_port();
+      dist_port_ = free_port();
+    }
+    if (launch_and_wait()) return;
+    if (!first) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  throw std::runtime_error("RabbitMQ did not start; its log:\n" + log());
+}
+
+void RabbitMqBroker::end(int signal, int seconds) {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, signal);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(-pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // The script may end before the Erlang VM it started has finished its clean stop: wait for the
+  // whole group (the VM, erl_child_setup, inet_gethost), then kill what is left.
+  while (::kill(-pid_, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(-pid_, SIGKILL);
+  pid_ = -1;
+}
+
+void RabbitMqBroker::stop() {
+  end(SIGTERM, 30);
+}
+
+void RabbitMqBroker::kill() {
+  end(SIGKILL, 10);
+}
+
+std::string RabbitMqBroker::log() const {
+  std::ifstream in(dir_->file("rabbitmq.log"));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+RabbitMqBroker& shared_rabbitmq() {
+  static RabbitMqBroker broker;
+  return broker;
+}
+
+}  // namespace mqttsn::test
