@@ -100,7 +100,17 @@ PerNodeUpstream::Connection* PerNodeUpstream::live(std::string_view client_id) c
 }
 
 void PerNodeUpstream::connect(const NodeConnectRequest& request) {
-  if (Connection* old = live(request.client_id)) begin_close(*old);
+  if (Connection* old = live(request.client_id)) {
+    if (old->request == request && old->client != nullptr && old->state != NodeConnectionState::closing) {
+      // The answer comes when the broker's does, or on the next turn when it came already.
+      if (old->told && old->state == NodeConnectionState::connected) {
+        old->told = false;
+        old->mailbox->post(detail::ConnectOk{});
+      }
+      return;
+    }
+    begin_close(*old);
+  }
   auto c = std::make_unique<Connection>();
   c->owner = this;
   c->serial = next_serial_++;
@@ -188,14 +198,16 @@ void PerNodeUpstream::take_events(Connection& c) {
           const std::string& id = c.request.client_id;
           const bool current = live(id) == &c;
           if constexpr (std::is_same_v<E, detail::ConnectOk>) {
+            const NodeConnectionState was = c.state;
             c.state = NodeConnectionState::connected;
             c.last_error.clear();
-            MQTTSN_LOG(info, "upstream: node %s connected to the broker as '%s' (user '%s')", id.c_str(),
-                       c.mqtt_client_id.c_str(), c.identity.username.c_str());
+            if (was != NodeConnectionState::connected)
+              MQTTSN_LOG(info, "upstream: node %s connected to the broker as '%s' (user '%s')", id.c_str(),
+                         c.mqtt_client_id.c_str(), c.identity.username.c_str());
             if (!c.told) {
               c.told = true;
               if (current) events_.on_node_connack(id, ReturnCode::accepted);
-            } else {
+            } else if (was != NodeConnectionState::connected) {
               for (const auto& [filter, qos] : c.subscribed) {
                 const std::string upstream = mount_.upstream(filter);
                 paho::api().subscribe(c.client, upstream.c_str(), qos, nullptr);

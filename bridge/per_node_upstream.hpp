@@ -53,6 +53,7 @@ struct NodeWill {
   std::vector<std::uint8_t> message;
   QoS qos = 0;
   bool retain = false;
+  friend bool operator==(const NodeWill&, const NodeWill&) = default;
 };
 
 struct NodeConnectRequest {
@@ -60,6 +61,7 @@ struct NodeConnectRequest {
   bool clean_session = true;
   std::uint16_t keep_alive_s = 0;
   std::optional<NodeWill> will;
+  friend bool operator==(const NodeConnectRequest&, const NodeConnectRequest&) = default;
 };
 
 class NodeUpstreamEvents {
@@ -93,7 +95,8 @@ class PerNodeUpstream {
 
   // Loads Paho; false when the options cannot work (logged).
   bool start();
-  // Opens the node's connection (replacing one it has); on_node_connack follows.
+  // Opens the node's connection; on_node_connack follows. One it has with the same request is kept
+  // (a node retrying its CONNECT); one made otherwise is closed and replaced.
   void connect(const NodeConnectRequest& request);
   // On the connection of request.client_id; `congested` when it has none.
   void publish(const PublishRequest& request);

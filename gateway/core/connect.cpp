@@ -36,8 +36,6 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
     }
     s = &create_session(peer, c.client_id);
   }
-  // A node connecting again gets a new connection of its own, with this CONNECT's session and will.
-  if (options_.upstream_per_node) close_node_upstream(*s);
   if (c.clean_session) clear_session_state(*s);
   s->clean_session = c.clean_session;
   s->keep_alive_s = c.duration;

@@ -66,7 +66,9 @@ class Outputs {
   // only when Gateway::on_node_connack() answers. The node's publishes (its will included) still come
   // through publish(), named by client id; its subscriptions come through node_subscribe(), one per
   // filter of that node, answered by Gateway::on_node_suback(). node_close() follows a DISCONNECT, a
-  // lost node (after its will went through publish()) and the end of its session. The shared
+  // lost node (after its will went through publish()) and the end of its session. A node that
+  // CONNECTs again gets node_connect() again: the upstream keeps a connection made with the same
+  // settings (a node retrying its CONNECT while the broker answers) and replaces one that differs. The shared
   // connection has none of these: they do nothing by default.
   struct NodeConnect {
     std::string_view client_id;

@@ -130,3 +130,14 @@ TEST_CASE("shared mode asks for no node connections") {
   h.recv(1, "02 18");
   CHECK(h.take() == Events{"send " + addr(1) + " 02 18"});
 }
+
+TEST_CASE("per-node: a node repeating its CONNECT while the broker answers asks again, without a close") {
+  Harness h(per_node_options());
+  h.recv(1, kConnectSensor1);
+  CHECK(h.take() == Events{"node_connect sensor1 c1 k60"});
+  h.recv(1, kConnectSensor1);
+  CHECK(h.take() == Events{"node_connect sensor1 c1 k60"});
+  h.gw.on_node_connack("sensor1", ReturnCode::accepted, h.now);
+  CHECK(h.take() == Events{"send " + addr(1) + " 03 05 00"});
+  h.check_invariants();
+}

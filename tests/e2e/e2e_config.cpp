@@ -31,6 +31,7 @@ std::string GatewayToml::to_toml() const {
   t += "presence_topic = " + quoted(presence_topic) + "\n";
   t += "shutdown_grace = " + quoted(shutdown_grace) + "\n";
   t += "clean_session = " + std::string(upstream_clean_session ? "true" : "false") + "\n";
+  t += upstream_extra;
   t += "\n[upstream.reconnect]\nmin_backoff = " + quoted(reconnect_min) + "\n";
   t += "max_backoff = " + quoted(reconnect_max) + "\n";
   t += "\n[access]\nallow_anonymous = " + std::string(allow_anonymous ? "true" : "false") + "\n";

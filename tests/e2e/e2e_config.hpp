@@ -29,7 +29,8 @@ struct GatewayToml {
   bool store = true;          // the SQLite store, in the test's own directory
   std::string store_extra{};  // more [store] keys, verbatim
   bool upstream_clean_session = false;
-  std::string extra{};  // appended verbatim (whole sections)
+  std::string upstream_extra{};  // more [upstream] keys, verbatim
+  std::string extra{};           // appended verbatim (whole sections)
 
   std::string to_toml() const;
 };
