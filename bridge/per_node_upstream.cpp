@@ -126,10 +126,8 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
   if (!identity) {
     MQTTSN_LOG(warning, "upstream: node %s refused: %s", request.client_id.c_str(),
                error.empty() ? "no broker identity for it in the credentials file" : error.c_str());
-    conn.last_error = error.empty() ? "no broker identity" : error;
-    conn.told = true;
-    events_.on_node_connack(request.client_id, ReturnCode::not_supported);
-    return finish_close(conn);
+    finish_close(conn);
+    return refuse_later(request.client_id, ReturnCode::not_supported);
   }
   conn.identity = std::move(*identity);
   if (request.will) conn.will_topic = mount_.upstream(request.will->topic);
@@ -145,9 +143,8 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
     conn.client = nullptr;
     MQTTSN_LOG(error, "upstream: node %s: cannot create its MQTT client (Paho %d)", request.client_id.c_str(),
                rc);
-    conn.told = true;
-    events_.on_node_connack(request.client_id, ReturnCode::congestion);
-    return finish_close(conn);
+    finish_close(conn);
+    return refuse_later(request.client_id, ReturnCode::congestion);
   }
   paho::api().setCallbacks(conn.client, &conn.receive, detail::paho_connection_lost,
                            detail::paho_message_arrived, nullptr);
@@ -217,11 +214,12 @@ void PerNodeUpstream::take_events(Connection& c) {
             const ConnackMapping m = map_connect_failure(e.code);
             c.last_error = m.reason + (e.message.empty() ? "" : " (" + e.message + ")");
             if (!c.told) {
-              c.told = true;
               MQTTSN_LOG(warning, "upstream: node %s refused: the broker said %s (user '%s')", id.c_str(),
                          c.last_error.c_str(), c.identity.username.c_str());
-              if (current) events_.on_node_connack(id, m.code);
+              // Gone before the node hears it: the core's close on the refusal then finds nothing.
+              const std::string client = id;
               finish_close(c);
+              if (current) events_.on_node_connack(client, m.code);
             } else {
               c.state = NodeConnectionState::reconnecting;
               c.reconnect_at_ms =
@@ -361,13 +359,20 @@ void PerNodeUpstream::finish_close(Connection& c) {
 
 void PerNodeUpstream::answer_later(PublishId id, PublishResult result) {
   if (id == 0) return;
-  answers_.emplace_back(id, result);
+  later([this, id, result] { events_.on_node_publish_result(id, result); });
+}
+
+void PerNodeUpstream::refuse_later(const std::string& client_id, ReturnCode rc) {
+  later([this, client_id, rc] { events_.on_node_connack(client_id, rc); });
+}
+
+void PerNodeUpstream::later(std::function<void()> call) {
+  deferred_.push_back(std::move(call));
   uv_timer_start(
       answer_,
       [](uv_timer_t* t) {
         auto* self = static_cast<PerNodeUpstream*>(t->data);
-        for (const auto& [pid, res] : std::exchange(self->answers_, {}))
-          self->events_.on_node_publish_result(pid, res);
+        for (auto& deferred : std::exchange(self->deferred_, {})) deferred();
       },
       0, 0);
 }

@@ -119,7 +119,10 @@ class PerNodeUpstream {
   void begin_close(Connection& c);
   void finish_close(Connection& c);  // destroys the Paho client and forgets the connection
   Connection* live(std::string_view client_id) const;
+  // Answers that are known at once still come on a later turn: the core is not re-entrant.
   void answer_later(PublishId id, PublishResult result);
+  void refuse_later(const std::string& client_id, ReturnCode rc);
+  void later(std::function<void()> call);
   void on_tick();
 
   uv_loop_t* loop_;
@@ -131,7 +134,7 @@ class PerNodeUpstream {
   std::uint64_t next_serial_ = 1;
   std::map<std::uint64_t, std::unique_ptr<Connection>> by_serial_;  // every client, closing ones too
   std::map<std::string, std::uint64_t, std::less<>> live_;          // client id -> its current connection
-  std::vector<std::pair<PublishId, PublishResult>> answers_;
+  std::vector<std::function<void()>> deferred_;
   std::function<void()> shutdown_done_;
   bool started_ = false;
 };

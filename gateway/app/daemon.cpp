@@ -343,6 +343,10 @@ Daemon::ReloadOutcome Daemon::reload() {
     MQTTSN_LOG(notice,
                "reload: admission list, ACL, %zu predefined topic(s), %zu PSK file(s) and log level applied",
                parts.predefined_topics.size(), parts.psk_keys.size());
+    // Looked up when a node connects: the next connection of each node uses them.
+    if (parts.node_credentials)
+      MQTTSN_LOG(notice, "reload: %zu node broker identit%s applied", parts.node_credentials->size(),
+                 parts.node_credentials->size() == 1 ? "y" : "ies");
     for (const auto& section : result.restart_needed)
       MQTTSN_LOG(warning, "reload: %s changed; that takes effect only after a restart", section.c_str());
     outcome.restart_needed = result.restart_needed;

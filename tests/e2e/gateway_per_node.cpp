@@ -4,6 +4,7 @@
 // the gateway dies.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <set>
 #include <string>
 #include <thread>
@@ -158,6 +159,19 @@ TEST_CASE("per-node: a node without credentials is refused with a clear log line
   REQUIRE_MESSAGE(!failures.empty(), s.nodes.describe(0));
   CHECK(failures.front().rc == ReturnCode::not_supported);
   CHECK_MESSAGE(s.gw.wait_log("node stranger refused: no broker identity for it in"), s.gw.log());
+}
+
+TEST_CASE("per-node: SIGHUP re-reads the credentials file, and the next CONNECT uses it") {
+  PerNodeSetup s({node_config("stranger")});
+  CHECK_FALSE(s.nodes.connect(0));
+  s.gw.dir().write("node-credentials", "stranger username=node-b password_file=node-b-password\n");
+  const auto log_at = s.gw.log().size();
+  s.gw.signal(SIGHUP);
+  REQUIRE_MESSAGE(s.gw.wait_log("reload: 1 node broker identity applied", log_at), s.gw.log());
+  CHECK_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  const auto clients = s.gw.status("clients")["clients"];
+  REQUIRE(clients.size() == 1);
+  CHECK(clients[0]["broker_user"] == "node-b");
 }
 
 TEST_CASE("per-node: a node that goes silent has its will published on its own connection") {
