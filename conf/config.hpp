@@ -119,7 +119,15 @@ struct TlsSettings {
   friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
 };
 
+// shared: every node goes up on the gateway's one connection, under its identity (the MQTT-SN
+// aggregating gateway). per_node: each node gets its own connection, with the node's client id and
+// the broker identity credentials_file gives it (the transparent gateway).
+enum class UpstreamMode : std::uint8_t { shared, per_node };
+
 struct UpstreamConfig {
+  UpstreamMode mode = UpstreamMode::shared;
+  std::filesystem::path credentials_file;  // per_node: the nodes' broker identities (reloadable)
+  std::string node_client_id_prefix;       // per_node: prepended to a node's client id at the broker
   std::vector<std::string> servers{"tcp://localhost:1883"};  // tried in order
   // client_id and presence_topic may hold %h (host name), %g (gateway id) and %% (a percent sign);
   // the loader expands them, so in a loaded configuration they are the names the broker sees.

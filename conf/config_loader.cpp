@@ -225,6 +225,12 @@ void read_gateway(TableReader t, GatewaySection& g) {
 // client_id and presence_topic may hold %h, %g and %%: they are expanded here, once, and what
 // the rest of the gateway gets (the bridge, --check-config) is the name the broker sees.
 void read_upstream(TableReader t, UpstreamConfig& u, const PlaceholderValues& names) {
+  t.read_enum("mode", u.mode, {{"shared", UpstreamMode::shared}, {"per_node", UpstreamMode::per_node}});
+  t.read_path("credentials_file", u.credentials_file);
+  t.read("node_client_id_prefix", u.node_client_id_prefix);
+  if (u.mode == UpstreamMode::per_node && u.credentials_file.empty())
+    t.error_here("credentials_file",
+                 "mode = \"per_node\" needs a credentials_file (the nodes' broker identities)");
   if (const auto* node = t.find("servers"); node && t.read_string_list("servers", u.servers)) {
     if (u.servers.empty())
       t.error(*node, "servers", "expected at least one server URI such as \"tcp://localhost:1883\"");

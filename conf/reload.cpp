@@ -40,6 +40,11 @@ ReloadResult load_reloadable(const GatewayConfig& config) {
     append(result.errors, std::move(loaded.errors));
     if (loaded.keys) parts.psk_keys.emplace(link.name, std::move(loaded.keys));
   }
+  if (!config.upstream.credentials_file.empty()) {
+    auto loaded = load_node_credentials(config.upstream.credentials_file);
+    append(result.errors, std::move(loaded.errors));
+    parts.node_credentials = std::move(loaded.credentials);
+  }
   if (!result.errors.empty()) return result;
   parts.access =
       std::make_shared<AccessRules>(config.access.allow_anonymous, std::move(admission), std::move(acl));

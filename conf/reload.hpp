@@ -1,8 +1,9 @@
 #pragma once
 // The parts of the configuration that SIGHUP re-reads without dropping a session: the admission
-// list, the ACL, the predefined topics, the DTLS links' pre-shared keys and the log level. Everything else
-// (links, upstream, status socket, store, gateway limits) needs a restart; reload() lists what changed there
-// so the daemon can say so. A reload with any error returns no parts: the daemon keeps its old rules.
+// list, the ACL, the predefined topics, the DTLS links' pre-shared keys, the nodes' broker identities and the
+// log level. Everything else (links, upstream, status socket, store, gateway limits) needs a restart;
+// reload() lists what changed there so the daemon can say so. A reload with any error returns no parts: the
+// daemon keeps its old rules.
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "conf/access_rules.hpp"
 #include "conf/config.hpp"
 #include "conf/error.hpp"
+#include "conf/node_credentials.hpp"
 #include "conf/predefined_topics.hpp"
 #include "conf/psk_file.hpp"
 
@@ -24,6 +26,8 @@ struct ReloadableParts {
   LoggingConfig logging;
   // The pre-shared keys of each enabled DTLS link with a psk_file, by link name.
   std::map<std::string, std::shared_ptr<const PskKeys>> psk_keys;
+  // The nodes' broker identities, when [upstream] names a credentials_file.
+  std::shared_ptr<const NodeCredentials> node_credentials;
 };
 
 struct ReloadResult {

@@ -42,6 +42,7 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   bridge_opts.durable_records = durable_->durable_records();
   bridge_ = std::make_unique<bridge::Bridge>(&loop_, std::move(bridge_opts), *durable_);
   durable_->connect_below(*bridge_);
+  start_per_node();
   GatewayOptions core_opts = core_options(config_);
   for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
   core_ = std::make_unique<Gateway>(std::move(core_opts), *this, reloadable_.policy());
@@ -89,6 +90,7 @@ Daemon::~Daemon() {
   status_.reset();
   // What still waits for the broker, and what changed, is written before the connection goes.
   if (durable_ && core_) durable_->close();
+  per_node_.reset();
   bridge_.reset();
   links_.clear();
   systemd_.reset();
@@ -140,6 +142,9 @@ int Daemon::run() {
   if (!durable_->start()) {
     MQTTSN_LOG(error, "upstream: invalid options; nodes are served but nothing reaches a broker");
   }
+  // After the shared connection, which initialises Paho: nodes are refused when this fails.
+  if (per_node_ && !per_node_->start())
+    MQTTSN_LOG(error, "upstream: the per-node connections cannot start; every node will be refused");
   if (node_topics_) {
     // Retained availability from before this start: nodes whose sessions did not survive it.
     durable_->subscribe(node_topics_->availability_filter(), 1);
@@ -234,6 +239,8 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
   r.payload = payload;
   r.qos = qos;
   r.retain = retain;
+  // A node's own publishes (its will included) go on its own connection in per-node mode.
+  if (per_node_ && !client_id.empty()) return per_node_->publish(r);
   durable_->publish(r);
 }
 
@@ -337,6 +344,10 @@ Daemon::ReloadOutcome Daemon::reload() {
     MQTTSN_LOG(notice,
                "reload: admission list, ACL, %zu predefined topic(s), %zu PSK file(s) and log level applied",
                parts.predefined_topics.size(), parts.psk_keys.size());
+    // Looked up when a node connects: the next connection of each node uses them.
+    if (parts.node_credentials)
+      MQTTSN_LOG(notice, "reload: %zu node broker identit%s applied", parts.node_credentials->size(),
+                 parts.node_credentials->size() == 1 ? "y" : "ies");
     for (const auto& section : result.restart_needed)
       MQTTSN_LOG(warning, "reload: %s changed; that takes effect only after a restart", section.c_str());
     outcome.restart_needed = result.restart_needed;
@@ -369,7 +380,11 @@ void Daemon::begin_shutdown(const char* why) {
   uv_timer_stop(&core_timer_);
   status_->close();
   // Publish `offline`, drain what is in flight, disconnect; a hard stop one second after the grace.
-  durable_->shutdown(grace, [this] { finish_shutdown(); });
+  // The nodes' connections first (each sends DISCONNECT, so the broker publishes no will).
+  if (per_node_)
+    per_node_->shutdown(grace, [this, grace] { durable_->shutdown(grace, [this] { finish_shutdown(); }); });
+  else
+    durable_->shutdown(grace, [this] { finish_shutdown(); });
   uv_timer_start(
       &shutdown_timer_,
       [](uv_timer_t* t) {

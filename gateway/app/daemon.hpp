@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bridge/bridge.hpp"
+#include "bridge/per_node_upstream.hpp"
 #include "conf/config.hpp"
 #include "conf/reload.hpp"
 #include "gateway/app/durable_stage.hpp"
@@ -24,7 +25,10 @@
 
 namespace mqttsn::app {
 
-class Daemon final : public Outputs, public bridge::UpstreamEvents, public PresenceObserver {
+class Daemon final : public Outputs,
+                     public bridge::UpstreamEvents,
+                     public bridge::NodeUpstreamEvents,
+                     public PresenceObserver {
  public:
   Daemon(conf::GatewayConfig config, conf::ReloadableParts parts);
   ~Daemon() override;
@@ -37,6 +41,8 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents, public Prese
   // For the status socket.
   const Gateway& core() const { return *core_; }
   const bridge::Upstream& upstream() const { return *bridge_; }
+  // The nodes' own connections; nullptr in shared mode.
+  const bridge::PerNodeUpstream* per_node() const { return per_node_.get(); }
   const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
   const std::vector<std::string>& link_names() const { return link_names_; }
   // "?" for an index no link has (an address from a store written with other links).
@@ -72,6 +78,19 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents, public Prese
                bool retain) override;
   void subscribe(std::string_view filter, QoS qos) override;
   void unsubscribe(std::string_view filter) override;
+  // Per-node mode (daemon_per_node.cpp).
+  void node_connect(const NodeConnect& c) override;
+  void node_subscribe(std::string_view client_id, std::string_view filter, QoS qos) override;
+  void node_unsubscribe(std::string_view client_id, std::string_view filter) override;
+  void node_close(std::string_view client_id) override;
+
+  // NodeUpstreamEvents (called by the nodes' connections, on the loop).
+  void on_node_connack(std::string_view client_id, ReturnCode rc) override;
+  void on_node_suback(std::string_view client_id, std::string_view filter,
+                      std::optional<QoS> granted) override;
+  void on_node_message(std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+                       bool retain) override;
+  void on_node_publish_result(PublishId id, PublishResult result) override;
 
   // PresenceObserver (called by the core): the node's link, then the node topics.
   void on_presence(std::string_view client_id, PresencePlace where, Presence p) override;
@@ -102,6 +121,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents, public Prese
   void on_operations_message(std::string_view topic, Bytes payload, bool retain);
   bool owns_filter(std::string_view filter) const;  // a subscription of the gateway's own
   void apply_predefined_topics();
+  void start_per_node();  // daemon_per_node.cpp
 
   conf::GatewayConfig config_;
   conf::ReloadableState reloadable_;
@@ -112,6 +132,7 @@ class Daemon final : public Outputs, public bridge::UpstreamEvents, public Prese
   std::vector<std::string> link_names_;
   std::unique_ptr<DurableStage> durable_;  // the pipeline's first stage: the core publishes into it
   std::unique_ptr<bridge::Bridge> bridge_;
+  std::unique_ptr<bridge::PerNodeUpstream> per_node_;  // per-node mode: the nodes' own connections
   SessionSaver sessions_;
   std::unique_ptr<Gateway> core_;
   std::unique_ptr<StatusServer> status_;

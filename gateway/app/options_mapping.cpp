@@ -61,6 +61,7 @@ GatewayOptions core_options(const conf::GatewayConfig& config) {
   // The gateway's own limit towards nodes; the broker's ([upstream] max_qos) is applied to the upstream
   // subscription (bridge/qos_translation.hpp) and reaches the node as the granted QoS.
   o.max_granted_qos = static_cast<QoS>(g.limits.max_qos);
+  o.upstream_per_node = config.upstream.mode == conf::UpstreamMode::per_node;
   o.limits.max_clients = g.limits.max_clients;
   o.limits.topic_ids_per_client = g.limits.topic_ids_per_client;
   o.limits.subscriptions_per_client = g.limits.subscriptions_per_client;
@@ -102,6 +103,18 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.queue_max_bytes = static_cast<std::size_t>(u.queue_max_bytes);
   o.queue_qos0_offline = u.queue_qos0;
   o.qos0_window = u.qos0_window;
+  o.qos.minus1_as = u.qos_minus1;
+  o.qos.floor = u.qos_floor;
+  o.qos.ceiling = u.max_qos;
+  return o;
+}
+
+bridge::PerNodeOptions per_node_options(const conf::GatewayConfig& config) {
+  const auto& u = config.upstream;
+  bridge::PerNodeOptions o;
+  o.servers = u.servers;
+  o.client_id_prefix = u.node_client_id_prefix;
+  o.topic_prefix = u.topic_prefix;
   o.qos.minus1_as = u.qos_minus1;
   o.qos.floor = u.qos_floor;
   o.qos.ceiling = u.max_qos;

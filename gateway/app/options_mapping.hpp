@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bridge/bridge_options.hpp"
+#include "bridge/per_node_upstream.hpp"
 #include "conf/config.hpp"
 #include "conf/predefined_topics.hpp"
 #include "conf/reload.hpp"
@@ -18,6 +19,8 @@ namespace mqttsn::app {
 
 GatewayOptions core_options(const conf::GatewayConfig& config);
 bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config);
+// Without the identity lookup, which the daemon supplies (it follows the reloaded credentials).
+bridge::PerNodeOptions per_node_options(const conf::GatewayConfig& config);
 PredefinedTopics core_predefined_topics(const std::vector<conf::PredefinedTopic>& topics);
 std::unique_ptr<radio::Link> make_link(std::uint8_t index, const conf::LinkConfig& config,
                                        radio::LinkCallbacks callbacks);

@@ -47,6 +47,19 @@ json clients(const Daemon& d) {
                     {"subs", c.subscriptions},
                     {"msgs_up", c.msgs_up},
                     {"msgs_down", c.msgs_down}});
+    // Per-node mode: the node's own broker connection and the identity it has there.
+    if (const bridge::PerNodeUpstream* per_node = d.per_node()) {
+      json& row = rows.back();
+      if (auto u = per_node->status_of(c.client_id)) {
+        row["upstream"] = bridge::to_string(u->state);
+        row["broker_client_id"] = u->mqtt_client_id;
+        row["broker_user"] = u->username;
+      } else {
+        row["upstream"] = "none";
+        row["broker_client_id"] = nullptr;
+        row["broker_user"] = nullptr;
+      }
+    }
   }
   return {{"clients", rows}};
 }

@@ -65,15 +65,7 @@ void Gateway::handle_will_topic(Session& s, const WillTopic& w, Millis now) {
   }
   if (!valid_topic_name(w.topic)) {
     counters_.inc(Counter::invalid_topic);
-    send(s, ConnAck{ReturnCode::not_supported});
-    s.stage = ConnectStage::none;
-    set_state(s, ClientState::disconnected);
-    s.away_since = now;
-    drop_delivery_state(s);
-    if (s.clean_session)
-      destroy_session(s);
-    else
-      reschedule(s);
+    refuse_connection(s, ReturnCode::not_supported, now);
     return;
   }
   if (!s.will) s.will = std::make_unique<Will>();
@@ -88,23 +80,39 @@ void Gateway::handle_will_topic(Session& s, const WillTopic& w, Millis now) {
 void Gateway::handle_will_msg(Session& s, const WillMsg& w, Millis now) {
   if (w.message.size() > options_.limits.max_payload) {
     counters_.inc(Counter::payload_too_large);
-    send(s, ConnAck{ReturnCode::not_supported});
-    s.stage = ConnectStage::none;
-    set_state(s, ClientState::disconnected);
-    s.away_since = now;
-    drop_delivery_state(s);
     s.will.reset();
-    if (s.clean_session)
-      destroy_session(s);
-    else
-      reschedule(s);
+    refuse_connection(s, ReturnCode::not_supported, now);
     return;
   }
   if (s.will) s.will->message.assign(w.message.begin(), w.message.end());
   accept_connection(s, now);
 }
 
+void Gateway::refuse_connection(Session& s, ReturnCode rc, Millis now) {
+  send(s, ConnAck{rc});
+  s.stage = ConnectStage::none;
+  set_state(s, ClientState::disconnected);
+  s.away_since = now;
+  drop_delivery_state(s);
+  if (s.clean_session)
+    destroy_session(s);
+  else
+    reschedule(s);
+}
+
 void Gateway::accept_connection(Session& s, Millis now) {
+  if (options_.upstream_per_node) {
+    // The node's CONNACK waits for the broker's on its own connection (on_node_connack).
+    set_state(s, ClientState::connecting);
+    s.stage = ConnectStage::await_upstream;
+    open_node_upstream(s);
+    reschedule(s);
+    return;
+  }
+  complete_connection(s, now);
+}
+
+void Gateway::complete_connection(Session& s, Millis now) {
   note_change(s);
   set_state(s, ClientState::active);
   s.stage = ConnectStage::none;

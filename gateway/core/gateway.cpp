@@ -301,6 +301,7 @@ void Gateway::destroy_session(Session& s) {
   // A clean session ends with its node: one still there by the last word told (a clean DISCONNECT,
   // a refused will) is now offline. A lost or removed one has been told so already.
   if (s.told == Presence::online || s.told == Presence::asleep) tell_presence(s, Presence::offline);
+  close_node_upstream(s);  // first: its subscriptions go with the connection, not one by one
   if (track_changes_ && !s.change_noted) changed_.push_back(s.client_id);  // so the store forgets it
   clear_session_state(s);
   sessions_.destroy(s);

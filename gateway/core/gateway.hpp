@@ -46,6 +46,14 @@ class Gateway {
   // nullopt = refused by the broker (MQTT SUBACK 0x80).
   void on_upstream_suback(std::string_view filter, std::optional<QoS> granted, Millis now);
   void on_upstream_state(bool connected, Millis now);
+  // Per-node upstream (node_upstream.cpp): the broker's answer to Outputs::node_connect() (accepted, or
+  // the MQTT-SN code the refusal maps to), to node_subscribe(), and a message on a node's own
+  // connection, which is for that node alone.
+  void on_node_connack(std::string_view client_id, ReturnCode rc, Millis now);
+  void on_node_suback(std::string_view client_id, std::string_view filter, std::optional<QoS> granted,
+                      Millis now);
+  DownlinkReceipt on_node_message(std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+                                  bool retain, Millis now);
   // The radio could not deliver to `to` (XBee 0x8B failure). Counts toward N_RETRY.
   void on_delivery_failure(const LinkAddress& to, Millis now);
   void on_tick(Millis now);
@@ -152,6 +160,16 @@ class Gateway {
   void handle_will_topic(Session& s, const WillTopic& w, Millis now);
   void handle_will_msg(Session& s, const WillMsg& w, Millis now);
   void accept_connection(Session& s, Millis now);
+  void complete_connection(Session& s, Millis now);  // CONNACK accepted and what follows it
+  void refuse_connection(Session& s, ReturnCode rc, Millis now);
+  // --- per-node upstream (node_upstream.cpp)
+  void open_node_upstream(Session& s);
+  void close_node_upstream(Session& s);
+  void subscribe_per_node(Session& s, SubscriptionTree::Node& node, std::string_view filter,
+                          const SubscribeWaiter& waiter);
+  // Delivery of a broker message to the sessions subscribed to it; `only`: to that session alone.
+  DownlinkReceipt deliver(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now,
+                          const Session* only);
   void handle_will_topic_upd(Session& s, const WillTopicUpd& w);  // will.cpp
   void handle_will_msg_upd(Session& s, const WillMsgUpd& w);
   void publish_will(Session& s);

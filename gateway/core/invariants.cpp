@@ -90,7 +90,9 @@ std::vector<std::string> Gateway::invariant_violations() const {
     std::set<std::uint32_t> uniq;
     for (const auto& sub : n.subscribers) uniq.insert(sub.session);
     if (uniq.size() != n.subscribers.size()) fail("filter " + tree_.filter_of(&n) + ": duplicate subscriber");
-    if (n.upstream == UpstreamSubState::none && (!n.subscribers.empty() || !n.waiters.empty()))
+    // Per node, each subscription is on its node's own connection: the shared state stays none.
+    if (!options_.upstream_per_node && n.upstream == UpstreamSubState::none &&
+        (!n.subscribers.empty() || !n.waiters.empty()))
       fail("filter " + tree_.filter_of(&n) + ": not subscribed upstream");
     session_refs.erase(&n);
   });

@@ -49,6 +49,9 @@ struct GatewayOptions {
   // (a sleeping node: after its sleep timer made it lost). 0 = never (keepalive.cpp).
   Millis session_expiry{std::chrono::hours(7 * 24)};
   QoS max_granted_qos = 2;
+  // Each node its own upstream connection (Outputs::node_connect() and the calls after it) instead of
+  // the shared one: CONNACK waits for the broker, subscriptions and their messages are the node's.
+  bool upstream_per_node = false;
   GatewayLimits limits;
 };
 

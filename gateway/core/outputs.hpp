@@ -13,6 +13,8 @@
 
 namespace mqttsn {
 
+struct Will;  // session.hpp
+
 using Millis = std::chrono::milliseconds;
 // The core's name for an upstream publish whose outcome it wants (QoS 1/2 from a node). 0 names a
 // publish whose outcome nobody waits for (QoS 0/-1, wills): no result comes back for it.
@@ -59,6 +61,26 @@ class Outputs {
   // the reference counts). The result comes back through the core's on_upstream_suback().
   virtual void subscribe(std::string_view filter, QoS qos) = 0;
   virtual void unsubscribe(std::string_view filter) = 0;
+
+  // A connection per node (GatewayOptions::upstream_per_node, the transparent gateway). The core asks
+  // for a node's own connection once its CONNECT (and will) is complete, and sends the node's CONNACK
+  // only when Gateway::on_node_connack() answers. The node's publishes (its will included) still come
+  // through publish(), named by client id; its subscriptions come through node_subscribe(), one per
+  // filter of that node, answered by Gateway::on_node_suback(). node_close() follows a DISCONNECT, a
+  // lost node (after its will went through publish()) and the end of its session. A node that
+  // CONNECTs again gets node_connect() again: the upstream keeps a connection made with the same
+  // settings (a node retrying its CONNECT while the broker answers) and replaces one that differs. The shared
+  // connection has none of these: they do nothing by default.
+  struct NodeConnect {
+    std::string_view client_id;
+    bool clean_session = true;
+    std::uint16_t keep_alive_s = 0;
+    const Will* will = nullptr;  // nullptr: none
+  };
+  virtual void node_connect(const NodeConnect&) {}
+  virtual void node_subscribe(std::string_view /*client_id*/, std::string_view /*filter*/, QoS /*qos*/) {}
+  virtual void node_unsubscribe(std::string_view /*client_id*/, std::string_view /*filter*/) {}
+  virtual void node_close(std::string_view /*client_id*/) {}
 };
 
 // Where a CONNECT came from: the link address, and for a node behind a forwarder (spec 4.12) the

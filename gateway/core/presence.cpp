@@ -44,6 +44,9 @@ std::optional<Presence> presence_of(ClientState s) {
 
 void Gateway::set_state(Session& s, ClientState state) {
   s.state = state;
+  // A node that left or was lost leaves its own upstream connection too (a lost one's will went
+  // through publish() just before).
+  if (state == ClientState::disconnected || state == ClientState::lost) close_node_upstream(s);
   if (std::optional<Presence> p = presence_of(state)) tell_presence(s, *p);
 }
 

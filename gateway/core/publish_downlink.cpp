@@ -27,8 +27,17 @@ struct DownlinkTopic {
 
 DownlinkReceipt Gateway::on_upstream_message(std::string_view topic, Bytes payload, QoS qos, bool retain,
                                              Millis now) {
+  // A per-node gateway's subscriptions are on the nodes' own connections (on_node_message).
+  if (options_.upstream_per_node) return {};
+  return deliver(topic, payload, qos, retain, now, nullptr);
+}
+
+DownlinkReceipt Gateway::deliver(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now,
+                                 const Session* only) {
   match_scratch_.clear();
-  tree_.match(topic, [&](const Subscriber& sub) { match_scratch_.emplace_back(sub.session, sub.qos); });
+  tree_.match(topic, [&](const Subscriber& sub) {
+    if (!only || sub.session == only->slot) match_scratch_.emplace_back(sub.session, sub.qos);
+  });
   if (match_scratch_.empty()) return {};
   // A client matching several of its filters gets the message once, at the highest of its grants.
   std::sort(match_scratch_.begin(), match_scratch_.end(), [](const auto& a, const auto& b) {

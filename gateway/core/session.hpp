@@ -145,7 +145,8 @@ struct SessionSubscription {
   TopicIdType kind = TopicIdType::normal;  // how the client named it
 };
 
-enum class ConnectStage : std::uint8_t { none, await_will_topic, await_will_msg };
+// await_upstream: a per-node gateway waits for the broker's answer on the node's own connection.
+enum class ConnectStage : std::uint8_t { none, await_will_topic, await_will_msg, await_upstream };
 
 struct Session {
   std::uint32_t slot = 0;
@@ -153,6 +154,7 @@ struct Session {
   ClientState state = ClientState::connecting;
   ConnectStage stage = ConnectStage::none;
   bool clean_session = true;
+  bool upstream_open = false;          // per-node gateway: its own connection was asked for and not closed
   bool change_noted = false;           // already in Gateway::changed_ since the last take_changed_sessions()
   std::uint8_t delivery_failures = 0;  // consecutive, reset by any datagram from the client
   std::uint8_t pending_subscribes = 0;

@@ -72,6 +72,10 @@ void Gateway::handle_subscribe(Session& s, const Subscribe& m) {
 
   QoS requested = min_qos(m.qos, options_.max_granted_qos);
   if (!node) node = &tree_.insert(filter);
+  if (options_.upstream_per_node)
+    return subscribe_per_node(
+        s, *node, filter,
+        SubscribeWaiter{s.slot, s.serial, m.msg_id, suback_topic_id, requested, m.topic_id_type});
   if (node->upstream == UpstreamSubState::granted && requested <= node->requested) {
     QoS granted = min_qos(requested, node->granted);
     if (existing != s.subscriptions.end()) {
@@ -166,6 +170,7 @@ void Gateway::handle_unsubscribe(Session& s, const Unsubscribe& m) {
 
 void Gateway::remove_subscription(Session& s, std::size_t index) {
   SubscriptionTree::Node* node = s.subscriptions[index].filter;
+  if (s.upstream_open) out_.node_unsubscribe(s.client_id, tree_.filter_of(node));
   s.subscriptions.erase(s.subscriptions.begin() + static_cast<std::ptrdiff_t>(index));
   auto& subs = node->subscribers;
   subs.erase(

@@ -119,6 +119,26 @@ class RecordingOutputs final : public Outputs {
   void unsubscribe(std::string_view filter) override {
     events.push_back("unsubscribe " + std::string(filter));
   }
+  // Per-node upstream: "node_connect id c1 k60 will status/x q1 r1", "node_subscribe id a/+ q1",
+  // "node_unsubscribe id a/+", "node_close id".
+  void node_connect(const NodeConnect& c) override {
+    std::string e = "node_connect " + std::string(c.client_id) + " c" + (c.clean_session ? "1" : "0") + " k" +
+                    std::to_string(c.keep_alive_s);
+    if (c.will)
+      e +=
+          " will " + c.will->topic + " q" + std::to_string(c.will->qos) + " r" + (c.will->retain ? "1" : "0");
+    events.push_back(e);
+  }
+  void node_subscribe(std::string_view client_id, std::string_view filter, QoS qos) override {
+    events.push_back("node_subscribe " + std::string(client_id) + " " + std::string(filter) + " q" +
+                     std::to_string(qos));
+  }
+  void node_unsubscribe(std::string_view client_id, std::string_view filter) override {
+    events.push_back("node_unsubscribe " + std::string(client_id) + " " + std::string(filter));
+  }
+  void node_close(std::string_view client_id) override {
+    events.push_back("node_close " + std::string(client_id));
+  }
 
  private:
   std::set<PublishId> seen_;

@@ -1,0 +1,415 @@
+#include "bridge/per_node_upstream.hpp"
+
+#include <MQTTAsync.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "bridge/paho_callbacks.hpp"
+#include "bridge/paho_library.hpp"
+#include "bridge/paho_mailbox.hpp"
+#include "gateway/core/log.hpp"
+
+namespace mqttsn::bridge {
+
+const char* to_string(NodeConnectionState s) {
+  switch (s) {
+    case NodeConnectionState::connecting:
+      return "connecting";
+    case NodeConnectionState::connected:
+      return "connected";
+    case NodeConnectionState::reconnecting:
+      return "reconnecting";
+    case NodeConnectionState::closing:
+      return "closing";
+  }
+  return "?";
+}
+
+struct PerNodeUpstream::Connection {
+  PerNodeUpstream* owner = nullptr;
+  std::uint64_t serial = 0;
+  NodeConnectRequest request;
+  std::string mqtt_client_id;
+  NodeIdentity identity;
+  std::string will_topic;  // as the broker sees it
+  NodeConnectionState state = NodeConnectionState::connecting;
+  bool told = false;  // the node's CONNACK was answered
+  std::string last_error;
+  std::optional<std::uint64_t> reconnect_at_ms;  // uv_now() when the next attempt is due
+  MQTTAsync client = nullptr;
+  std::unique_ptr<detail::Mailbox> mailbox;
+  detail::ReceiveContext receive;
+  std::map<int, PublishId> publishes;                   // Paho token -> the core's id
+  std::map<int, std::string> subscribes;                // Paho token -> the filter as the node named it
+  std::vector<std::pair<std::string, int>> subscribed;  // renewed after a reconnect (clean sessions)
+};
+
+namespace {
+void close_timer(uv_timer_t* t) {
+  if (t == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(t),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+}
+}  // namespace
+
+PerNodeUpstream::PerNodeUpstream(uv_loop_t* loop, PerNodeOptions options, NodeUpstreamEvents& events)
+    : loop_(loop), options_(std::move(options)), events_(events), mount_(options_.topic_prefix) {
+  tick_ = new uv_timer_t{};
+  uv_timer_init(loop_, tick_);
+  tick_->data = this;
+  answer_ = new uv_timer_t{};
+  uv_timer_init(loop_, answer_);
+  answer_->data = this;
+}
+
+PerNodeUpstream::~PerNodeUpstream() {
+  // No DISCONNECT here: what is still open when the gateway goes away without shutdown() is dropped
+  // like a crash would drop it, and the broker publishes the wills.
+  for (auto& [serial, c] : by_serial_) {
+    if (c->client != nullptr) paho::api().destroy(&c->client);
+    c->mailbox.reset();
+  }
+  close_timer(tick_);
+  close_timer(answer_);
+}
+
+bool PerNodeUpstream::start() {
+  if (options_.servers.empty()) {
+    MQTTSN_LOG(error, "upstream (per node): no server configured");
+    return false;
+  }
+  const auto lib =
+      paho::load(paho::is_tls_uri(options_.servers.front()) ? paho::Flavour::tls : paho::Flavour::plain);
+  if (lib.api == nullptr) {
+    MQTTSN_LOG(error, "upstream (per node): %s", lib.error.c_str());
+    return false;
+  }
+  started_ = true;
+  uv_timer_start(
+      tick_, [](uv_timer_t* t) { static_cast<PerNodeUpstream*>(t->data)->on_tick(); }, 200, 200);
+  MQTTSN_LOG(notice, "upstream: one connection per node to %s", options_.servers.front().c_str());
+  return true;
+}
+
+PerNodeUpstream::Connection* PerNodeUpstream::live(std::string_view client_id) const {
+  auto it = live_.find(client_id);
+  if (it == live_.end()) return nullptr;
+  auto c = by_serial_.find(it->second);
+  return c == by_serial_.end() ? nullptr : c->second.get();
+}
+
+void PerNodeUpstream::connect(const NodeConnectRequest& request) {
+  if (Connection* old = live(request.client_id)) {
+    if (old->request == request && old->client != nullptr && old->state != NodeConnectionState::closing) {
+      // The answer comes when the broker's does, or on the next turn when it came already.
+      if (old->told && old->state == NodeConnectionState::connected) {
+        old->told = false;
+        old->mailbox->post(detail::ConnectOk{});
+      }
+      return;
+    }
+    begin_close(*old);
+  }
+  auto c = std::make_unique<Connection>();
+  c->owner = this;
+  c->serial = next_serial_++;
+  c->request = request;
+  c->mqtt_client_id = options_.client_id_prefix + request.client_id;
+  Connection& conn = *c;
+  by_serial_.emplace(conn.serial, std::move(c));
+  live_[request.client_id] = conn.serial;
+  std::string error;
+  std::optional<NodeIdentity> identity =
+      started_ && options_.identity ? options_.identity(request.client_id, error) : std::nullopt;
+  if (!started_) error = "the per-node upstream did not start";
+  if (!identity) {
+    MQTTSN_LOG(warning, "upstream: node %s refused: %s", request.client_id.c_str(),
+               error.empty() ? "no broker identity for it in the credentials file" : error.c_str());
+    finish_close(conn);
+    return refuse_later(request.client_id, ReturnCode::not_supported);
+  }
+  conn.identity = std::move(*identity);
+  if (request.will) conn.will_topic = mount_.upstream(request.will->topic);
+  conn.mailbox = std::make_unique<detail::Mailbox>(loop_, &conn, &PerNodeUpstream::on_mailbox);
+  conn.receive.box = conn.mailbox.get();
+  MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+  co.MQTTVersion = MQTTVERSION_3_1_1;
+  co.sendWhileDisconnected = 0;
+  const int rc =
+      paho::api().createWithOptions(&conn.client, options_.servers.front().c_str(),
+                                    conn.mqtt_client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+  if (rc != MQTTASYNC_SUCCESS) {
+    conn.client = nullptr;
+    MQTTSN_LOG(error, "upstream: node %s: cannot create its MQTT client (Paho %d)", request.client_id.c_str(),
+               rc);
+    finish_close(conn);
+    return refuse_later(request.client_id, ReturnCode::congestion);
+  }
+  paho::api().setCallbacks(conn.client, &conn.receive, detail::paho_connection_lost,
+                           detail::paho_message_arrived, nullptr);
+  open(conn);
+}
+
+void PerNodeUpstream::open(Connection& c) {
+  MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+  o.keepAliveInterval = std::max<int>(c.request.keep_alive_s, options_.keep_alive_floor_s);
+  o.cleansession = c.request.clean_session ? 1 : 0;
+  o.connectTimeout = std::max(1, static_cast<int>((options_.connect_timeout.count() + 999) / 1000));
+  o.MQTTVersion = MQTTVERSION_3_1_1;
+  o.automaticReconnect = 0;
+  o.onSuccess = detail::paho_connect_ok;
+  o.onFailure = detail::paho_connect_failed;
+  o.context = c.mailbox.get();
+  MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+  if (c.request.will) {
+    will.topicName = c.will_topic.c_str();
+    will.payload.data = c.request.will->message.data();
+    will.payload.len = static_cast<int>(c.request.will->message.size());
+    will.message = nullptr;
+    will.qos = options_.qos.publish(c.request.will->qos);
+    will.retained = c.request.will->retain ? 1 : 0;
+    o.will = &will;
+  }
+  if (!c.identity.username.empty()) o.username = c.identity.username.c_str();
+  if (c.identity.password) o.password = c.identity.password->c_str();
+  const int rc = paho::api().connect(c.client, &o);
+  if (rc != MQTTASYNC_SUCCESS)
+    c.mailbox->post(detail::ConnectFailed{rc, "MQTTAsync_connect refused to start"});
+}
+
+void PerNodeUpstream::on_mailbox(uv_async_t* handle) {
+  auto* c = static_cast<Connection*>(handle->data);
+  c->owner->take_events(*c);
+}
+
+void PerNodeUpstream::take_events(Connection& c) {
+  if (!c.mailbox) return;
+  const std::uint64_t serial = c.serial;
+  for (auto& event : c.mailbox->take()) {
+    // A handler may end the connection: stop at once when it did.
+    if (!by_serial_.contains(serial) || !c.mailbox) return;
+    std::visit(
+        [&](auto& e) {
+          using E = std::decay_t<decltype(e)>;
+          const std::string& id = c.request.client_id;
+          const bool current = live(id) == &c;
+          if constexpr (std::is_same_v<E, detail::ConnectOk>) {
+            const NodeConnectionState was = c.state;
+            c.state = NodeConnectionState::connected;
+            c.last_error.clear();
+            if (was != NodeConnectionState::connected)
+              MQTTSN_LOG(info, "upstream: node %s connected to the broker as '%s' (user '%s')", id.c_str(),
+                         c.mqtt_client_id.c_str(), c.identity.username.c_str());
+            if (!c.told) {
+              c.told = true;
+              if (current) events_.on_node_connack(id, ReturnCode::accepted);
+            } else if (was != NodeConnectionState::connected) {
+              for (const auto& [filter, qos] : c.subscribed) {
+                const std::string upstream = mount_.upstream(filter);
+                paho::api().subscribe(c.client, upstream.c_str(), qos, nullptr);
+              }
+            }
+          } else if constexpr (std::is_same_v<E, detail::ConnectFailed>) {
+            const ConnackMapping m = map_connect_failure(e.code);
+            c.last_error = m.reason + (e.message.empty() ? "" : " (" + e.message + ")");
+            if (!c.told) {
+              MQTTSN_LOG(warning, "upstream: node %s refused: the broker said %s (user '%s')", id.c_str(),
+                         c.last_error.c_str(), c.identity.username.c_str());
+              // Gone before the node hears it: the core's close on the refusal then finds nothing.
+              const std::string client = id;
+              finish_close(c);
+              if (current) events_.on_node_connack(client, m.code);
+            } else {
+              c.state = NodeConnectionState::reconnecting;
+              c.reconnect_at_ms =
+                  uv_now(loop_) + static_cast<std::uint64_t>(options_.reconnect_delay.count());
+            }
+          } else if constexpr (std::is_same_v<E, detail::ConnectionLost>) {
+            if (c.state == NodeConnectionState::closing) return;
+            MQTTSN_LOG(warning, "upstream: node %s lost its broker connection: %s; reconnecting", id.c_str(),
+                       e.cause.c_str());
+            c.last_error = e.cause;
+            c.state = NodeConnectionState::reconnecting;
+            c.reconnect_at_ms = uv_now(loop_) + static_cast<std::uint64_t>(options_.reconnect_delay.count());
+            for (const auto& [token, pid] : c.publishes) answer_later(pid, PublishResult::congested);
+            c.publishes.clear();
+          } else if constexpr (std::is_same_v<E, detail::MessageArrived>) {
+            if (!current || c.state == NodeConnectionState::closing) return;
+            const auto topic = mount_.downstream(e.topic);
+            if (!topic) return;
+            events_.on_node_message(id, *topic, Bytes(e.payload.data(), e.payload.size()),
+                                    static_cast<QoS>(e.qos), e.retained);
+          } else if constexpr (std::is_same_v<E, detail::PublishDone>) {
+            auto it = c.publishes.find(e.token);
+            if (it == c.publishes.end()) return;
+            const PublishId pid = it->second;
+            c.publishes.erase(it);
+            events_.on_node_publish_result(pid, e.ok ? PublishResult::delivered : PublishResult::congested);
+          } else if constexpr (std::is_same_v<E, detail::SubscribeDone>) {
+            auto it = c.subscribes.find(e.token);
+            if (it == c.subscribes.end()) return;
+            const std::string filter = std::move(it->second);
+            c.subscribes.erase(it);
+            const bool granted = e.ok && e.granted >= 0 && e.granted <= 2;
+            if (granted) c.subscribed.emplace_back(filter, e.granted);
+            if (!granted)
+              MQTTSN_LOG(warning, "upstream: the broker refused node %s's subscription to %s (user '%s')",
+                         id.c_str(), filter.c_str(), c.identity.username.c_str());
+            if (current)
+              events_.on_node_suback(
+                  id, filter, granted ? std::optional<QoS>(static_cast<QoS>(e.granted)) : std::nullopt);
+          } else if constexpr (std::is_same_v<E, detail::DisconnectDone>) {
+            finish_close(c);
+          }
+        },
+        event);
+  }
+}
+
+void PerNodeUpstream::publish(const PublishRequest& r) {
+  Connection* c = live(r.client_id);
+  if (c == nullptr || c->state != NodeConnectionState::connected) {
+    MQTTSN_LOG(debug, "upstream: node %.*s has no broker connection: publish on %.*s dropped",
+               static_cast<int>(r.client_id.size()), r.client_id.data(), static_cast<int>(r.topic.size()),
+               r.topic.data());
+    return answer_later(r.id, PublishResult::congested);
+  }
+  const std::string topic = mount_.upstream(r.topic);
+  MQTTAsync_message m = MQTTAsync_message_initializer;
+  m.payload = const_cast<std::uint8_t*>(r.payload.data());
+  m.payloadlen = static_cast<int>(r.payload.size());
+  m.qos = options_.qos.publish(r.qos);
+  m.retained = r.retain ? 1 : 0;
+  MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+  if (m.qos > 0) {
+    ro.onSuccess = detail::paho_publish_ok;
+    ro.onFailure = detail::paho_publish_failed;
+    ro.context = c->mailbox.get();
+  }
+  const int rc = paho::api().sendMessage(c->client, topic.c_str(), &m, &ro);
+  if (rc != MQTTASYNC_SUCCESS) return answer_later(r.id, PublishResult::congested);
+  if (m.qos == 0)
+    answer_later(r.id, PublishResult::delivered);
+  else if (r.id != 0)
+    c->publishes[ro.token] = r.id;
+}
+
+void PerNodeUpstream::subscribe(std::string_view client_id, std::string_view filter, QoS qos) {
+  Connection* c = live(client_id);
+  if (c == nullptr || c->state != NodeConnectionState::connected) {
+    // Answered on a later turn, as every answer is.
+    if (c != nullptr && c->mailbox) {
+      c->subscribes[-1] = std::string(filter);
+      c->mailbox->post(detail::SubscribeDone{-1, false, 0x80});
+    }
+    return;
+  }
+  const std::string upstream = mount_.upstream(filter);
+  MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+  ro.onSuccess = detail::paho_subscribe_ok;
+  ro.onFailure = detail::paho_subscribe_failed;
+  ro.context = c->mailbox.get();
+  const int rc = paho::api().subscribe(c->client, upstream.c_str(), options_.qos.subscribe(qos), &ro);
+  if (rc != MQTTASYNC_SUCCESS) {
+    c->subscribes[-1] = std::string(filter);
+    c->mailbox->post(detail::SubscribeDone{-1, false, 0x80});
+    return;
+  }
+  c->subscribes[ro.token] = std::string(filter);
+}
+
+void PerNodeUpstream::unsubscribe(std::string_view client_id, std::string_view filter) {
+  Connection* c = live(client_id);
+  if (c == nullptr) return;
+  std::erase_if(c->subscribed, [&](const auto& s) { return s.first == filter; });
+  if (c->state != NodeConnectionState::connected) return;
+  const std::string upstream = mount_.upstream(filter);
+  paho::api().unsubscribe(c->client, upstream.c_str(), nullptr);
+}
+
+void PerNodeUpstream::close(std::string_view client_id) {
+  if (Connection* c = live(client_id)) begin_close(*c);
+}
+
+void PerNodeUpstream::begin_close(Connection& c) {
+  live_.erase(c.request.client_id);
+  if (c.state == NodeConnectionState::closing) return;
+  c.state = NodeConnectionState::closing;
+  if (c.client == nullptr) return finish_close(c);
+  MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+  d.timeout = static_cast<int>(options_.close_timeout.count());
+  d.onSuccess = detail::paho_disconnected;
+  d.onFailure = detail::paho_disconnect_failed;
+  d.context = c.mailbox.get();
+  if (paho::api().disconnect(c.client, &d) != MQTTASYNC_SUCCESS) finish_close(c);
+}
+
+void PerNodeUpstream::finish_close(Connection& c) {
+  if (live(c.request.client_id) == &c) live_.erase(c.request.client_id);
+  for (const auto& [token, pid] : c.publishes) answer_later(pid, PublishResult::congested);
+  if (c.client != nullptr) paho::api().destroy(&c.client);  // no callback runs after it returns
+  c.client = nullptr;
+  by_serial_.erase(c.serial);  // closes its mailbox
+  if (shutdown_done_ && by_serial_.empty()) {
+    auto done = std::exchange(shutdown_done_, nullptr);
+    done();
+  }
+}
+
+void PerNodeUpstream::answer_later(PublishId id, PublishResult result) {
+  if (id == 0) return;
+  later([this, id, result] { events_.on_node_publish_result(id, result); });
+}
+
+void PerNodeUpstream::refuse_later(const std::string& client_id, ReturnCode rc) {
+  later([this, client_id, rc] { events_.on_node_connack(client_id, rc); });
+}
+
+void PerNodeUpstream::later(std::function<void()> call) {
+  deferred_.push_back(std::move(call));
+  uv_timer_start(
+      answer_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<PerNodeUpstream*>(t->data);
+        for (auto& deferred : std::exchange(self->deferred_, {})) deferred();
+      },
+      0, 0);
+}
+
+void PerNodeUpstream::on_tick() {
+  const std::uint64_t now = uv_now(loop_);
+  for (auto& [serial, c] : by_serial_) {
+    if (c->state != NodeConnectionState::reconnecting || !c->reconnect_at_ms || *c->reconnect_at_ms > now)
+      continue;
+    c->reconnect_at_ms.reset();
+    open(*c);
+  }
+}
+
+void PerNodeUpstream::shutdown(Millis grace, std::function<void()> done) {
+  if (by_serial_.empty()) {
+    if (done) done();
+    return;
+  }
+  shutdown_done_ = std::move(done);
+  std::vector<Connection*> all;
+  for (auto& [serial, c] : by_serial_) all.push_back(c.get());
+  for (Connection* c : all) begin_close(*c);
+  uv_timer_start(
+      tick_,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<PerNodeUpstream*>(t->data);
+        while (!self->by_serial_.empty()) self->finish_close(*self->by_serial_.begin()->second);
+      },
+      static_cast<std::uint64_t>(grace.count()), 0);
+}
+
+std::optional<NodeConnectionStatus> PerNodeUpstream::status_of(std::string_view client_id) const {
+  const Connection* c = live(client_id);
+  if (c == nullptr) return std::nullopt;
+  return NodeConnectionStatus{c->request.client_id, c->mqtt_client_id, c->identity.username, c->state,
+                              c->last_error};
+}
+
+}  // namespace mqttsn::bridge

@@ -1,0 +1,142 @@
+#pragma once
+// The transparent gateway's upstream: one Paho MQTTAsync client per node, whose MQTT client id is the
+// node's (with an optional prefix) and whose broker identity comes from the node's credentials. The
+// node's CONNECT opens it with the node's CleanSession, keep-alive and will; the node's publishes and
+// subscriptions go on it, and what arrives on it is the node's alone. Closing it sends DISCONNECT, so
+// the broker does not publish the will: a lost node's will is published on it first (by the core).
+// When the gateway dies the connections drop without DISCONNECT and the broker publishes the wills.
+//
+// Paho's clients share its send and receive threads; their callbacks only post events, which the
+// loop takes (as for the shared connection, bridge/paho_mailbox.hpp). Answers always come on a later
+// loop turn, never from inside a request.
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bridge/connack_mapping.hpp"
+#include "bridge/qos_translation.hpp"
+#include "bridge/topic_mount.hpp"
+#include "bridge/upstream.hpp"
+
+namespace mqttsn::bridge {
+
+// What a node's connection logs in with.
+struct NodeIdentity {
+  std::string username;                 // empty: none
+  std::optional<std::string> password;  // nullopt: none
+};
+// A node's identity, or nullopt with `error` saying why it has none (the node is refused).
+using IdentityLookup =
+    std::function<std::optional<NodeIdentity>(std::string_view client_id, std::string& error)>;
+
+struct PerNodeOptions {
+  std::vector<std::string> servers;  // the first is used
+  std::string client_id_prefix;
+  std::string topic_prefix;
+  QosTranslation qos;
+  Millis connect_timeout{10'000};
+  std::uint16_t keep_alive_floor_s = 10;  // a node's keep-alive below this (0 included) is raised to it
+  Millis close_timeout{2'000};            // what DISCONNECT waits for messages in flight (a will)
+  Millis reconnect_delay{2'000};          // after the broker dropped a node's connection
+  IdentityLookup identity;
+};
+
+struct NodeWill {
+  std::string topic;  // as the node named it
+  std::vector<std::uint8_t> message;
+  QoS qos = 0;
+  bool retain = false;
+  friend bool operator==(const NodeWill&, const NodeWill&) = default;
+};
+
+struct NodeConnectRequest {
+  std::string client_id;
+  bool clean_session = true;
+  std::uint16_t keep_alive_s = 0;
+  std::optional<NodeWill> will;
+  friend bool operator==(const NodeConnectRequest&, const NodeConnectRequest&) = default;
+};
+
+class NodeUpstreamEvents {
+ public:
+  virtual ~NodeUpstreamEvents() = default;
+  virtual void on_node_connack(std::string_view client_id, ReturnCode rc) = 0;
+  virtual void on_node_suback(std::string_view client_id, std::string_view filter,
+                              std::optional<QoS> granted) = 0;
+  virtual void on_node_message(std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+                               bool retain) = 0;
+  virtual void on_node_publish_result(PublishId id, PublishResult result) = 0;
+};
+
+enum class NodeConnectionState : std::uint8_t { connecting, connected, reconnecting, closing };
+const char* to_string(NodeConnectionState s);
+
+struct NodeConnectionStatus {
+  std::string client_id;       // the node's
+  std::string mqtt_client_id;  // at the broker
+  std::string username;
+  NodeConnectionState state = NodeConnectionState::connecting;
+  std::string last_error;
+};
+
+class PerNodeUpstream {
+ public:
+  PerNodeUpstream(uv_loop_t* loop, PerNodeOptions options, NodeUpstreamEvents& events);
+  ~PerNodeUpstream();
+  PerNodeUpstream(const PerNodeUpstream&) = delete;
+  PerNodeUpstream& operator=(const PerNodeUpstream&) = delete;
+
+  // Loads Paho; false when the options cannot work (logged).
+  bool start();
+  // Opens the node's connection; on_node_connack follows. One it has with the same request is kept
+  // (a node retrying its CONNECT); one made otherwise is closed and replaced.
+  void connect(const NodeConnectRequest& request);
+  // On the connection of request.client_id; `congested` when it has none.
+  void publish(const PublishRequest& request);
+  void subscribe(std::string_view client_id, std::string_view filter, QoS qos);
+  void unsubscribe(std::string_view client_id, std::string_view filter);
+  // Sends DISCONNECT after what is in flight (up to close_timeout), then frees the client.
+  void close(std::string_view client_id);
+  // Closes every connection; `done` runs on the loop when all are gone or `grace` has passed.
+  void shutdown(Millis grace, std::function<void()> done);
+
+  std::optional<NodeConnectionStatus> status_of(std::string_view client_id) const;
+  std::size_t connections() const { return by_serial_.size(); }
+
+  struct Connection;  // per_node_upstream.cpp
+
+ private:
+  static void on_mailbox(uv_async_t* handle);
+  void take_events(Connection& c);
+  void open(Connection& c);
+  void begin_close(Connection& c);
+  void finish_close(Connection& c);  // destroys the Paho client and forgets the connection
+  Connection* live(std::string_view client_id) const;
+  // Answers that are known at once still come on a later turn: the core is not re-entrant.
+  void answer_later(PublishId id, PublishResult result);
+  void refuse_later(const std::string& client_id, ReturnCode rc);
+  void later(std::function<void()> call);
+  void on_tick();
+
+  uv_loop_t* loop_;
+  PerNodeOptions options_;
+  NodeUpstreamEvents& events_;
+  TopicMount mount_;
+  uv_timer_t* tick_ = nullptr;    // reconnects due, and the end of a shutdown's grace
+  uv_timer_t* answer_ = nullptr;  // answers to publishes that could not go, on the next turn
+  std::uint64_t next_serial_ = 1;
+  std::map<std::uint64_t, std::unique_ptr<Connection>> by_serial_;  // every client, closing ones too
+  std::map<std::string, std::uint64_t, std::less<>> live_;          // client id -> its current connection
+  std::vector<std::function<void()>> deferred_;
+  std::function<void()> shutdown_done_;
+  bool started_ = false;
+};
+
+}  // namespace mqttsn::bridge

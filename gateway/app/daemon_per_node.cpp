@@ -1,0 +1,80 @@
+// Per-node upstream mode: the core's requests for a node's own connection go to PerNodeUpstream, its
+// answers back to the core. The nodes' identities come from the reloaded credentials file, looked up
+// when a node connects, so a SIGHUP applies to the next connection.
+#include "conf/node_credentials.hpp"
+#include "gateway/app/daemon.hpp"
+#include "gateway/app/options_mapping.hpp"
+#include "gateway/core/log.hpp"
+
+namespace mqttsn::app {
+
+void Daemon::start_per_node() {
+  if (config_.upstream.mode != conf::UpstreamMode::per_node) return;
+  bridge::PerNodeOptions o = per_node_options(config_);
+  o.identity = [this](std::string_view client_id, std::string& error) -> std::optional<bridge::NodeIdentity> {
+    const auto& creds = reloadable_.parts().node_credentials;
+    std::optional<conf::NodeCredential> c = creds ? creds->find(client_id) : std::nullopt;
+    if (!c) {
+      error = "no broker identity for it in " + config_.upstream.credentials_file.string();
+      return std::nullopt;
+    }
+    if (!c->cert_file.empty()) {
+      error = "a client certificate per node is not supported yet";
+      return std::nullopt;
+    }
+    bridge::NodeIdentity id;
+    id.username = c->username;
+    id.password = conf::node_password(*c, error);
+    if (!error.empty()) return std::nullopt;
+    return id;
+  };
+  per_node_ = std::make_unique<bridge::PerNodeUpstream>(&loop_, std::move(o), *this);
+}
+
+void Daemon::node_connect(const NodeConnect& c) {
+  if (!per_node_) return;
+  bridge::NodeConnectRequest r;
+  r.client_id = std::string(c.client_id);
+  r.clean_session = c.clean_session;
+  r.keep_alive_s = c.keep_alive_s;
+  if (c.will != nullptr && !c.will->topic.empty())
+    r.will = bridge::NodeWill{c.will->topic, c.will->message, c.will->qos, c.will->retain};
+  per_node_->connect(r);
+}
+
+void Daemon::node_subscribe(std::string_view client_id, std::string_view filter, QoS qos) {
+  if (per_node_) per_node_->subscribe(client_id, filter, qos);
+}
+
+void Daemon::node_unsubscribe(std::string_view client_id, std::string_view filter) {
+  if (per_node_) per_node_->unsubscribe(client_id, filter);
+}
+
+void Daemon::node_close(std::string_view client_id) {
+  if (per_node_) per_node_->close(client_id);
+}
+
+void Daemon::on_node_connack(std::string_view client_id, ReturnCode rc) {
+  if (!core_) return;
+  core_->on_node_connack(client_id, rc, now());
+  arm_core_timer();
+}
+
+void Daemon::on_node_suback(std::string_view client_id, std::string_view filter, std::optional<QoS> granted) {
+  if (!core_) return;
+  core_->on_node_suback(client_id, filter, granted, now());
+  arm_core_timer();
+}
+
+void Daemon::on_node_message(std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,
+                             bool retain) {
+  if (!core_) return;
+  core_->on_node_message(client_id, topic, payload, qos, retain, now());
+  arm_core_timer();
+}
+
+void Daemon::on_node_publish_result(PublishId id, PublishResult result) {
+  on_publish_result(id, result);
+}
+
+}  // namespace mqttsn::app

@@ -1,0 +1,90 @@
+// Per-node upstream (the transparent gateway, GatewayOptions::upstream_per_node): each node has its own
+// broker connection. The node's CONNACK waits for the broker's answer on it, the node's subscriptions
+// are made on it one by one, and what arrives on it is for that node alone. The connection closes when
+// the node leaves or is lost; a lost node's will has gone up on it just before.
+#include <algorithm>
+
+#include "gateway.hpp"
+#include "log.hpp"
+
+namespace mqttsn {
+
+void Gateway::open_node_upstream(Session& s) {
+  s.upstream_open = true;
+  out_.node_connect(Outputs::NodeConnect{s.client_id, s.clean_session, s.keep_alive_s, s.will.get()});
+}
+
+void Gateway::close_node_upstream(Session& s) {
+  if (!s.upstream_open) return;
+  s.upstream_open = false;
+  out_.node_close(s.client_id);
+}
+
+void Gateway::on_node_connack(std::string_view client_id, ReturnCode rc, Millis now) {
+  Session* s = sessions_.find_by_client_id(client_id);
+  if (!s || s->state != ClientState::connecting || s->stage != ConnectStage::await_upstream ||
+      !s->upstream_open) {
+    counters_.inc(Counter::stale_upstream_ack);
+    return;
+  }
+  if (rc == ReturnCode::accepted) return complete_connection(*s, now);
+  MQTTSN_LOG(notice, "client %s refused: its broker connection was refused", s->client_id.c_str());
+  s->will.reset();
+  refuse_connection(*s, rc, now);
+}
+
+void Gateway::subscribe_per_node(Session& s, SubscriptionTree::Node& node, std::string_view filter,
+                                 const SubscribeWaiter& waiter) {
+  node.waiters.push_back(waiter);
+  ++s.pending_subscribes;
+  out_.node_subscribe(s.client_id, filter, waiter.requested);
+}
+
+void Gateway::on_node_suback(std::string_view client_id, std::string_view filter, std::optional<QoS> granted,
+                             Millis now) {
+  (void)now;
+  Session* s = sessions_.find_by_client_id(client_id);
+  SubscriptionTree::Node* node = tree_.find(filter);
+  if (!node || !s) {
+    counters_.inc(Counter::stale_upstream_ack);
+    return;
+  }
+  auto w = std::find_if(node->waiters.begin(), node->waiters.end(), [&](const SubscribeWaiter& x) {
+    return x.session == s->slot && x.serial == s->serial;
+  });
+  if (w == node->waiters.end()) {
+    counters_.inc(Counter::stale_upstream_ack);
+    return;
+  }
+  const SubscribeWaiter waiter = *w;
+  node->waiters.erase(w);
+  note_change(*s);
+  if (s->pending_subscribes > 0) --s->pending_subscribes;
+  if (!granted) {
+    counters_.inc(Counter::subscribe_refused);
+    send(*s, SubAck{0, kNoTopicId, waiter.msg_id, ReturnCode::not_supported});
+    release_filter_if_unused(node);
+    return;
+  }
+  const QoS q = std::min(waiter.requested, *granted);
+  auto existing = std::find_if(s->subscriptions.begin(), s->subscriptions.end(),
+                               [&](const SessionSubscription& e) { return e.filter == node; });
+  if (existing != s->subscriptions.end()) {
+    existing->qos = q;
+    for (auto& sub : node->subscribers)
+      if (sub.session == s->slot) sub.qos = q;
+  } else {
+    node->subscribers.push_back(Subscriber{s->slot, q});
+    s->subscriptions.push_back(SessionSubscription{node, q, waiter.kind});
+  }
+  if (s->connected()) send(*s, SubAck{q, waiter.topic_id, waiter.msg_id, ReturnCode::accepted});
+}
+
+DownlinkReceipt Gateway::on_node_message(std::string_view client_id, std::string_view topic, Bytes payload,
+                                         QoS qos, bool retain, Millis now) {
+  const Session* s = sessions_.find_by_client_id(client_id);
+  if (!s) return {};
+  return deliver(topic, payload, qos, retain, now, s);
+}
+
+}  // namespace mqttsn

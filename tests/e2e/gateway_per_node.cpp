@@ -1,0 +1,200 @@
+// Per-node upstream mode through the real mqttsn-gw and a mosquitto secured the usual way for
+// sensors: password_file + acl_file, one user per device. Each node has its own MQTT connection, so
+// the broker applies that device's ACL, refuses its bad password, and publishes its will itself when
+// the gateway dies.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "e2e/e2e_config.hpp"
+#include "e2e/e2e_nodes.hpp"
+#include "e2e/gateway_process.hpp"
+#include "support/mosquitto_broker.hpp"
+#include "support/paho_test_client.hpp"
+
+using namespace mqttsn::e2e;
+using namespace std::chrono_literals;
+using mqttsn::ReturnCode;
+using mqttsn::test::GatewayProcess;
+using mqttsn::test::MosquittoBroker;
+using mqttsn::test::MosquittoOptions;
+using mqttsn::test::PahoTestClient;
+
+namespace {
+
+MosquittoOptions secured_broker() {
+  MosquittoOptions o;
+  o.allow_anonymous = false;
+  o.users = {{"gw", "gw-secret"}, {"watcher", "w-secret"}, {"node-a", "a-secret"}, {"node-b", "b-secret"}};
+  o.acl =
+      "user gw\ntopic readwrite mqttsn-gw/#\n"
+      "user watcher\ntopic read #\ntopic write e2e/shared/#\n"
+      "user node-a\ntopic readwrite e2e/a/#\ntopic read e2e/shared/#\n"
+      "user node-b\ntopic readwrite e2e/b/#\ntopic read e2e/shared/#\n";
+  return o;
+}
+
+struct PerNodeSetup {
+  MosquittoBroker broker{secured_broker()};
+  PahoTestClient watcher;
+  std::uint16_t port = free_udp_port();
+  GatewayProcess gw;
+  NodeHarness nodes;
+
+  explicit PerNodeSetup(std::vector<mqttsn::sim::NodeConfig> node_configs)
+      : watcher([&] {
+          auto o = paho_options(broker.uri(), "e2e-pernode-watcher");
+          o.username = "watcher";
+          o.password = "w-secret";
+          return o;
+        }()),
+        gw(GatewayToml{.broker_uri = broker.uri(),
+                       .udp_port = port,
+                       .store = false,
+                       .upstream_extra = "username = \"gw\"\npassword_file = \"gw-password\"\n"
+                                         "mode = \"per_node\"\ncredentials_file = \"node-credentials\"\n"
+                                         "node_client_id_prefix = \"gw7-\"\n"}
+               .to_toml(),
+           "e2e-pernode"),
+        nodes(std::move(node_configs)) {
+    REQUIRE(watcher.connect());
+    REQUIRE(watcher.subscribe("e2e/#", 2));
+    gw.dir().write("gw-password", "gw-secret\n");
+    gw.dir().write("node-b-password", "b-secret\n");
+    gw.dir().write("node-credentials",
+                   "node-a    username=node-a password=a-secret\n"
+                   "node-b    username=node-b password_file=node-b-password\n"
+                   "node-bad  username=node-a password=not-the-password\n");
+    nodes.open_udp(port);
+    REQUIRE_MESSAGE(gw.start(), gw.log());
+    REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  }
+};
+
+mqttsn::sim::NodeConfig with_will(std::string client_id, std::string topic, std::uint16_t keep_alive_s = 60) {
+  auto c = node_config(std::move(client_id), keep_alive_s);
+  c.will = mqttsn::sim::WillConfig{std::move(topic), "gone", 1, false};
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("per-node: each node publishes under its own broker user, only where its ACL allows") {
+  PerNodeSetup s({node_config("node-a"), node_config("node-b")});
+  REQUIRE_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  REQUIRE_MESSAGE(s.nodes.connect(1), s.nodes.describe(1) << "\n" << s.gw.log());
+
+  CHECK(s.nodes.publish(0, TopicRef::named("e2e/a/temp"), "from-a", 1));
+  CHECK(s.nodes.publish(1, TopicRef::named("e2e/b/temp"), "from-b", 1));
+  REQUIRE_MESSAGE(s.watcher.wait_for(2, 5s), s.gw.log());
+  // Outside its ACL: mosquitto 2.0 drops the message and that node's connection (only that node's),
+  // and the gateway connects it again.
+  const auto log_at = s.gw.log().size();
+  s.nodes.publish(0, TopicRef::named("e2e/b/forged"), "a-in-b", 1);
+  s.nodes.publish(1, TopicRef::named("e2e/a/forged"), "b-in-a", 1);
+  REQUIRE_MESSAGE(s.gw.wait_log("node node-a connected to the broker", log_at, 10s), s.gw.log());
+  REQUIRE_MESSAGE(s.gw.wait_log("node node-b connected to the broker", log_at, 10s), s.gw.log());
+  const auto got = s.watcher.messages();
+  REQUIRE(got.size() == 2);
+  std::set<std::string> seen{got[0].topic + "=" + got[0].payload, got[1].topic + "=" + got[1].payload};
+  CHECK(seen == std::set<std::string>{"e2e/a/temp=from-a", "e2e/b/temp=from-b"});
+
+  // gwctl clients: each node's own connection and the identity it has at the broker.
+  const auto clients = s.gw.status("clients")["clients"];
+  REQUIRE(clients.size() == 2);
+  for (const auto& c : clients) {
+    CHECK(c["upstream"] == "connected");
+    CHECK(c["broker_client_id"] == "gw7-" + c["client_id"].get<std::string>());
+    CHECK(c["broker_user"] == c["client_id"]);
+  }
+  const auto table = s.gw.gwctl({"clients"});
+  CHECK(table.exit_status == 0);
+  CHECK(table.out.find("gw7-node-a") != std::string::npos);
+}
+
+TEST_CASE("per-node: each node subscribes on its own connection and gets each message once") {
+  PerNodeSetup s({node_config("node-a"), node_config("node-b")});
+  REQUIRE_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  REQUIRE_MESSAGE(s.nodes.connect(1), s.nodes.describe(1) << "\n" << s.gw.log());
+  for (std::size_t i : {0u, 1u}) {
+    s.nodes.act(
+        i, [](NodeClient& n, mqttsn::Millis t) { n.subscribe(TopicRef::named("e2e/shared/cmd"), 1, t); });
+    REQUIRE_MESSAGE(s.nodes.wait_event(i, EventKind::subscribed), s.nodes.describe(i) << "\n" << s.gw.log());
+  }
+  // Both nodes hold the filter, each on its own connection: one message reaches each of them once.
+  REQUIRE(s.watcher.publish("e2e/shared/cmd", "on", 1, false, 5000ms));
+  for (std::size_t i : {0u, 1u})
+    REQUIRE_MESSAGE(s.nodes.wait_event(i, EventKind::message), s.nodes.describe(i) << "\n" << s.gw.log());
+  std::this_thread::sleep_for(500ms);
+  s.nodes.run_until([] { return false; }, 200ms);
+  CHECK(s.nodes.count(0, EventKind::message) == 1);
+  CHECK(s.nodes.count(1, EventKind::message) == 1);
+
+  // node-a's own topic: what it subscribes to there comes to it alone.
+  s.nodes.act(0, [](NodeClient& n, mqttsn::Millis t) { n.subscribe(TopicRef::named("e2e/a/cmd"), 1, t); });
+  REQUIRE_MESSAGE(s.nodes.wait_event(0, EventKind::subscribed), s.nodes.describe(0));
+  CHECK(s.nodes.publish(0, TopicRef::named("e2e/a/cmd"), "self", 1));
+  REQUIRE_MESSAGE(s.nodes.wait_event(0, EventKind::message), s.nodes.describe(0) << "\n" << s.gw.log());
+  CHECK(s.nodes.count(1, EventKind::message) == 1);
+}
+
+TEST_CASE("per-node: a wrong password is refused at CONNECT with the broker's reason in the log") {
+  PerNodeSetup s({node_config("node-bad")});
+  CHECK_FALSE(s.nodes.connect(0));
+  const auto failures = s.nodes.events(0, EventKind::failure);
+  REQUIRE_MESSAGE(!failures.empty(), s.nodes.describe(0));
+  CHECK(failures.front().request == mqttsn::MsgType::connect);
+  CHECK(failures.front().rc == ReturnCode::not_supported);
+  CHECK_MESSAGE(s.gw.wait_log("node node-bad refused: the broker said CONNACK"), s.gw.log());
+  CHECK(s.gw.status("clients")["clients"].empty());
+}
+
+TEST_CASE("per-node: a node without credentials is refused with a clear log line") {
+  PerNodeSetup s({node_config("stranger")});
+  CHECK_FALSE(s.nodes.connect(0));
+  const auto failures = s.nodes.events(0, EventKind::failure);
+  REQUIRE_MESSAGE(!failures.empty(), s.nodes.describe(0));
+  CHECK(failures.front().rc == ReturnCode::not_supported);
+  CHECK_MESSAGE(s.gw.wait_log("node stranger refused: no broker identity for it in"), s.gw.log());
+}
+
+TEST_CASE("per-node: SIGHUP re-reads the credentials file, and the next CONNECT uses it") {
+  PerNodeSetup s({node_config("stranger")});
+  CHECK_FALSE(s.nodes.connect(0));
+  s.gw.dir().write("node-credentials", "stranger username=node-b password_file=node-b-password\n");
+  const auto log_at = s.gw.log().size();
+  s.gw.signal(SIGHUP);
+  REQUIRE_MESSAGE(s.gw.wait_log("reload: 1 node broker identity applied", log_at), s.gw.log());
+  CHECK_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  const auto clients = s.gw.status("clients")["clients"];
+  REQUIRE(clients.size() == 1);
+  CHECK(clients[0]["broker_user"] == "node-b");
+}
+
+TEST_CASE("per-node: a node that goes silent has its will published on its own connection") {
+  PerNodeSetup s({with_will("node-a", "e2e/a/will", 2)});
+  REQUIRE_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  s.nodes.mute(0);
+  REQUIRE_MESSAGE(s.watcher.wait_for(1, 8s), s.gw.log());
+  const auto will = s.watcher.messages().front();
+  CHECK(will.topic == "e2e/a/will");
+  CHECK(will.payload == "gone");
+  // Once, by the gateway: the connection then closed with DISCONNECT, so the broker adds none.
+  std::this_thread::sleep_for(500ms);
+  CHECK(s.watcher.count() == 1);
+}
+
+TEST_CASE("per-node: when the gateway is killed the broker publishes every node's will") {
+  PerNodeSetup s({with_will("node-a", "e2e/a/will"), with_will("node-b", "e2e/b/will")});
+  REQUIRE_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  REQUIRE_MESSAGE(s.nodes.connect(1), s.nodes.describe(1) << "\n" << s.gw.log());
+  CHECK(s.watcher.count() == 0);
+  s.gw.kill_hard();
+  REQUIRE_MESSAGE(s.watcher.wait_for(2, 5s), s.broker.log());
+  std::set<std::string> topics;
+  for (const auto& m : s.watcher.messages()) topics.insert(m.topic);
+  CHECK(topics == std::set<std::string>{"e2e/a/will", "e2e/b/will"});
+}
