@@ -95,8 +95,10 @@ json subscriptions(const Daemon& d) {
 
 // The heap as the allocator sees it: what the gateway holds now, and what the allocator keeps free
 // for later (RSS that a burst left behind). Tells apart memory in use from memory merely resident.
+// null when the allocator does not say (a sanitizer's allocator answers mallinfo2 with zeros).
 json heap_memory() {
   const struct mallinfo2 m = mallinfo2();
+  if (m.uordblks + m.hblkhd == 0) return {{"heap_in_use_bytes", nullptr}, {"heap_free_bytes", nullptr}};
   return {{"heap_in_use_bytes", m.uordblks + m.hblkhd}, {"heap_free_bytes", m.fordblks}};
 }
 

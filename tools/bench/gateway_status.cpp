@@ -80,7 +80,9 @@ nlohmann::json store_counters(const std::string& socket_path) {
 
 std::optional<std::uint64_t> heap_in_use(const std::string& socket_path) {
   const auto r = ask_status(socket_path, "stats");
-  if (!r.contains("memory") || !r["memory"].contains("heap_in_use_bytes")) return std::nullopt;
+  if (!r.contains("memory") || !r["memory"].contains("heap_in_use_bytes") ||
+      !r["memory"]["heap_in_use_bytes"].is_number())
+    return std::nullopt;
   return r["memory"]["heap_in_use_bytes"].get<std::uint64_t>();
 }
 
