@@ -182,6 +182,9 @@ class Gateway {
   void handle_subscribe(Session& s, const Subscribe& m);  // subscribe.cpp
   void handle_unsubscribe(Session& s, const Unsubscribe& m);
   void remove_subscription(Session& s, std::size_t index);
+  // Records what the broker granted for a waiting SUBSCRIBE in the session and the tree, and answers
+  // the node (shared and per-node subscriptions alike).
+  void grant_subscription(Session& s, SubscriptionTree::Node& node, QoS q, const SubscribeWaiter& w);
   void release_filter_if_unused(SubscriptionTree::Node* n);
   void request_upstream(SubscriptionTree::Node& node, std::string_view filter, QoS qos);
   // Buffers a downlink message within the limits (publish_downlink.cpp); seq != 0: its store row's.

@@ -66,18 +66,7 @@ void Gateway::on_node_suback(std::string_view client_id, std::string_view filter
     release_filter_if_unused(node);
     return;
   }
-  const QoS q = std::min(waiter.requested, *granted);
-  auto existing = std::find_if(s->subscriptions.begin(), s->subscriptions.end(),
-                               [&](const SessionSubscription& e) { return e.filter == node; });
-  if (existing != s->subscriptions.end()) {
-    existing->qos = q;
-    for (auto& sub : node->subscribers)
-      if (sub.session == s->slot) sub.qos = q;
-  } else {
-    node->subscribers.push_back(Subscriber{s->slot, q});
-    s->subscriptions.push_back(SessionSubscription{node, q, waiter.kind});
-  }
-  if (s->connected()) send(*s, SubAck{q, waiter.topic_id, waiter.msg_id, ReturnCode::accepted});
+  grant_subscription(*s, *node, std::min(waiter.requested, *granted), waiter);
 }
 
 DownlinkReceipt Gateway::on_node_message(std::string_view client_id, std::string_view topic, Bytes payload,

@@ -130,21 +130,24 @@ void Gateway::on_upstream_suback(std::string_view filter, std::optional<QoS> gra
       send(*s, SubAck{0, kNoTopicId, w.msg_id, ReturnCode::not_supported});
       continue;
     }
-    QoS q = min_qos(w.requested, node->granted);
-    auto existing = std::find_if(s->subscriptions.begin(), s->subscriptions.end(),
-                                 [&](const SessionSubscription& e) { return e.filter == node; });
-    if (existing != s->subscriptions.end()) {
-      existing->qos = q;
-      for (auto& sub : node->subscribers)
-        if (sub.session == s->slot) sub.qos = q;
-    } else {
-      node->subscribers.push_back(Subscriber{s->slot, q});
-      s->subscriptions.push_back(SessionSubscription{node, q, w.kind});
-    }
-    if (s->connected()) send(*s, SubAck{q, w.topic_id, w.msg_id, ReturnCode::accepted});
+    grant_subscription(*s, *node, min_qos(w.requested, node->granted), w);
   }
   (void)now;
   release_filter_if_unused(node);
+}
+
+void Gateway::grant_subscription(Session& s, SubscriptionTree::Node& node, QoS q, const SubscribeWaiter& w) {
+  auto existing = std::find_if(s.subscriptions.begin(), s.subscriptions.end(),
+                               [&](const SessionSubscription& e) { return e.filter == &node; });
+  if (existing != s.subscriptions.end()) {
+    existing->qos = q;
+    for (auto& sub : node.subscribers)
+      if (sub.session == s.slot) sub.qos = q;
+  } else {
+    node.subscribers.push_back(Subscriber{s.slot, q});
+    s.subscriptions.push_back(SessionSubscription{&node, q, w.kind});
+  }
+  if (s.connected()) send(s, SubAck{q, w.topic_id, w.msg_id, ReturnCode::accepted});
 }
 
 void Gateway::handle_unsubscribe(Session& s, const Unsubscribe& m) {
