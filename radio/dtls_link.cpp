@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "gateway/core/log.hpp"
+#include "radio/dtls_records.hpp"
 
 namespace mqttsn::radio {
 
@@ -155,6 +156,11 @@ SSL_CTX* new_server_context(const DtlsLinkOptions& o, std::string& error) {
   SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
   // The link sets the MTU itself: the BIO has no socket to ask.
   SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_set_cipher_list(ctx, kDtlsServerCiphers) != 1) {
+    error = "cannot set the DTLS cipher suites: " + openssl_error_text(ERR_get_error());
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
   // Memory per association: OpenSSL sizes each one's write buffer for the largest record it may send
   // (16 KB by default); no record here is larger than a datagram.
   SSL_CTX_set_max_send_fragment(
@@ -384,6 +390,10 @@ void DtlsLink::on_record_datagram(const LinkAddress& from, Bytes d) {
         return;
       }
       return on_new_client_hello(from, d);
+    }
+    if (!records_well_formed(d, min_protected_record(peer.ssl))) {
+      ++stats_.dtls_bad_records;  // forged or damaged: OpenSSL would end the association over it
+      return;
     }
     peer.last_seen = Clock::now();
     feed_datagram(*peer.bio, d);

@@ -76,6 +76,7 @@ struct LinkCallbacks {
   X(dtls_alerts_received)                                                                        \
   X(dtls_alerts_sent)                                                                            \
   X(dtls_stray_records)        /* records from peers without an association, not ClientHellos */ \
+  X(dtls_bad_records)          /* to an association, cut short or too short: dropped unread */   \
   X(dtls_no_association_drops) /* sends to a peer without an association */                      \
   X(dtls_clear_discovery)      /* SEARCHGW passed up and GWINFO sent in clear */
 
