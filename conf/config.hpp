@@ -145,6 +145,9 @@ struct UpstreamConfig {
   std::uint8_t qos_minus1 = 0;                         // upstream QoS for MQTT-SN QoS -1 publishes
   std::uint8_t qos_floor = 0;                          // uplink publishes go up with at least this QoS
   std::uint8_t max_qos = 2;                            // highest QoS used upstream
+  // A QoS 2 exchange the broker leaves incomplete this long is taken as "no QoS 2 here" and sent again
+  // at QoS 1 (a broker may answer with a PUBACK, or not at all).
+  Duration qos2_answer_timeout = 60s;
   // Uplink QoS 1/2 messages acknowledged to nodes and not yet to the broker: the store's table
   // (on disk) and the bridge's queue (in memory) share these bounds. A burst of readings outruns the
   // broker for a moment; 10,000 is minutes of a field network's traffic and ~1 MB of RAM.

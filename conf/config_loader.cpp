@@ -307,6 +307,7 @@ void read_upstream(TableReader t, UpstreamConfig& u, const PlaceholderValues& na
   if (t.read_uint("max_qos", u.max_qos, 0, 2) && u.qos_floor > u.max_qos)
     t.error(*t.find("max_qos"), "max_qos",
             "must not be lower than qos_floor (" + std::to_string(u.qos_floor) + ")");
+  t.read_duration("qos2_answer_timeout", u.qos2_answer_timeout, 1s, 1h);
 
   TableReader q = t.sub("offline_queue");
   q.read_uint("max_messages", u.queue_max_messages, 0, 10000000);

@@ -106,6 +106,7 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.qos.minus1_as = u.qos_minus1;
   o.qos.floor = u.qos_floor;
   o.qos.ceiling = u.max_qos;
+  o.qos2_answer_timeout = u.qos2_answer_timeout;
   return o;
 }
 

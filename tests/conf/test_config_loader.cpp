@@ -44,6 +44,7 @@ TEST_CASE("config: a minimal file gets every documented default") {
   CHECK(udp.broadcast_port == 10000);
   CHECK(c.upstream.servers == std::vector<std::string>{"tcp://localhost:1883"});
   CHECK(c.upstream.keepalive == 60s);
+  CHECK(c.upstream.qos2_answer_timeout == 60s);
   CHECK(c.access.allow_anonymous);
   CHECK(c.access.acl_file.empty());
   CHECK(c.status.socket == "/run/mqttsn-gw/status.sock");
@@ -414,4 +415,13 @@ TEST_CASE("config: load_config reads a file and reports a missing one") {
   REQUIRE(missing.errors.size() == 1);
   CHECK(missing.errors[0].to_string() ==
         (dir.path() / "nope.toml").string() + ": cannot read: No such file or directory");
+}
+
+TEST_CASE("config: how long a QoS 2 exchange may stay unanswered, from 1 s to 1 h") {
+  const auto r = parse("[upstream]\nmax_qos = 2\nqos2_answer_timeout = \"2m\"\n");
+  REQUIRE_MESSAGE(r.ok(), errors_of(r));
+  CHECK(r.config.upstream.qos2_answer_timeout == 2min);
+  CHECK(errors_of(parse("[upstream]\nqos2_answer_timeout = \"500ms\"\n")) ==
+        "/etc/mqttsn-gw/t.toml:2: upstream.qos2_answer_timeout: expected a duration from 1s to 1h, got "
+        "\"500ms\"\n");
 }
