@@ -8,6 +8,7 @@
 #include "bridge/paho_callbacks.hpp"
 #include "bridge/paho_library.hpp"
 #include "bridge/paho_mailbox.hpp"
+#include "bridge/tcp_probe.hpp"
 #include "gateway/core/log.hpp"
 
 namespace mqttsn::bridge {
@@ -36,6 +37,7 @@ struct PerNodeUpstream::Connection {
   NodeConnectionState state = NodeConnectionState::connecting;
   bool told = false;  // the node's CONNACK was answered
   std::string last_error;
+  std::string tls_error;                         // OpenSSL's first complaint during the current attempt
   std::optional<std::uint64_t> reconnect_at_ms;  // uv_now() when the next attempt is due
   MQTTAsync client = nullptr;
   std::unique_ptr<detail::Mailbox> mailbox;
@@ -129,6 +131,12 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
     finish_close(conn);
     return refuse_later(request.client_id, ReturnCode::not_supported);
   }
+  if (!identity->cert_file.empty() && !paho::is_tls_uri(options_.servers.front())) {
+    MQTTSN_LOG(warning, "upstream: node %s refused: its client certificate needs an ssl:// server, not %s",
+               request.client_id.c_str(), options_.servers.front().c_str());
+    finish_close(conn);
+    return refuse_later(request.client_id, ReturnCode::not_supported);
+  }
   conn.identity = std::move(*identity);
   if (request.will) conn.will_topic = mount_.upstream(request.will->topic);
   conn.mailbox = std::make_unique<detail::Mailbox>(loop_, &conn, &PerNodeUpstream::on_mailbox);
@@ -173,6 +181,22 @@ void PerNodeUpstream::open(Connection& c) {
   }
   if (!c.identity.username.empty()) o.username = c.identity.username.c_str();
   if (c.identity.password) o.password = c.identity.password->c_str();
+  MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  if (paho::is_tls_uri(options_.servers.front())) {
+    const TlsOptions& t = options_.tls;
+    ssl.trustStore = t.ca_file.empty() ? nullptr : t.ca_file.c_str();
+    ssl.CApath = t.ca_dir.empty() ? nullptr : t.ca_dir.c_str();
+    ssl.keyStore = c.identity.cert_file.empty() ? nullptr : c.identity.cert_file.c_str();
+    ssl.privateKey = c.identity.key_file.empty() ? nullptr : c.identity.key_file.c_str();
+    ssl.enableServerCertAuth = 1;
+    ssl.verify = t.verify_host_name ? 1 : 0;
+    ssl.sslVersion = static_cast<int>(t.min_version);
+    ssl.ssl_error_cb = detail::paho_ssl_error;
+    ssl.ssl_error_context = c.mailbox.get();
+    o.ssl = &ssl;
+  }
+  c.tls_error.clear();
+  // Paho copies every string during this call.
   const int rc = paho::api().connect(c.client, &o);
   if (rc != MQTTASYNC_SUCCESS)
     c.mailbox->post(detail::ConnectFailed{rc, "MQTTAsync_connect refused to start"});
@@ -210,20 +234,23 @@ void PerNodeUpstream::take_events(Connection& c) {
                 paho::api().subscribe(c.client, upstream.c_str(), qos, nullptr);
               }
             }
+          } else if constexpr (std::is_same_v<E, detail::TlsError>) {
+            MQTTSN_LOG(debug, "upstream: node %s: OpenSSL: %s", id.c_str(), e.text.c_str());
+            if (c.tls_error.empty()) c.tls_error = e.text;
           } else if constexpr (std::is_same_v<E, detail::ConnectFailed>) {
             const ConnackMapping m = map_connect_failure(e.code);
             c.last_error = m.reason + (e.message.empty() ? "" : " (" + e.message + ")");
-            if (!c.told) {
-              MQTTSN_LOG(warning, "upstream: node %s refused: the broker said %s (user '%s')", id.c_str(),
-                         c.last_error.c_str(), c.identity.username.c_str());
-              // Gone before the node hears it: the core's close on the refusal then finds nothing.
-              const std::string client = id;
-              finish_close(c);
-              if (current) events_.on_node_connack(client, m.code);
-            } else {
+            if (c.told) {
               c.state = NodeConnectionState::reconnecting;
               c.reconnect_at_ms =
                   uv_now(loop_) + static_cast<std::uint64_t>(options_.reconnect_delay.count());
+            } else if (e.code > 0 || !paho::is_tls_uri(options_.servers.front())) {
+              refuse(c, "the broker said " + c.last_error, m.code);
+            } else if (!c.tls_error.empty()) {
+              // The handshake failed: trying again later would fail the same way.
+              refuse(c, "TLS handshake failed: " + c.tls_error, ReturnCode::not_supported);
+            } else {
+              refuse_unless_tls(c, m);
             }
           } else if constexpr (std::is_same_v<E, detail::ConnectionLost>) {
             if (c.state == NodeConnectionState::closing) return;
@@ -265,6 +292,40 @@ void PerNodeUpstream::take_events(Connection& c) {
         },
         event);
   }
+}
+
+void PerNodeUpstream::refuse(Connection& c, const std::string& why, ReturnCode rc) {
+  MQTTSN_LOG(warning, "upstream: node %s refused: %s (user '%s')", c.request.client_id.c_str(), why.c_str(),
+             c.identity.username.c_str());
+  // Gone before the node hears it: the core's close on the refusal then finds nothing.
+  const std::string client = c.request.client_id;
+  const bool current = live(client) == &c;
+  finish_close(c);
+  if (current) events_.on_node_connack(client, rc);
+}
+
+void PerNodeUpstream::refuse_unless_tls(Connection& c, const ConnackMapping& m) {
+  // With TLS 1.3 the broker refuses a client certificate after the client's side of the handshake
+  // is done, and Paho reports "TCP/TLS connect failure" without OpenSSL's words, as it does for a
+  // broker that cannot be reached. A broker that accepts TCP refused the handshake, and a node
+  // retrying the same certificate would be refused for ever: "not supported", not "congestion".
+  const std::uint64_t serial = c.serial;
+  std::weak_ptr<int> life = alive_;
+  probe_tcp(loop_, options_.servers.front(), [this, life, serial, m](bool tcp_ok) {
+    if (life.expired()) return;
+    auto it = by_serial_.find(serial);
+    if (it == by_serial_.end()) return;
+    Connection& conn = *it->second;
+    if (tcp_ok) {
+      conn.last_error = "TLS handshake failed although TCP connects: the broker refused " +
+                        std::string(conn.identity.cert_file.empty() ? "a node without a client certificate"
+                                                                    : "the node's certificate") +
+                        ", or the broker's own is not trusted";
+      refuse(conn, conn.last_error, ReturnCode::not_supported);
+    } else {
+      refuse(conn, "the broker said " + conn.last_error, m.code);
+    }
+  });
 }
 
 void PerNodeUpstream::publish(const PublishRequest& r) {
@@ -408,8 +469,8 @@ void PerNodeUpstream::shutdown(Millis grace, std::function<void()> done) {
 std::optional<NodeConnectionStatus> PerNodeUpstream::status_of(std::string_view client_id) const {
   const Connection* c = live(client_id);
   if (c == nullptr) return std::nullopt;
-  return NodeConnectionStatus{c->request.client_id, c->mqtt_client_id, c->identity.username, c->state,
-                              c->last_error};
+  return NodeConnectionStatus{c->request.client_id,  c->mqtt_client_id, c->identity.username,
+                              c->identity.cert_file, c->state,          c->last_error};
 }
 
 }  // namespace mqttsn::bridge

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bridge/bridge_options.hpp"
 #include "bridge/connack_mapping.hpp"
 #include "bridge/qos_translation.hpp"
 #include "bridge/topic_mount.hpp"
@@ -27,10 +28,14 @@
 
 namespace mqttsn::bridge {
 
-// What a node's connection logs in with.
+// What a node's connection logs in with. A client certificate needs an ssl:// server; a node
+// without one connects with no client certificate (never with the gateway's, which would give the
+// node the gateway's identity at a broker that takes the certificate's name as the user).
 struct NodeIdentity {
   std::string username;                 // empty: none
   std::optional<std::string> password;  // nullopt: none
+  std::string cert_file;                // the node's client certificate (chain), PEM; empty: none
+  std::string key_file;                 // its private key
 };
 // A node's identity, or nullopt with `error` saying why it has none (the node is refused).
 using IdentityLookup =
@@ -40,6 +45,9 @@ struct PerNodeOptions {
   std::vector<std::string> servers;  // the first is used
   std::string client_id_prefix;
   std::string topic_prefix;
+  // For an ssl:// server: how the broker's certificate is checked (the gateway's own CA settings).
+  // Its cert_file and key_file are the gateway's and are not used for nodes.
+  TlsOptions tls;
   QosTranslation qos;
   Millis connect_timeout{10'000};
   std::uint16_t keep_alive_floor_s = 10;  // a node's keep-alive below this (0 included) is raised to it
@@ -82,6 +90,7 @@ struct NodeConnectionStatus {
   std::string client_id;       // the node's
   std::string mqtt_client_id;  // at the broker
   std::string username;
+  std::string cert_file;  // its client certificate; empty: none
   NodeConnectionState state = NodeConnectionState::connecting;
   std::string last_error;
 };
@@ -122,6 +131,10 @@ class PerNodeUpstream {
   // Answers that are known at once still come on a later turn: the core is not re-entrant.
   void answer_later(PublishId id, PublishResult result);
   void refuse_later(const std::string& client_id, ReturnCode rc);
+  // Ends a connection the broker did not take and answers the node (when it is still the node's).
+  void refuse(Connection& c, const std::string& why, ReturnCode rc);
+  // A failed TLS connect without OpenSSL's reason: `m` when the broker is not reached, else refused.
+  void refuse_unless_tls(Connection& c, const ConnackMapping& m);
   void later(std::function<void()> call);
   void on_tick();
 
@@ -137,6 +150,7 @@ class PerNodeUpstream {
   std::vector<std::function<void()>> deferred_;
   std::function<void()> shutdown_done_;
   bool started_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // probes in flight check it
 };
 
 }  // namespace mqttsn::bridge

@@ -1,6 +1,11 @@
 // Per-node upstream mode: the core's requests for a node's own connection go to PerNodeUpstream, its
 // answers back to the core. The nodes' identities come from the reloaded credentials file, looked up
 // when a node connects, so a SIGHUP applies to the next connection.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "conf/node_credentials.hpp"
 #include "gateway/app/daemon.hpp"
 #include "gateway/app/options_mapping.hpp"
@@ -18,14 +23,21 @@ void Daemon::start_per_node() {
       error = "no broker identity for it in " + config_.upstream.credentials_file.string();
       return std::nullopt;
     }
-    if (!c->cert_file.empty()) {
-      error = "a client certificate per node is not supported yet";
-      return std::nullopt;
-    }
     bridge::NodeIdentity id;
     id.username = c->username;
     id.password = conf::node_password(*c, error);
     if (!error.empty()) return std::nullopt;
+    // Read when the node connects, like its password file: a certificate renewed on disk is used by
+    // the next connection, and a missing one is named here rather than as a TLS failure.
+    for (const auto* file : {&c->cert_file, &c->key_file}) {
+      if (file->empty()) continue;
+      if (::access(file->c_str(), R_OK) != 0) {
+        error = "cannot read " + file->string() + ": " + std::strerror(errno);
+        return std::nullopt;
+      }
+    }
+    id.cert_file = c->cert_file.string();
+    id.key_file = c->key_file.string();
     return id;
   };
   per_node_ = std::make_unique<bridge::PerNodeUpstream>(&loop_, std::move(o), *this);

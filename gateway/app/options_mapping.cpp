@@ -116,6 +116,9 @@ bridge::PerNodeOptions per_node_options(const conf::GatewayConfig& config) {
   o.servers = u.servers;
   o.client_id_prefix = u.node_client_id_prefix;
   o.topic_prefix = u.topic_prefix;
+  o.tls = bridge_options(config).tls;
+  o.tls.cert_file.clear();  // the gateway's own: a node uses its own or none
+  o.tls.key_file.clear();
   o.qos.minus1_as = u.qos_minus1;
   o.qos.floor = u.qos_floor;
   o.qos.ceiling = u.max_qos;

@@ -54,10 +54,12 @@ json clients(const Daemon& d) {
         row["upstream"] = bridge::to_string(u->state);
         row["broker_client_id"] = u->mqtt_client_id;
         row["broker_user"] = u->username;
+        row["broker_cert"] = u->cert_file.empty() ? json(nullptr) : json(u->cert_file);
       } else {
         row["upstream"] = "none";
         row["broker_client_id"] = nullptr;
         row["broker_user"] = nullptr;
+        row["broker_cert"] = nullptr;
       }
     }
   }

@@ -86,6 +86,7 @@ void MosquittoBroker::write_config() {
     c << "listener " << tls_port_ << " 127.0.0.1\n";
     c << "cafile " << pki_.ca_cert << "\ncertfile " << pki_.server_cert << "\nkeyfile " << pki_.server_key
       << "\n";
+    c << options_.tls_listener_config << "\n";
   }
   config_path_ = dir_->write("mosquitto.conf", c.str());
 }

@@ -31,6 +31,8 @@ struct MosquittoOptions {
   bool tls = false;                                        // adds a TLS listener
   std::vector<std::string> tls_dns_names{"localhost"};     // server certificate SAN
   std::vector<std::string> tls_ip_addresses{"127.0.0.1"};
+  // Options of the TLS listener itself, e.g. "require_certificate true\nuse_identity_as_username true"
+  std::string tls_listener_config;
   std::string extra_config;  // appended verbatim (global options)
 };
 
