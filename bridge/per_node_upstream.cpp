@@ -102,7 +102,9 @@ PerNodeUpstream::Connection* PerNodeUpstream::live(std::string_view client_id) c
 }
 
 void PerNodeUpstream::connect(const NodeConnectRequest& request) {
+  std::vector<std::pair<std::string, int>> kept;
   if (Connection* old = live(request.client_id)) {
+    if (request.keep_subscriptions) kept = old->subscribed;
     if (old->request == request && old->client != nullptr && old->state != NodeConnectionState::closing) {
       // The answer comes when the broker's does, or on the next turn when it came already.
       if (old->told && old->state == NodeConnectionState::connected) {
@@ -117,6 +119,7 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
   c->owner = this;
   c->serial = next_serial_++;
   c->request = request;
+  c->subscribed = std::move(kept);
   c->mqtt_client_id = options_.client_id_prefix + request.client_id;
   Connection& conn = *c;
   by_serial_.emplace(conn.serial, std::move(c));
@@ -225,14 +228,15 @@ void PerNodeUpstream::take_events(Connection& c) {
             if (was != NodeConnectionState::connected)
               MQTTSN_LOG(info, "upstream: node %s connected to the broker as '%s' (user '%s')", id.c_str(),
                          c.mqtt_client_id.c_str(), c.identity.username.c_str());
-            if (!c.told) {
-              c.told = true;
-              if (current) events_.on_node_connack(id, ReturnCode::accepted);
-            } else if (was != NodeConnectionState::connected) {
+            // After a reconnect, or on a connection that replaced one for a new will.
+            if (was != NodeConnectionState::connected)
               for (const auto& [filter, qos] : c.subscribed) {
                 const std::string upstream = mount_.upstream(filter);
                 paho::api().subscribe(c.client, upstream.c_str(), qos, nullptr);
               }
+            if (!c.told) {
+              c.told = true;
+              if (current) events_.on_node_connack(id, ReturnCode::accepted);
             }
           } else if constexpr (std::is_same_v<E, detail::TlsError>) {
             MQTTSN_LOG(debug, "upstream: node %s: OpenSSL: %s", id.c_str(), e.text.c_str());

@@ -69,6 +69,8 @@ struct NodeConnectRequest {
   bool clean_session = true;
   std::uint16_t keep_alive_s = 0;
   std::optional<NodeWill> will;
+  // A will update: the connection replacing the node's current one makes its subscriptions again.
+  bool keep_subscriptions = false;
   friend bool operator==(const NodeConnectRequest&, const NodeConnectRequest&) = default;
 };
 
@@ -118,6 +120,7 @@ class PerNodeUpstream {
 
   std::optional<NodeConnectionStatus> status_of(std::string_view client_id) const;
   std::size_t connections() const { return by_serial_.size(); }
+  bool has(std::string_view client_id) const { return live(client_id) != nullptr; }
 
   struct Connection;  // per_node_upstream.cpp
 

@@ -28,6 +28,9 @@ class AccessRules final : public AccessPolicy {
   bool may_connect(std::string_view client_id, const ConnectOrigin& from, std::string_view identity) const;
   bool may_publish(std::string_view client_id, std::string_view topic) const override;
   bool may_subscribe(std::string_view client_id, std::string_view filter) const override;
+  bool upstream_per_node(std::string_view client_id) const override {
+    return admission_ && admission_->per_node(client_id);
+  }
 
   bool has_admission_list() const { return admission_.has_value(); }
   bool has_acl() const { return acl_.has_value(); }
@@ -53,6 +56,9 @@ class SwitchableAccessPolicy final : public AccessPolicy {
   bool may_connect(std::string_view client_id, const ConnectOrigin& from) const override;
   bool may_publish(std::string_view client_id, std::string_view topic) const override;
   bool may_subscribe(std::string_view client_id, std::string_view filter) const override;
+  bool upstream_per_node(std::string_view client_id) const override {
+    return current_->upstream_per_node(client_id);
+  }
 
  private:
   std::shared_ptr<const AccessPolicy> current_;

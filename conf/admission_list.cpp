@@ -108,17 +108,26 @@ AdmissionList::Result AdmissionList::parse(std::string_view text, const std::str
   for (const auto& [number, line] : content_lines(text)) {
     const auto blank = line.find_first_of(" \t");
     const std::string client(line.substr(0, blank));
-    const auto rest = blank == std::string_view::npos ? std::string_view{} : trim(line.substr(blank));
+    auto rest = blank == std::string_view::npos ? std::string_view{} : trim(line.substr(blank));
     auto error = [&](std::string message) {
       result.errors.push_back({file_name, number, "", std::move(message)});
     };
+    // A last word per_node: the node's own broker connection (mixed mode).
+    constexpr std::string_view kPerNode = "per_node";
+    if (rest.size() >= kPerNode.size() && rest.substr(rest.size() - kPerNode.size()) == kPerNode &&
+        (rest.size() == kPerNode.size() ||
+         std::string_view(" \t").find(rest[rest.size() - kPerNode.size() - 1]) != std::string_view::npos)) {
+      rest = trim(rest.substr(0, rest.size() - kPerNode.size()));
+      list.per_node_.emplace(client, number);
+      if (list.first_per_node_line_ == 0) list.first_per_node_line_ = number;
+    }
     // An optional second word: the wireless node id behind a forwarder at that address.
     std::string_view address_text = rest, node_text;
     if (const auto gap = rest.find_first_of(" \t"); gap != std::string_view::npos) {
       address_text = rest.substr(0, gap);
       node_text = trim(rest.substr(gap));
       if (node_text.find_first_of(" \t") != std::string_view::npos) {
-        error("expected \"<client id> [address [node:<hex>]]\", got more text after the node id");
+        error("expected \"<client id> [address [node:<hex>]] [per_node]\", got more text after the node id");
         continue;
       }
     }

@@ -11,6 +11,8 @@
 //   sensor6 dtls:fwd-1 node:4E31    <- only as wireless node 4E31 (hex) behind the forwarder
 //                                      authenticated as "fwd-1" (any pin may take a node part)
 //   tester                          <- from anywhere
+//   meter1 per_node                 <- its own broker connection in a shared gateway (mixed mode;
+//                                      any line may end with per_node, after its address)
 //
 // An identity pinned to client ids is bound to them: a node authenticated as "node-5" may CONNECT
 // only as a client id pinned to dtls:node-5, even where unlisted client ids are allowed.
@@ -57,11 +59,17 @@ class AdmissionList {
 
   Verdict check(std::string_view client_id, const ConnectOrigin& from, std::string_view identity = {}) const;
   std::size_t size() const { return clients_.size(); }
+  // Marked per_node: the node gets its own broker connection even in a shared gateway.
+  bool per_node(std::string_view client_id) const { return per_node_.count(std::string(client_id)) != 0; }
+  // The first line with a per_node mark (0: none), for the error when nothing can give it an identity.
+  int first_per_node_line() const { return first_per_node_line_; }
 
  private:
   // An empty pin list means "from any address".
   std::unordered_map<std::string, std::vector<AddressPin>> clients_;
   std::unordered_map<std::string, std::vector<std::string>> identity_clients_;  // identity -> client ids
+  std::unordered_map<std::string, int> per_node_;                               // client id -> its line
+  int first_per_node_line_ = 0;
 };
 
 struct AdmissionList::Result {

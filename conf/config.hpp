@@ -128,6 +128,11 @@ struct UpstreamConfig {
   UpstreamMode mode = UpstreamMode::shared;
   std::filesystem::path credentials_file;  // per_node: the nodes' broker identities (reloadable)
   std::string node_client_id_prefix;       // per_node: prepended to a node's client id at the broker
+  // Node connections (per_node mode, or nodes marked per_node): at most this many at once, a node past
+  // it refused with "congestion" (0: no limit); and at most node_connect_rate new ones a second towards
+  // the broker, the rest waiting in order (0: no limit).
+  std::uint32_t max_node_connections = 0;
+  std::uint32_t node_connect_rate = 0;
   std::vector<std::string> servers{"tcp://localhost:1883"};  // tried in order
   // client_id and presence_topic may hold %h (host name), %g (gateway id) and %% (a percent sign);
   // the loader expands them, so in a loaded configuration they are the names the broker sees.

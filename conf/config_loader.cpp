@@ -228,6 +228,8 @@ void read_upstream(TableReader t, UpstreamConfig& u, const PlaceholderValues& na
   t.read_enum("mode", u.mode, {{"shared", UpstreamMode::shared}, {"per_node", UpstreamMode::per_node}});
   t.read_path("credentials_file", u.credentials_file);
   t.read("node_client_id_prefix", u.node_client_id_prefix);
+  t.read_uint("max_node_connections", u.max_node_connections, 0, 1000000);
+  t.read_uint("node_connect_rate", u.node_connect_rate, 0, 100000);
   if (u.mode == UpstreamMode::per_node && u.credentials_file.empty())
     t.error_here("credentials_file",
                  "mode = \"per_node\" needs a credentials_file (the nodes' broker identities)");

@@ -22,6 +22,9 @@ ReloadResult load_reloadable(const GatewayConfig& config) {
     auto loaded = AdmissionList::load(config.access.clients_file);
     append(result.errors, std::move(loaded.errors));
     admission = std::move(loaded.list);
+    if (admission && admission->first_per_node_line() != 0 && config.upstream.credentials_file.empty())
+      result.errors.push_back({config.access.clients_file.string(), admission->first_per_node_line(), "",
+                               "per_node needs [upstream] credentials_file (the nodes' broker identities)"});
   }
   if (!config.access.acl_file.empty()) {
     auto loaded = Acl::load(config.access.acl_file);

@@ -106,9 +106,9 @@ void Daemon::close_handles() {
   if (status_) status_->close();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&core_timer_), reinterpret_cast<uv_handle_t*>(&node_topics_timer_),
-        reinterpret_cast<uv_handle_t*>(&shutdown_timer_), reinterpret_cast<uv_handle_t*>(&turn_end_),
-        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigint_),
-        reinterpret_cast<uv_handle_t*>(&sighup_)})
+        reinterpret_cast<uv_handle_t*>(&shutdown_timer_), reinterpret_cast<uv_handle_t*>(&node_gate_timer_),
+        reinterpret_cast<uv_handle_t*>(&turn_end_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+        reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sighup_)})
     if (h->loop && !uv_is_closing(h)) uv_close(h, nullptr);
 }
 
@@ -239,8 +239,11 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
   r.payload = payload;
   r.qos = qos;
   r.retain = retain;
-  // A node's own publishes (its will included) go on its own connection in per-node mode.
-  if (per_node_ && !client_id.empty()) return per_node_->publish(r);
+  // A node's own publishes (its will included) go on its own connection in per-node mode, and in
+  // mixed mode for a node that has one.
+  if (per_node_ && !client_id.empty() &&
+      (config_.upstream.mode == conf::UpstreamMode::per_node || per_node_->has(client_id)))
+    return per_node_->publish(r);
   durable_->publish(r);
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bridge/bridge.hpp"
+#include "bridge/node_connect_gate.hpp"
 #include "bridge/per_node_upstream.hpp"
 #include "conf/config.hpp"
 #include "conf/reload.hpp"
@@ -43,6 +44,13 @@ class Daemon final : public Outputs,
   const bridge::Upstream& upstream() const { return *bridge_; }
   // The nodes' own connections; nullptr in shared mode.
   const bridge::PerNodeUpstream* per_node() const { return per_node_.get(); }
+  // The nodes' own connections: open, waiting for their turn (node_connect_rate), and nodes refused
+  // at max_node_connections. nullopt without node connections.
+  struct NodeConnectionCounts {
+    std::size_t open = 0, waiting = 0;
+    std::uint64_t refused_at_limit = 0;
+  };
+  std::optional<NodeConnectionCounts> node_connection_counts() const;
   const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
   const std::vector<std::string>& link_names() const { return link_names_; }
   // "?" for an index no link has (an address from a store written with other links).
@@ -122,6 +130,8 @@ class Daemon final : public Outputs,
   bool owns_filter(std::string_view filter) const;  // a subscription of the gateway's own
   void apply_predefined_topics();
   void start_per_node();  // daemon_per_node.cpp
+  void run_node_gate();   // opens the node connections whose turn came, answers refusals
+  void arm_node_gate();
 
   conf::GatewayConfig config_;
   conf::ReloadableState reloadable_;
@@ -132,7 +142,10 @@ class Daemon final : public Outputs,
   std::vector<std::string> link_names_;
   std::unique_ptr<DurableStage> durable_;  // the pipeline's first stage: the core publishes into it
   std::unique_ptr<bridge::Bridge> bridge_;
-  std::unique_ptr<bridge::PerNodeUpstream> per_node_;  // per-node mode: the nodes' own connections
+  std::unique_ptr<bridge::PerNodeUpstream> per_node_;   // per-node mode: the nodes' own connections
+  std::unique_ptr<bridge::NodeConnectGate> node_gate_;  // their limit and connect rate
+  std::vector<std::string> node_refusals_;              // refused at the limit, answered on a later turn
+  std::uint64_t node_refused_at_limit_ = 0;
   SessionSaver sessions_;
   std::unique_ptr<Gateway> core_;
   std::unique_ptr<StatusServer> status_;
@@ -149,6 +162,7 @@ class Daemon final : public Outputs,
   uv_timer_t node_topics_timer_{};
   uv_prepare_t turn_end_{};  // runs once per loop turn, before it waits: collects changed sessions
   uv_timer_t shutdown_timer_{};
+  uv_timer_t node_gate_timer_{};
   uv_signal_t sigterm_{}, sigint_{}, sighup_{};
   bool shutting_down_ = false;
   bool ready_sent_ = false;

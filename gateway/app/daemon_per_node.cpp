@@ -3,6 +3,7 @@
 // when a node connects, so a SIGHUP applies to the next connection.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,9 @@
 namespace mqttsn::app {
 
 void Daemon::start_per_node() {
-  if (config_.upstream.mode != conf::UpstreamMode::per_node) return;
+  // Mixed mode: a shared gateway whose admission list marks nodes per_node has a credentials file.
+  if (config_.upstream.mode != conf::UpstreamMode::per_node && config_.upstream.credentials_file.empty())
+    return;
   bridge::PerNodeOptions o = per_node_options(config_);
   o.identity = [this](std::string_view client_id, std::string& error) -> std::optional<bridge::NodeIdentity> {
     const auto& creds = reloadable_.parts().node_credentials;
@@ -41,6 +44,42 @@ void Daemon::start_per_node() {
     return id;
   };
   per_node_ = std::make_unique<bridge::PerNodeUpstream>(&loop_, std::move(o), *this);
+  node_gate_ = std::make_unique<bridge::NodeConnectGate>(bridge::NodeConnectGate::Options{
+      config_.upstream.max_node_connections, static_cast<double>(config_.upstream.node_connect_rate)});
+  uv_timer_init(&loop_, &node_gate_timer_);
+  node_gate_timer_.data = this;
+}
+
+std::optional<Daemon::NodeConnectionCounts> Daemon::node_connection_counts() const {
+  if (!per_node_) return std::nullopt;
+  return NodeConnectionCounts{per_node_->connections(), node_gate_->waiting(), node_refused_at_limit_};
+}
+
+void Daemon::arm_node_gate() {
+  if (!node_refusals_.empty()) {
+    uv_timer_start(
+        &node_gate_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->run_node_gate(); }, 0, 0);
+    return;
+  }
+  const auto due = node_gate_->next_due();
+  if (!due) {
+    uv_timer_stop(&node_gate_timer_);
+    return;
+  }
+  const auto wait = std::max<Millis::rep>(0, (*due - now()).count());
+  uv_timer_start(
+      &node_gate_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->run_node_gate(); },
+      static_cast<std::uint64_t>(wait), 0);
+}
+
+void Daemon::run_node_gate() {
+  if (!per_node_ || !core_) return;
+  const std::vector<std::string> refused = std::move(node_refusals_);
+  node_refusals_.clear();
+  for (const auto& client_id : refused) core_->on_node_connack(client_id, ReturnCode::congestion, now());
+  for (const auto& r : node_gate_->take_due(now())) per_node_->connect(r);
+  arm_node_gate();
+  arm_core_timer();
 }
 
 void Daemon::node_connect(const NodeConnect& c) {
@@ -49,9 +88,27 @@ void Daemon::node_connect(const NodeConnect& c) {
   r.client_id = std::string(c.client_id);
   r.clean_session = c.clean_session;
   r.keep_alive_s = c.keep_alive_s;
+  r.keep_subscriptions = c.will_update;
   if (c.will != nullptr && !c.will->topic.empty())
     r.will = bridge::NodeWill{c.will->topic, c.will->message, c.will->qos, c.will->retain};
-  per_node_->connect(r);
+  // A node that has a connection keeps it (or has it replaced): no new one to count or pace.
+  if (per_node_->has(r.client_id)) return per_node_->connect(r);
+  switch (node_gate_->offer(r, per_node_->connections(), now())) {
+    case bridge::NodeConnectGate::Verdict::open_now:
+      per_node_->connect(r);
+      break;
+    case bridge::NodeConnectGate::Verdict::queued:
+      arm_node_gate();
+      break;
+    case bridge::NodeConnectGate::Verdict::refused:
+      ++node_refused_at_limit_;
+      MQTTSN_LOG(notice,
+                 "client %s refused (congestion): %zu node connections, [upstream] max_node_connections",
+                 r.client_id.c_str(), per_node_->connections());
+      node_refusals_.push_back(r.client_id);
+      arm_node_gate();
+      break;
+  }
 }
 
 void Daemon::node_subscribe(std::string_view client_id, std::string_view filter, QoS qos) {
@@ -63,7 +120,9 @@ void Daemon::node_unsubscribe(std::string_view client_id, std::string_view filte
 }
 
 void Daemon::node_close(std::string_view client_id) {
-  if (per_node_) per_node_->close(client_id);
+  if (!per_node_) return;
+  node_gate_->cancel(client_id);
+  per_node_->close(client_id);
 }
 
 void Daemon::on_node_connack(std::string_view client_id, ReturnCode rc) {

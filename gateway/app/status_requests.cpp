@@ -141,6 +141,10 @@ json stats(const Daemon& d) {
   const auto up = d.upstream().status();
   json upc = json::object();
   up.counters.for_each([&](std::string_view name, std::uint64_t v) { upc[std::string(name)] = v; });
+  json node_connections = nullptr;  // null: no node has its own connection
+  if (const auto nc = d.node_connection_counts())
+    node_connections = {
+        {"open", nc->open}, {"waiting", nc->waiting}, {"refused_at_limit", nc->refused_at_limit}};
   return {{"uptime_s", static_cast<std::uint64_t>(d.uptime_seconds())},
           {"version", kVersion},
           {"sessions", d.core().session_count()},
@@ -157,6 +161,7 @@ json stats(const Daemon& d) {
             {"qos0_in_client", up.qos0_in_client},
             {"subscriptions", up.subscriptions},
             {"kept_filters", up.kept_filters},
+            {"node_connections", node_connections},
             {"counters", upc}}},
           {"core", core},
           {"links", links},

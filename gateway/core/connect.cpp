@@ -22,6 +22,7 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
     if (Session* still = sessions_.find_by_peer(peer); still) destroy_session(*still);
   }
   Session* s = by_id;
+  const bool fresh = s == nullptr;
   if (s) {
     if (!(PeerRef::of(s->peer) == peer)) {
       // Takeover: the same client id from a new address (node rebooted onto another UDP port,
@@ -38,6 +39,13 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
     s = &create_session(peer, c.client_id);
   }
   if (c.clean_session) clear_session_state(*s);
+  // Which connection a node uses is settled with its subscriptions: when they start afresh. A kept
+  // session stays where its subscriptions are until it is made clean.
+  if (fresh || c.clean_session) {
+    const bool own = options_.upstream_per_node || policy_->upstream_per_node(c.client_id);
+    if (s->per_node && !own) close_node_upstream(*s);
+    s->per_node = own;
+  }
   s->clean_session = c.clean_session;
   s->keep_alive_s = c.duration;
   s->sleep_s = 0;
@@ -101,7 +109,7 @@ void Gateway::refuse_connection(Session& s, ReturnCode rc, Millis now) {
 }
 
 void Gateway::accept_connection(Session& s, Millis now) {
-  if (options_.upstream_per_node) {
+  if (s.per_node) {
     // The node's CONNACK waits for the broker's on its own connection (on_node_connack).
     set_state(s, ClientState::connecting);
     s.stage = ConnectStage::await_upstream;

@@ -164,6 +164,10 @@ class Gateway {
   void refuse_connection(Session& s, ReturnCode rc, Millis now);
   // --- per-node upstream (node_upstream.cpp)
   void open_node_upstream(Session& s);
+  bool update_node_will(Session& s, WillUpdate what);  // true: the answer waits for the broker
+  void answer_will_update(Session& s, ReturnCode rc);
+  // Some subscriber or waiter of this filter is on the shared connection.
+  static bool uses_shared_subscription(const SubscriptionTree::Node& node);
   void close_node_upstream(Session& s);
   void subscribe_per_node(Session& s, SubscriptionTree::Node& node, std::string_view filter,
                           const SubscribeWaiter& waiter);

@@ -91,9 +91,11 @@ std::vector<std::string> Gateway::invariant_violations() const {
     for (const auto& sub : n.subscribers) uniq.insert(sub.session);
     if (uniq.size() != n.subscribers.size()) fail("filter " + tree_.filter_of(&n) + ": duplicate subscriber");
     // Per node, each subscription is on its node's own connection: the shared state stays none.
-    if (!options_.upstream_per_node && n.upstream == UpstreamSubState::none &&
-        (!n.subscribers.empty() || !n.waiters.empty()))
+    if (n.upstream == UpstreamSubState::none && uses_shared_subscription(n))
       fail("filter " + tree_.filter_of(&n) + ": not subscribed upstream");
+    for (const auto& sub : n.subscribers)
+      if (const Session* s = sessions_.in_slot(sub.session); s && s->per_node != sub.own_connection)
+        fail("filter " + tree_.filter_of(&n) + ": subscriber on the wrong connection");
     session_refs.erase(&n);
   });
   if (!session_refs.empty()) fail("session refers to a filter not in the tree");

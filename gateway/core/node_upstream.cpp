@@ -22,6 +22,17 @@ void Gateway::close_node_upstream(Session& s) {
 
 void Gateway::on_node_connack(std::string_view client_id, ReturnCode rc, Millis now) {
   Session* s = sessions_.find_by_client_id(client_id);
+  if (s && s->will_update != WillUpdate::none && s->upstream_open && s->state != ClientState::connecting) {
+    // The connection made again for a new will: the node hears how it went. Without it the node
+    // has no broker connection, so the gateway ends its session as if it had sent DISCONNECT.
+    answer_will_update(*s, rc);
+    if (rc != ReturnCode::accepted) {
+      MQTTSN_LOG(notice, "client %s disconnected: its broker connection with the new will was refused",
+                 s->client_id.c_str());
+      handle_disconnect(*s, Disconnect{}, now);
+    }
+    return;
+  }
   if (!s || s->state != ClientState::connecting || s->stage != ConnectStage::await_upstream ||
       !s->upstream_open) {
     counters_.inc(Counter::stale_upstream_ack);
@@ -36,6 +47,7 @@ void Gateway::on_node_connack(std::string_view client_id, ReturnCode rc, Millis 
 void Gateway::subscribe_per_node(Session& s, SubscriptionTree::Node& node, std::string_view filter,
                                  const SubscribeWaiter& waiter) {
   node.waiters.push_back(waiter);
+  node.waiters.back().own_connection = true;
   ++s.pending_subscribes;
   out_.node_subscribe(s.client_id, filter, waiter.requested);
 }

@@ -76,6 +76,9 @@ class Outputs {
     bool clean_session = true;
     std::uint16_t keep_alive_s = 0;
     const Will* will = nullptr;  // nullptr: none
+    // WILLTOPICUPD/WILLMSGUPD: the node's connection is made again with the new will and takes the
+    // node's subscriptions along; Gateway::on_node_connack() answers as for a CONNECT.
+    bool will_update = false;
   };
   virtual void node_connect(const NodeConnect&) {}
   virtual void node_subscribe(std::string_view /*client_id*/, std::string_view /*filter*/, QoS /*qos*/) {}
@@ -100,6 +103,9 @@ class AccessPolicy {
   virtual bool may_connect(std::string_view client_id, const ConnectOrigin& from) const = 0;
   virtual bool may_publish(std::string_view client_id, std::string_view topic) const = 0;
   virtual bool may_subscribe(std::string_view client_id, std::string_view filter) const = 0;
+  // Mixed mode: this node gets its own broker connection in a shared gateway (read when its session
+  // is made, or made clean).
+  virtual bool upstream_per_node(std::string_view /*client_id*/) const { return false; }
 };
 
 // Allows everything: the default when no access configuration is given.

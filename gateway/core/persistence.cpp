@@ -70,11 +70,12 @@ void Gateway::restore_subscription(Session& s, const SessionSnapshot::Subscripti
   if (std::any_of(s.subscriptions.begin(), s.subscriptions.end(),
                   [&](const SessionSubscription& e) { return e.filter == node; }))
     return;
-  node->subscribers.push_back(Subscriber{s.slot, sub.qos});
+  node->subscribers.push_back(Subscriber{s.slot, sub.qos, s.per_node});
   s.subscriptions.push_back(SessionSubscription{node, sub.qos, sub.kind});
   // The upstream session may be gone (the broker restarted too): subscribe again. An upstream
-  // subscription that exists already is simply confirmed by the broker.
-  request_upstream(*node, sub.filter, sub.qos);
+  // subscription that exists already is simply confirmed by the broker. A node's own connection
+  // keeps its subscriptions at the broker.
+  if (!s.per_node) request_upstream(*node, sub.filter, sub.qos);
 }
 
 bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
@@ -84,6 +85,7 @@ bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
   if (sessions_.size() >= options_.limits.max_clients) return false;
 
   Session& s = create_session(peer, snap.client_id);
+  s.per_node = options_.upstream_per_node || policy_->upstream_per_node(snap.client_id);
   s.clean_session = snap.clean_session;
   s.keep_alive_s = snap.keep_alive_s;
   s.sleep_s = snap.sleep_s;

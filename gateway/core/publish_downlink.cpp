@@ -35,8 +35,11 @@ DownlinkReceipt Gateway::on_upstream_message(std::string_view topic, Bytes paylo
 DownlinkReceipt Gateway::deliver(std::string_view topic, Bytes payload, QoS qos, bool retain, Millis now,
                                  const Session* only) {
   match_scratch_.clear();
+  // What the shared connection brings is for the subscriptions held there; what a node's own
+  // connection brings is for that node alone. In mixed mode each message is thus delivered once.
   tree_.match(topic, [&](const Subscriber& sub) {
-    if (!only || sub.session == only->slot) match_scratch_.emplace_back(sub.session, sub.qos);
+    if (only ? sub.session == only->slot : !sub.own_connection)
+      match_scratch_.emplace_back(sub.session, sub.qos);
   });
   if (match_scratch_.empty()) return {};
   // A client matching several of its filters gets the message once, at the highest of its grants.

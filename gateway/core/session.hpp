@@ -147,6 +147,8 @@ struct SessionSubscription {
 
 // await_upstream: a per-node gateway waits for the broker's answer on the node's own connection.
 enum class ConnectStage : std::uint8_t { none, await_will_topic, await_will_msg, await_upstream };
+// A will update on a node's own connection waits for the connection made again with the new will.
+enum class WillUpdate : std::uint8_t { none, topic, message };
 
 struct Session {
   std::uint32_t slot = 0;
@@ -154,7 +156,9 @@ struct Session {
   ClientState state = ClientState::connecting;
   ConnectStage stage = ConnectStage::none;
   bool clean_session = true;
-  bool upstream_open = false;          // per-node gateway: its own connection was asked for and not closed
+  bool per_node = false;       // its own broker connection: a per-node gateway, or marked per_node (mixed)
+  bool upstream_open = false;  // its own connection was asked for and not closed
+  WillUpdate will_update = WillUpdate::none;  // its WILLTOPICRESP/WILLMSGRESP waits for that connection
   bool change_noted = false;           // already in Gateway::changed_ since the last take_changed_sessions()
   std::uint8_t delivery_failures = 0;  // consecutive, reset by any datagram from the client
   std::uint8_t pending_subscribes = 0;

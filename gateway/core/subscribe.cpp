@@ -72,7 +72,7 @@ void Gateway::handle_subscribe(Session& s, const Subscribe& m) {
 
   QoS requested = min_qos(m.qos, options_.max_granted_qos);
   if (!node) node = &tree_.insert(filter);
-  if (options_.upstream_per_node)
+  if (s.per_node)
     return subscribe_per_node(
         s, *node, filter,
         SubscribeWaiter{s.slot, s.serial, m.msg_id, suback_topic_id, requested, m.topic_id_type});
@@ -110,16 +110,22 @@ void Gateway::on_upstream_suback(std::string_view filter, std::optional<QoS> gra
     counters_.inc(Counter::stale_upstream_ack);
     return;
   }
-  std::vector<SubscribeWaiter> waiters = std::move(node->waiters);
-  node->waiters.clear();
+  // Those waiting for their own connections' SUBACKs (mixed mode) stay.
+  std::vector<SubscribeWaiter> waiters;
+  std::erase_if(node->waiters, [&](const SubscribeWaiter& w) {
+    if (w.own_connection) return false;
+    waiters.push_back(w);
+    return true;
+  });
   if (granted) {
     node->upstream = UpstreamSubState::granted;
     node->granted = min_qos(*granted, node->requested);
   } else {
     counters_.inc(Counter::subscribe_refused);
     // A refused upgrade leaves the earlier grant (and its subscribers) in place.
-    node->upstream = node->subscribers.empty() ? UpstreamSubState::none : UpstreamSubState::granted;
-    if (node->subscribers.empty()) node->requested = -1;
+    const bool held = uses_shared_subscription(*node);
+    node->upstream = held ? UpstreamSubState::granted : UpstreamSubState::none;
+    if (!held) node->requested = -1;
   }
   for (const auto& w : waiters) {
     Session* s = sessions_.find_by_slot(w.session, w.serial);
@@ -144,7 +150,7 @@ void Gateway::grant_subscription(Session& s, SubscriptionTree::Node& node, QoS q
     for (auto& sub : node.subscribers)
       if (sub.session == s.slot) sub.qos = q;
   } else {
-    node.subscribers.push_back(Subscriber{s.slot, q});
+    node.subscribers.push_back(Subscriber{s.slot, q, s.per_node});
     s.subscriptions.push_back(SessionSubscription{&node, q, w.kind});
   }
   if (s.connected()) send(s, SubAck{q, w.topic_id, w.msg_id, ReturnCode::accepted});
@@ -182,17 +188,27 @@ void Gateway::remove_subscription(Session& s, std::size_t index) {
   release_filter_if_unused(node);
 }
 
-// The last subscriber left: unsubscribe upstream. A filter still pending upstream stays until the
-// broker answers (the answer then finds no subscriber and unsubscribes).
+bool Gateway::uses_shared_subscription(const SubscriptionTree::Node& node) {
+  return std::any_of(node.subscribers.begin(), node.subscribers.end(),
+                     [](const Subscriber& x) { return !x.own_connection; }) ||
+         std::any_of(node.waiters.begin(), node.waiters.end(),
+                     [](const SubscribeWaiter& w) { return !w.own_connection; });
+}
+
+// The last subscriber on the shared connection left: unsubscribe there; the last of all: forget the
+// filter. A filter still pending upstream stays until the broker answers (the answer then finds no
+// subscriber and unsubscribes). Subscribers on their own connections (mixed mode) do not hold the
+// shared subscription.
 void Gateway::release_filter_if_unused(SubscriptionTree::Node* node) {
-  if (!node->subscribers.empty() || !node->waiters.empty()) return;
   if (node->upstream == UpstreamSubState::pending) return;
+  if (uses_shared_subscription(*node)) return;
   if (node->upstream == UpstreamSubState::granted) {
     std::string filter = tree_.filter_of(node);
     out_.unsubscribe(filter);
   }
   node->upstream = UpstreamSubState::none;
   node->requested = -1;
+  if (!node->subscribers.empty() || !node->waiters.empty()) return;
   node->subscribers.shrink_to_fit();
   node->waiters.shrink_to_fit();
   tree_.prune(node);

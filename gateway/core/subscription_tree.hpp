@@ -18,6 +18,9 @@ enum class UpstreamSubState : std::uint8_t { none, pending, granted };
 struct Subscriber {
   std::uint32_t session = 0;  // session slot
   QoS qos = 0;                // granted to this client
+  // Held on the client's own broker connection (per-node or mixed mode): what the shared connection
+  // brings is not for it, and it does not keep the filter subscribed there.
+  bool own_connection = false;
 };
 
 // A client SUBSCRIBE waiting for the broker's answer on this filter.
@@ -28,6 +31,7 @@ struct SubscribeWaiter {
   std::uint16_t topic_id = 0;  // for the SUBACK
   QoS requested = 0;
   TopicIdType kind = TopicIdType::normal;  // how the client named the filter
+  bool own_connection = false;             // waits for its own connection's SUBACK, not the shared one's
 };
 
 class SubscriptionTree {

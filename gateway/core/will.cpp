@@ -21,6 +21,7 @@ void Gateway::handle_will_topic_upd(Session& s, const WillTopicUpd& w) {
   s.will->topic = std::string(w.topic);
   s.will->qos = w.qos;
   s.will->retain = w.retain;
+  if (update_node_will(s, WillUpdate::topic)) return;
   send(s, WillTopicResp{ReturnCode::accepted});
 }
 
@@ -32,7 +33,27 @@ void Gateway::handle_will_msg_upd(Session& s, const WillMsgUpd& w) {
   }
   if (!s.will) s.will = std::make_unique<Will>();  // message first, topic later: both allowed
   s.will->message.assign(w.message.begin(), w.message.end());
+  if (update_node_will(s, WillUpdate::message)) return;
   send(s, WillMsgResp{ReturnCode::accepted});
+}
+
+// On a node's own connection the broker holds the will: it takes a new connection to change it
+// (MQTT 3.1.1 has no will update). The answer waits for the broker's CONNACK (on_node_connack).
+bool Gateway::update_node_will(Session& s, WillUpdate what) {
+  if (!s.per_node || !s.upstream_open || s.state == ClientState::connecting) return false;
+  // An update superseded by the next one is answered now: the next connection carries both.
+  answer_will_update(s, ReturnCode::accepted);
+  s.will_update = what;
+  out_.node_connect(Outputs::NodeConnect{s.client_id, s.clean_session, s.keep_alive_s,
+                                         s.will && !s.will->topic.empty() ? s.will.get() : nullptr, true});
+  return true;
+}
+
+void Gateway::answer_will_update(Session& s, ReturnCode rc) {
+  const WillUpdate what = s.will_update;
+  s.will_update = WillUpdate::none;
+  if (what == WillUpdate::topic) send(s, WillTopicResp{rc});
+  if (what == WillUpdate::message) send(s, WillMsgResp{rc});
 }
 
 void Gateway::publish_will(Session& s) {

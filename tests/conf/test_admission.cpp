@@ -93,3 +93,26 @@ TEST_CASE("access rules: allow_anonymous = true admits strangers but still enfor
   CHECK(rules.may_connect("sensor1", kXbee));
   CHECK_FALSE(rules.may_connect("sensor1", kUdp));  // an impostor on another link
 }
+
+TEST_CASE("admission: per_node at the end of a line gives the node its own broker connection") {
+  const auto list = parse_ok(R"(plain
+own per_node
+pinned udp:192.168.1.20 per_node
+behind dtls:fwd-1 node:4E31 per_node
+per_nodeish
+)");
+  CHECK_FALSE(list.per_node("plain"));
+  CHECK(list.per_node("own"));
+  CHECK(list.per_node("pinned"));
+  CHECK(list.per_node("behind"));
+  CHECK_FALSE(list.per_node("per_nodeish"));
+  CHECK(list.first_per_node_line() == 2);
+  using V = AdmissionList::Verdict;
+  CHECK(list.check("own", kXbee) == V::admitted);
+  CHECK(list.check("pinned", kUdp) == V::admitted);
+  CHECK(list.check("pinned", kXbee) == V::wrong_address);
+  const AccessRules rules(true, list, std::nullopt);
+  CHECK(rules.upstream_per_node("own"));
+  CHECK_FALSE(rules.upstream_per_node("plain"));
+  CHECK_FALSE(rules.upstream_per_node("stranger"));
+}

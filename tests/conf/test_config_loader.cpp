@@ -425,3 +425,17 @@ TEST_CASE("config: how long a QoS 2 exchange may stay unanswered, from 1 s to 1 
         "/etc/mqttsn-gw/t.toml:2: upstream.qos2_answer_timeout: expected a duration from 1s to 1h, got "
         "\"500ms\"\n");
 }
+
+TEST_CASE("config: node connections at most, and opened at most so many a second") {
+  const auto defaults = parse("");
+  REQUIRE_MESSAGE(defaults.ok(), errors_of(defaults));
+  CHECK(defaults.config.upstream.max_node_connections == 0);
+  CHECK(defaults.config.upstream.node_connect_rate == 0);
+  const auto r = parse("[upstream]\nmax_node_connections = 600\nnode_connect_rate = 100\n");
+  REQUIRE_MESSAGE(r.ok(), errors_of(r));
+  CHECK(r.config.upstream.max_node_connections == 600);
+  CHECK(r.config.upstream.node_connect_rate == 100);
+  const auto bad = errors_of(parse("[upstream]\nmax_node_connections = -1\nnode_connect_rate = 100001\n"));
+  CHECK(bad.find("t.toml:2: upstream.max_node_connections") != std::string::npos);
+  CHECK(bad.find("t.toml:3: upstream.node_connect_rate") != std::string::npos);
+}

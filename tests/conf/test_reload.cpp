@@ -122,3 +122,16 @@ TEST_CASE("reload: the log level is reloadable, other sections are reported as n
   CHECK(state.apply(result));
   CHECK(state.parts().logging.level == mqttsn::log::Level::debug);
 }
+
+TEST_CASE("reload: a per_node mark without [upstream] credentials_file is an error at its line") {
+  Fixture f;
+  f.dir.write("clients", "node1\nnode2 per_node\n");
+  auto loaded = load_config(f.config_file);
+  REQUIRE(loaded.ok());
+  const auto r = load_reloadable(loaded.config);
+  CHECK_FALSE(r.ok());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 2);
+  CHECK(r.errors[0].file == (f.dir.path() / "clients").string());
+  CHECK(r.errors[0].message.find("credentials_file") != std::string::npos);
+}

@@ -127,6 +127,7 @@ class RecordingOutputs final : public Outputs {
     if (c.will)
       e +=
           " will " + c.will->topic + " q" + std::to_string(c.will->qos) + " r" + (c.will->retain ? "1" : "0");
+    if (c.will_update) e += " update";
     events.push_back(e);
   }
   void node_subscribe(std::string_view client_id, std::string_view filter, QoS qos) override {
@@ -148,6 +149,7 @@ class RecordingOutputs final : public Outputs {
 class TestPolicy final : public AccessPolicy {
  public:
   std::vector<std::string> deny_connect, deny_publish, deny_subscribe;
+  std::vector<std::string> per_node;  // mixed mode: these get their own broker connection
   bool may_connect(std::string_view id, const ConnectOrigin&) const override {
     return !has(deny_connect, id);
   }
@@ -155,6 +157,7 @@ class TestPolicy final : public AccessPolicy {
     return !has(deny_publish, topic);
   }
   bool may_subscribe(std::string_view, std::string_view f) const override { return !has(deny_subscribe, f); }
+  bool upstream_per_node(std::string_view id) const override { return has(per_node, id); }
 
  private:
   static bool has(const std::vector<std::string>& v, std::string_view s) {

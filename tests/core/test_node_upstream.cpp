@@ -141,3 +141,134 @@ TEST_CASE("per-node: a node repeating its CONNECT while the broker answers asks 
   CHECK(h.take() == Events{"send " + addr(1) + " 03 05 00"});
   h.check_invariants();
 }
+
+TEST_CASE("mixed: a node marked per_node has its own connection beside shared nodes") {
+  Harness h;
+  h.policy.per_node = {"own"};
+  h.recv_msg(1, Connect{false, true, 1, 60, "shared1"});
+  CHECK(h.take() == Events{"send " + addr(1) + " 03 05 00"});
+  connect_per_node(h, 2, "own");
+  h.check_invariants();
+
+  // Both subscribe to the same filter: the shared node on the shared connection, the marked one on its own.
+  h.recv_msg(1, Subscribe{false, 1, TopicIdType::normal, 7, "a/b", 0});
+  CHECK(h.take() == Events{"subscribe a/b q1"});
+  h.recv_msg(2, Subscribe{false, 1, TopicIdType::normal, 8, "a/b", 0});
+  CHECK(h.take() == Events{"node_subscribe own a/b q1"});
+  h.check_invariants();
+  // The node's SUBACK does not answer the shared one, nor the other way round.
+  h.gw.on_upstream_suback("a/b", QoS{1}, h.now);
+  auto e = h.take();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].rfind("send " + addr(1), 0) == 0);
+  h.check_invariants();
+  h.gw.on_node_suback("own", "a/b", QoS{1}, h.now);
+  e = h.take();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].rfind("send " + addr(2), 0) == 0);
+  h.check_invariants();
+
+  // The broker sends the message on both connections: each node gets it once.
+  h.upstream("a/b", "m", 0);
+  e = h.take();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].rfind("send " + addr(1), 0) == 0);
+  h.gw.on_node_message("own", "a/b", Bytes(reinterpret_cast<const std::uint8_t*>("m"), 1), 0, false, h.now);
+  e = h.take();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].rfind("send " + addr(2), 0) == 0);
+
+  // The marked node's publishes name it (the daemon sends them on its connection); the shared one's too.
+  h.recv_msg(2, Publish{false, 0, false, TopicIdType::short_name, 0x6162, 0, Bytes{}});
+  CHECK(h.take() == Events{"publish ab q0 r0"});
+  CHECK(h.out.published.back().client_id == "own");
+
+  // The shared node leaving unsubscribes the shared connection although the marked node stays.
+  h.recv(1, "02 18");
+  CHECK(h.take() == Events{"send " + addr(1) + " 02 18", "unsubscribe a/b"});
+  h.check_invariants();
+  h.upstream("a/b", "m", 0);
+  CHECK(h.take().empty());
+  // The marked node's connection closes when it leaves; nothing on the shared connection.
+  h.recv(2, "02 18");
+  CHECK(h.take() == Events{"send " + addr(2) + " 02 18", "node_close own"});
+  h.check_invariants();
+}
+
+TEST_CASE("mixed: the shared subscription made after a marked node's stays when the marked node leaves") {
+  Harness h;
+  h.policy.per_node = {"own"};
+  connect_per_node(h, 2, "own");
+  h.recv_msg(2, Subscribe{false, 1, TopicIdType::normal, 8, "a/#", 0});
+  CHECK(h.take() == Events{"node_subscribe own a/# q1"});
+  h.recv_msg(1, Connect{false, true, 1, 60, "shared1"});
+  h.take();
+  h.recv_msg(1, Subscribe{false, 0, TopicIdType::normal, 7, "a/#", 0});
+  CHECK(h.take() == Events{"subscribe a/# q0"});
+  h.gw.on_node_suback("own", "a/#", QoS{1}, h.now);
+  h.take();
+  h.gw.on_upstream_suback("a/#", QoS{0}, h.now);
+  h.take();
+  h.check_invariants();
+  h.recv_msg(2, Unsubscribe{TopicIdType::normal, 9, "a/#", 0});
+  CHECK(h.take() == Events{"node_unsubscribe own a/#", "send " + addr(2) + " 04 15 00 09"});
+  h.check_invariants();
+  h.upstream("a/x", "m", 0);
+  auto e = h.take();
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].rfind("send " + addr(1), 0) == 0);
+}
+
+TEST_CASE("mixed: a clean CONNECT after the mark was removed moves the node to the shared connection") {
+  Harness h;
+  h.policy.per_node = {"own"};
+  connect_per_node(h, 2, "own");
+  h.policy.per_node.clear();
+  h.recv_msg(2, Connect{false, true, 1, 60, "own"});
+  CHECK(h.take() == Events{"node_close own", "send " + addr(2) + " 03 05 00"});
+  h.check_invariants();
+}
+
+TEST_CASE("per-node: a will update makes the connection again, answered when the broker accepts it") {
+  Harness h(per_node_options());
+  h.recv(1, kConnectWillClean);
+  h.recv(1, kWillTopic);
+  h.recv(1, kWillMsg);
+  h.take();
+  h.gw.on_node_connack("node42", ReturnCode::accepted, h.now);
+  h.take();
+  h.recv_msg(1, WillTopicUpd{false, 0, false, "status/new"});
+  CHECK(h.take() == Events{"node_connect node42 c1 k30 will status/new q0 r0 update"});
+  h.recv_msg(1, WillMsgUpd{Bytes(reinterpret_cast<const std::uint8_t*>("bye"), 3)});
+  // The topic update is answered as the message update takes over; the last waits for the broker.
+  CHECK(h.take() ==
+        Events{"send " + addr(1) + " 03 1B 00", "node_connect node42 c1 k30 will status/new q0 r0 update"});
+  h.gw.on_node_connack("node42", ReturnCode::accepted, h.now);
+  CHECK(h.take() == Events{"send " + addr(1) + " 03 1D 00"});
+  CHECK(h.gw.clients()[0].state == ClientState::active);
+  // The node goes silent: the new will goes up.
+  h.advance_s(46);
+  CHECK(h.take() == Events{"publish status/new q0 r0 " + hex_of("bye"), "node_close node42"});
+  h.check_invariants();
+}
+
+TEST_CASE("per-node: a will update the broker refuses ends the session") {
+  Harness h(per_node_options());
+  connect_per_node(h, 1, "sensor1");
+  h.recv_msg(1, WillTopicUpd{false, 1, false, "status/s1"});
+  CHECK(h.take() == Events{"node_connect sensor1 c1 k60 will status/s1 q1 r0 update"});
+  h.gw.on_node_connack("sensor1", ReturnCode::not_supported, h.now);
+  CHECK(h.take() ==
+        Events{"send " + addr(1) + " 03 1B 03", "send " + addr(1) + " 02 18", "node_close sensor1"});
+  CHECK(h.gw.clients().empty());
+  h.check_invariants();
+}
+
+TEST_CASE("mixed: a will update of a shared node is answered at once") {
+  Harness h;
+  h.policy.per_node = {"own"};
+  h.recv_msg(1, Connect{false, true, 1, 60, "shared1"});
+  h.take();
+  h.recv_msg(1, WillTopicUpd{false, 0, false, "status/x"});
+  CHECK(h.take() == Events{"send " + addr(1) + " 03 1B 00"});
+}

@@ -5,8 +5,11 @@
 // Publish results come out of order, twice, and for ids never given; each one may answer only the
 // PUBLISH it names (PUBACK/PUBREC with that msg id and what the result says), and nothing but a
 // result acknowledges a publish.
+// Mixed mode: some client ids have their own broker connection; what the shared connection brings
+// never reaches them, and what one of their connections brings reaches no one else.
 #include <map>
 #include <random>
+#include <tuple>
 
 #include "harness.hpp"
 
@@ -19,7 +22,9 @@ namespace {
 // are fixed and nothing steers towards new coverage (fuzz/ has the libFuzzer targets).
 class RandomTrafficDriver {
  public:
-  explicit RandomTrafficDriver(std::uint32_t seed) : rng_(seed), h_(options()) {
+  explicit RandomTrafficDriver(std::uint32_t seed, bool mixed = false)
+      : rng_(seed), h_(options()), mixed_(mixed) {
+    if (mixed_) h_.policy.per_node = {"n1", "n3", "n5", "n7", "n9"};
     h_.gw.set_predefined_topics({{1, "p/one", std::nullopt}, {2, "p/two", std::string("n3")}});
     h_.out.auto_result = std::nullopt;  // upstream_answers() gives the results
   }
@@ -42,7 +47,7 @@ class RandomTrafficDriver {
   void step() {
     const std::size_t published_before = h_.out.published.size();
     std::optional<Publish> sent_publish;
-    const std::uint32_t what = pick(14);
+    const std::uint32_t what = pick(mixed_ ? 17 : 14);
     CAPTURE(what);
     switch (what) {
       case 0:
@@ -86,9 +91,12 @@ class RandomTrafficDriver {
       case 8:
         sent_publish = garbage();  // now and then it is a valid PUBLISH
         break;
-      case 9:
+      case 9: {
+        const auto before = downlink_of(true);
         upstream();
+        CHECK(downlink_of(true) == before);  // nothing for a node with its own connection
         break;
+      }
       case 10:
         upstream_answers();
         break;
@@ -101,6 +109,33 @@ class RandomTrafficDriver {
       case 13:
         h_.gw.on_delivery_failure(udp(1 + static_cast<int>(pick(8))), h_.now);
         break;
+      case 14:  // the broker's answer on a node's own connection, or a late or stray one
+        id_storage_ = take_asked(node_connects_);
+        h_.gw.on_node_connack(id_storage_, pick(4) == 0 ? ReturnCode(1 + pick(3)) : ReturnCode::accepted,
+                              h_.now);
+        break;
+      case 15: {
+        std::string f(filter());
+        id_storage_ = take_asked(node_subscribes_);
+        if (const auto gap = id_storage_.find(' '); gap != std::string::npos) {
+          f = id_storage_.substr(gap + 1);
+          id_storage_.resize(gap);
+        }
+        h_.gw.on_node_suback(id_storage_, f, pick(5) == 0 ? std::nullopt : std::optional<QoS>(qos()), h_.now);
+        break;
+      }
+      case 16: {
+        id_storage_ = client_id();
+        const auto before = downlink_of(false, id_storage_);
+        const auto mine = downlink_of(true);
+        static const char* t[] = {"a/b", "a/c", "ab", "b/x/y", "p/one", "a"};
+        h_.gw.on_node_message(id_storage_, t[pick(6)], Bytes(reinterpret_cast<const std::uint8_t*>("x"), 1),
+                              qos(), coin(), h_.now);
+        h_.answer_publishes();
+        CHECK(downlink_of(false, id_storage_) == before);  // nothing for anyone else
+        if (downlink_of(true) != mine) ++own_deliveries_;
+        break;
+      }
     }
     // Only a node's QoS 1/2 PUBLISH waits for a result; remember what its result may answer.
     for (std::size_t i = published_before; i < h_.out.published.size(); ++i) {
@@ -122,6 +157,11 @@ class RandomTrafficDriver {
           r && !(sent_publish && sent_publish->qos == 2 && sent_publish->msg_id == r->msg_id))
         FAIL_CHECK("PUBREC without a result: " << e);
     }
+    // What the core asked of the nodes' own connections, for their answers later.
+    for (const auto& e : h_.out.events) {
+      if (e.rfind("node_connect ", 0) == 0) node_connects_.push_back(e.substr(13, e.find(' ', 13) - 13));
+      if (e.rfind("node_subscribe ", 0) == 0) node_subscribes_.push_back(e.substr(15, e.rfind(' ') - 15));
+    }
     h_.out.events.clear();
     auto v = h_.gw.invariant_violations();
     for (const auto& s : v) FAIL_CHECK(s);
@@ -129,7 +169,20 @@ class RandomTrafficDriver {
   }
 
   Harness& harness() { return h_; }
+
+  // What waits for or went down to each client: of the per-node ones (own) or of all but `except`.
+  std::map<std::string, std::tuple<std::size_t, std::size_t, std::size_t, std::uint32_t>> downlink_of(
+      bool own, std::string_view except = {}) {
+    std::map<std::string, std::tuple<std::size_t, std::size_t, std::size_t, std::uint32_t>> m;
+    for (const auto& c : h_.gw.clients()) {
+      const bool per_node = h_.policy.upstream_per_node(c.client_id);
+      if (own ? !per_node : c.client_id == except) continue;
+      m[c.client_id] = {c.buffered, c.in_flight, c.buffered_bytes, c.msgs_down};
+    }
+    return m;
+  }
   std::uint64_t results_acknowledged() const { return results_acknowledged_; }
+  std::uint64_t own_deliveries() const { return own_deliveries_; }
 
   // The upstream's last word: every result still owed, in a random order.
   void answer_all() {
@@ -154,6 +207,14 @@ class RandomTrafficDriver {
     return f[pick(8)];
   }
   std::string client_id() { return "n" + std::to_string(pick(10)); }
+  // Mostly one the core asked about ("id" or "id filter"), now and then any client id.
+  std::string take_asked(std::vector<std::string>& asked) {
+    if (asked.empty() || pick(4) == 0) return client_id();
+    const std::size_t i = pick(static_cast<std::uint32_t>(asked.size()));
+    std::string what = asked[i];
+    asked.erase(asked.begin() + static_cast<std::ptrdiff_t>(i));
+    return what;
+  }
 
   Message connect() {
     id_storage_ = client_id();
@@ -348,6 +409,9 @@ class RandomTrafficDriver {
   static inline std::vector<std::uint8_t> bytes_;  // decode() keeps views into it
   std::string id_storage_;
   std::vector<std::uint8_t> payload_;
+  bool mixed_ = false;
+  std::vector<std::string> node_connects_, node_subscribes_;
+  std::uint64_t own_deliveries_ = 0;  // messages a node's own connection brought to it
 };
 
 }  // namespace
@@ -387,6 +451,24 @@ TEST_CASE("randomized datagram sequences keep every invariant") {
       CHECK(c.in_flight == 0);
       CHECK(c.buffered == 0);
     }
+    CHECK(h.gw.invariant_violations().empty());
+  }
+}
+
+TEST_CASE("randomized: mixed mode, some nodes on their own connections, keeps every invariant") {
+  for (std::uint32_t seed : {11u, 12u, 13u, 14u}) {
+    CAPTURE(seed);
+    RandomTrafficDriver f(seed, true);
+    for (int i = 0; i < 20000; ++i) f.step();
+    auto& h = f.harness();
+    CHECK(h.gw.counter(Counter::publishes_up) > 20);
+    CHECK(h.gw.counter(Counter::publishes_down) > 5);
+    CHECK(f.own_deliveries() > 0);
+    MESSAGE("mixed seed " << seed << ": up " << h.gw.counter(Counter::publishes_up) << " down "
+                          << h.gw.counter(Counter::publishes_down) << " on own connections "
+                          << f.own_deliveries() << " sessions " << h.gw.session_count());
+    f.answer_all();
+    for (int i = 0; i < 300; ++i) h.advance(Millis{30000});
     CHECK(h.gw.invariant_violations().empty());
   }
 }

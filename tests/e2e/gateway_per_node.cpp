@@ -12,6 +12,7 @@
 #include "e2e/e2e_config.hpp"
 #include "e2e/e2e_nodes.hpp"
 #include "e2e/gateway_process.hpp"
+#include "gateway/core/codec.hpp"
 #include "support/mosquitto_broker.hpp"
 #include "support/paho_test_client.hpp"
 
@@ -30,7 +31,7 @@ MosquittoOptions secured_broker() {
   o.allow_anonymous = false;
   o.users = {{"gw", "gw-secret"}, {"watcher", "w-secret"}, {"node-a", "a-secret"}, {"node-b", "b-secret"}};
   o.acl =
-      "user gw\ntopic readwrite mqttsn-gw/#\n"
+      "user gw\ntopic readwrite mqttsn-gw/#\ntopic readwrite e2e/plain/#\ntopic read e2e/shared/#\n"
       "user watcher\ntopic read #\ntopic write e2e/shared/#\n"
       "user node-a\ntopic readwrite e2e/a/#\ntopic read e2e/shared/#\n"
       "user node-b\ntopic readwrite e2e/b/#\ntopic read e2e/shared/#\n";
@@ -43,8 +44,19 @@ struct PerNodeSetup {
   std::uint16_t port = free_udp_port();
   GatewayProcess gw;
   NodeHarness nodes;
+  mqttsn::sim::UdpTransport* udp = nullptr;
 
-  explicit PerNodeSetup(std::vector<mqttsn::sim::NodeConfig> node_configs)
+  // A message the node client has no command for (a will update), from node i's socket.
+  void send_raw(std::size_t i, const mqttsn::Message& m) {
+    std::vector<std::uint8_t> buf(512);
+    const auto r = mqttsn::encode(m, buf);
+    REQUIRE(r);
+    buf.resize(r.size);
+    udp->send(i, mqttsn::sim::Datagram{buf, false});
+  }
+
+  // mixed: a shared gateway whose admission list marks node-a and node-b per_node.
+  explicit PerNodeSetup(std::vector<mqttsn::sim::NodeConfig> node_configs, bool mixed = false)
       : watcher([&] {
           auto o = paho_options(broker.uri(), "e2e-pernode-watcher");
           o.username = "watcher";
@@ -53,9 +65,11 @@ struct PerNodeSetup {
         }()),
         gw(GatewayToml{.broker_uri = broker.uri(),
                        .udp_port = port,
+                       .clients_file = mixed ? "clients" : "",
                        .store = false,
-                       .upstream_extra = "username = \"gw\"\npassword_file = \"gw-password\"\n"
-                                         "mode = \"per_node\"\ncredentials_file = \"node-credentials\"\n"
+                       .upstream_extra = std::string("username = \"gw\"\npassword_file = \"gw-password\"\n") +
+                                         (mixed ? "" : "mode = \"per_node\"\n") +
+                                         "credentials_file = \"node-credentials\"\n"
                                          "node_client_id_prefix = \"gw7-\"\n"}
                .to_toml(),
            "e2e-pernode"),
@@ -63,12 +77,13 @@ struct PerNodeSetup {
     REQUIRE(watcher.connect());
     REQUIRE(watcher.subscribe("e2e/#", 2));
     gw.dir().write("gw-password", "gw-secret\n");
+    gw.dir().write("clients", "node-a per_node\nnode-b per_node\n");
     gw.dir().write("node-b-password", "b-secret\n");
     gw.dir().write("node-credentials",
                    "node-a    username=node-a password=a-secret\n"
                    "node-b    username=node-b password_file=node-b-password\n"
                    "node-bad  username=node-a password=not-the-password\n");
-    nodes.open_udp(port);
+    udp = &nodes.open_udp(port);
     REQUIRE_MESSAGE(gw.start(), gw.log());
     REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
   }
@@ -197,4 +212,85 @@ TEST_CASE("per-node: when the gateway is killed the broker publishes every node'
   std::set<std::string> topics;
   for (const auto& m : s.watcher.messages()) topics.insert(m.topic);
   CHECK(topics == std::set<std::string>{"e2e/a/will", "e2e/b/will"});
+}
+
+TEST_CASE("mixed: shared and per-node nodes on one gateway, each message delivered once") {
+  PerNodeSetup s({node_config("node-a"), node_config("plain-1"), node_config("plain-2")}, true);
+  for (std::size_t i : {0u, 1u, 2u})
+    REQUIRE_MESSAGE(s.nodes.connect(i), s.nodes.describe(i) << "\n" << s.gw.log());
+  for (std::size_t i : {0u, 1u, 2u}) {
+    s.nodes.act(
+        i, [](NodeClient& n, mqttsn::Millis t) { n.subscribe(TopicRef::named("e2e/shared/cmd"), 1, t); });
+    REQUIRE_MESSAGE(s.nodes.wait_event(i, EventKind::subscribed), s.nodes.describe(i) << "\n" << s.gw.log());
+  }
+  // The broker sends it on node-a's connection and on the shared one: each node gets it once.
+  REQUIRE(s.watcher.publish("e2e/shared/cmd", "on", 1, false, 5000ms));
+  for (std::size_t i : {0u, 1u, 2u})
+    REQUIRE_MESSAGE(s.nodes.wait_event(i, EventKind::message), s.nodes.describe(i) << "\n" << s.gw.log());
+  REQUIRE(s.watcher.publish("e2e/shared/cmd", "off", 1, false, 5000ms));
+  for (std::size_t i : {0u, 1u, 2u})
+    REQUIRE_MESSAGE(s.nodes.run_until([&] { return s.nodes.count(i, EventKind::message) >= 2; }, 5s),
+                    s.nodes.describe(i) << "\n"
+                                        << s.gw.log());
+  std::this_thread::sleep_for(500ms);
+  s.nodes.run_until([] { return false; }, 300ms);
+  for (std::size_t i : {0u, 1u, 2u}) CHECK(s.nodes.count(i, EventKind::message) == 2);
+
+  // node-a publishes as the broker user node-a (the gateway's user may not write e2e/a/#), the
+  // shared nodes as the gateway's user.
+  CHECK(s.nodes.publish(0, TopicRef::named("e2e/a/temp"), "from-a", 1));
+  CHECK(s.nodes.publish(1, TopicRef::named("e2e/plain/temp"), "from-plain", 1));
+  REQUIRE_MESSAGE(s.watcher.wait_for(4, 5s), s.gw.log());
+  std::set<std::string> seen;
+  for (const auto& m : s.watcher.messages()) seen.insert(m.topic + "=" + m.payload);
+  CHECK(seen.count("e2e/a/temp=from-a") == 1);
+  CHECK(seen.count("e2e/plain/temp=from-plain") == 1);
+
+  const auto clients = s.gw.status("clients")["clients"];
+  REQUIRE(clients.size() == 3);
+  for (const auto& c : clients) {
+    CAPTURE(c.dump());
+    if (c["client_id"] == "node-a") {
+      CHECK(c["upstream"] == "connected");
+      CHECK(c["broker_user"] == "node-a");
+    } else {
+      CHECK(c["upstream"] == "none");
+    }
+  }
+  // The shared node leaving does not take node-a's subscription with it, nor the other way round.
+  s.nodes.act(1, [](NodeClient& n, mqttsn::Millis t) { n.disconnect(t); });
+  REQUIRE(s.watcher.publish("e2e/shared/cmd", "third", 1, false, 5000ms));
+  for (std::size_t i : {0u, 2u})
+    REQUIRE_MESSAGE(s.nodes.run_until([&] { return s.nodes.count(i, EventKind::message) >= 3; }, 5s),
+                    s.nodes.describe(i) << "\n"
+                                        << s.gw.log());
+}
+
+TEST_CASE("per-node: a will update makes the connection again, and the new will is the one published") {
+  PerNodeSetup s({with_will("node-a", "e2e/a/will", 3)});
+  REQUIRE_MESSAGE(s.nodes.connect(0), s.nodes.describe(0) << "\n" << s.gw.log());
+  s.nodes.act(0,
+              [](NodeClient& n, mqttsn::Millis t) { n.subscribe(TopicRef::named("e2e/shared/cmd"), 1, t); });
+  REQUIRE_MESSAGE(s.nodes.wait_event(0, EventKind::subscribed), s.nodes.describe(0) << "\n" << s.gw.log());
+
+  auto at = s.gw.log().size();
+  const std::string message = "gone for good";
+  s.send_raw(0, mqttsn::WillMsgUpd{
+                    mqttsn::Bytes(reinterpret_cast<const std::uint8_t*>(message.data()), message.size())});
+  REQUIRE_MESSAGE(s.gw.wait_log("node node-a connected to the broker", at, 10s), s.gw.log());
+  at = s.gw.log().size();
+  s.send_raw(0, mqttsn::WillTopicUpd{false, 1, false, "e2e/a/will2"});
+  REQUIRE_MESSAGE(s.gw.wait_log("node node-a connected to the broker", at, 10s), s.gw.log());
+  // The old connection closed with DISCONNECT: the broker published no will for it.
+  s.nodes.run_for(500ms);
+  CHECK(s.watcher.count() == 0);
+  // Its subscription came along to the new connection.
+  REQUIRE(s.watcher.publish("e2e/shared/cmd", "on", 1, false, 5000ms));
+  REQUIRE_MESSAGE(s.nodes.wait_event(0, EventKind::message), s.nodes.describe(0) << "\n" << s.gw.log());
+
+  s.nodes.mute(0);
+  REQUIRE_MESSAGE(s.watcher.wait_for(2, 10s), s.gw.log());
+  const auto got = s.watcher.messages();
+  CHECK(got[1].topic == "e2e/a/will2");
+  CHECK(got[1].payload == message);
 }
