@@ -73,7 +73,7 @@ void Daemon::arm_node_gate() {
 }
 
 void Daemon::run_node_gate() {
-  if (!per_node_ || !core_) return;
+  if (!per_node_ || !core_ || shutting_down_) return;
   const std::vector<std::string> refused = std::move(node_refusals_);
   node_refusals_.clear();
   for (const auto& client_id : refused) core_->on_node_connack(client_id, ReturnCode::congestion, now());

@@ -51,6 +51,7 @@ void Gateway::handle_connect(const PeerRef& peer, const Connect& c, Millis now) 
   s->sleep_s = 0;
   s->last_seen = now;
   s->delivery_failures = 0;
+  s->will_update = WillUpdate::none;  // a CONNECT supersedes a will update waiting for the broker
   if (c.will) {
     // The new will replaces the old one once WILLTOPIC arrives; until then the client is
     // "connecting" and a half-open exchange is dropped after N_RETRY x T_RETRY.

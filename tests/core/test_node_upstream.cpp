@@ -272,3 +272,16 @@ TEST_CASE("mixed: a will update of a shared node is answered at once") {
   h.recv_msg(1, WillTopicUpd{false, 0, false, "status/x"});
   CHECK(h.take() == Events{"send " + addr(1) + " 03 1B 00"});
 }
+
+TEST_CASE("per-node: a CONNECT while a will update waits for the broker takes its place") {
+  Harness h(per_node_options());
+  connect_per_node(h, 1, "sensor1");
+  h.recv_msg(1, WillTopicUpd{false, 1, false, "status/s1"});
+  h.take();
+  h.recv_msg(1, Connect{false, true, 1, 60, "sensor1"});
+  CHECK(h.take() == Events{"node_connect sensor1 c1 k60"});
+  h.gw.on_node_connack("sensor1", ReturnCode::accepted, h.now);
+  CHECK(h.take() == Events{"send " + addr(1) + " 03 05 00"});  // a CONNACK, no WILLTOPICRESP
+  CHECK(h.gw.clients()[0].state == ClientState::active);
+  h.check_invariants();
+}
