@@ -108,6 +108,11 @@ function renderUpstream(stats) {
                 ['queue', u.queue_messages + ' msgs, ' + u.queue_bytes + ' B'], ['in flight', u.inflight],
                 ['subscriptions', u.subscriptions], ['sessions', stats.sessions],
                 ['downlink buffered', stats.downlink_buffered_bytes + ' B']];
+  const nc = u.node_connections;  // null unless nodes have their own broker connections
+  if (nc) {
+    rows.push(['node connections', nc.open + ' open, ' + nc.waiting + ' waiting, ' + nc.refused_at_limit +
+                                       ' refused at the limit']);
+  }
   for (const [k, v] of rows) dl.append(el('dt', {}, k), el('dd', {}, v));
 }
 
