@@ -79,6 +79,7 @@ void Gateway::on_node_suback(std::string_view client_id, std::string_view filter
     return;
   }
   grant_subscription(*s, *node, std::min(waiter.requested, *granted), waiter);
+  release_filter_if_unused(node);  // when the grant found the node moved to the shared connection
 }
 
 DownlinkReceipt Gateway::on_node_message(std::string_view client_id, std::string_view topic, Bytes payload,

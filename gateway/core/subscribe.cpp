@@ -143,6 +143,14 @@ void Gateway::on_upstream_suback(std::string_view filter, std::optional<QoS> gra
 }
 
 void Gateway::grant_subscription(Session& s, SubscriptionTree::Node& node, QoS q, const SubscribeWaiter& w) {
+  if (w.own_connection != s.per_node) {
+    // The node moved to the other connection since it asked (a clean CONNECT after the admission
+    // list changed): what this connection granted is not where its messages now come from. The
+    // caller releases the filter if nobody holds it.
+    counters_.inc(Counter::stale_upstream_ack);
+    if (s.connected()) send(s, SubAck{0, kNoTopicId, w.msg_id, ReturnCode::congestion});
+    return;
+  }
   auto existing = std::find_if(s.subscriptions.begin(), s.subscriptions.end(),
                                [&](const SessionSubscription& e) { return e.filter == &node; });
   if (existing != s.subscriptions.end()) {

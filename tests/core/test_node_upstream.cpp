@@ -285,3 +285,25 @@ TEST_CASE("per-node: a CONNECT while a will update waits for the broker takes it
   CHECK(h.gw.clients()[0].state == ClientState::active);
   h.check_invariants();
 }
+
+TEST_CASE("mixed: a SUBACK for a node that moved to the other connection meanwhile grants nothing") {
+  Harness h;
+  h.recv_msg(1, Connect{false, true, 1, 60, "n1"});
+  h.take();
+  h.recv_msg(1, Subscribe{false, 1, TopicIdType::normal, 7, "a/b", 0});
+  CHECK(h.take() == Events{"subscribe a/b q1"});
+  // The admission list now marks it per_node, and it CONNECTs again with CleanSession.
+  h.policy.per_node = {"n1"};
+  h.recv_msg(1, Connect{false, true, 1, 60, "n1"});
+  CHECK(h.take() == Events{"node_connect n1 c1 k60"});
+  h.gw.on_node_connack("n1", ReturnCode::accepted, h.now);
+  h.take();
+  h.check_invariants();
+  // The shared connection's answer to what it asked before: refused to the node, and the shared
+  // subscription nobody holds goes.
+  h.gw.on_upstream_suback("a/b", QoS{1}, h.now);
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 13 00 00 00 00 07 01", "unsubscribe a/b"});
+  h.check_invariants();
+  h.upstream("a/b", "m", 0);
+  CHECK(h.take().empty());
+}
