@@ -73,8 +73,9 @@ void Gateway::restore_subscription(Session& s, const SessionSnapshot::Subscripti
   node->subscribers.push_back(Subscriber{s.slot, sub.qos});
   s.subscriptions.push_back(SessionSubscription{node, sub.qos, sub.kind});
   // The upstream session may be gone (the broker restarted too): subscribe again. An upstream
-  // subscription that exists already is simply confirmed by the broker.
-  request_upstream(*node, sub.filter, sub.qos);
+  // subscription that exists already is simply confirmed by the broker. A per-node session's are
+  // made on its own connection (reopen_node_upstreams).
+  if (!options_.upstream_per_node) request_upstream(*node, sub.filter, sub.qos);
 }
 
 bool Gateway::restore(const SessionSnapshot& snap, Millis now) {
