@@ -45,6 +45,7 @@ struct PerNodeUpstream::Connection {
   std::map<int, PublishId> publishes;                   // Paho token -> the core's id
   std::map<int, std::string> subscribes;                // Paho token -> the filter as the node named it
   std::vector<std::pair<std::string, int>> subscribed;  // renewed after a reconnect (clean sessions)
+  std::vector<std::pair<std::string, QoS>> waiting_subscribes;  // asked for before the first CONNACK
 };
 
 namespace {
@@ -236,6 +237,9 @@ void PerNodeUpstream::take_events(Connection& c) {
               }
             if (!c.told) {
               c.told = true;
+              if (current)
+                for (auto& [filter, qos] : std::exchange(c.waiting_subscribes, {}))
+                  subscribe(id, filter, qos);
               if (current) events_.on_node_connack(id, ReturnCode::accepted);
             }
           } else if constexpr (std::is_same_v<E, detail::TlsError>) {
@@ -362,6 +366,11 @@ void PerNodeUpstream::publish(const PublishRequest& r) {
 
 void PerNodeUpstream::subscribe(std::string_view client_id, std::string_view filter, QoS qos) {
   Connection* c = live(client_id);
+  if (c != nullptr && c->state == NodeConnectionState::connecting && c->client != nullptr) {
+    // Made once the connection is (a restored session's, reopened before its node is back).
+    c->waiting_subscribes.emplace_back(std::string(filter), qos);
+    return;
+  }
   if (c == nullptr || c->state != NodeConnectionState::connected) {
     // Answered on a later turn, as every answer is.
     if (c != nullptr && c->mailbox) {

@@ -3,7 +3,8 @@
 # run's scratch directory and programs, the gateway configuration the benchmarks run with, and (from
 # mosquitto-lib.sh) free_port and start_mosquitto. Reads BENCH_STORE (1: SQLite store on, the
 # default), BENCH_QOS2_EXACTLY_ONCE (0: [store] qos2_exactly_once = false), BENCH_STORE_EXTRA (more
-# [store] lines, verbatim), BENCH_LIMITS_EXTRA (more [gateway.limits] lines), BENCH_EXTRA (whole
+# [store] lines, verbatim), BENCH_LIMITS_EXTRA (more [gateway.limits] lines), BENCH_UPSTREAM_EXTRA
+# (more [upstream] lines), BENCH_EXTRA (whole
 # sections appended, e.g. "[operations]" lines) and BENCH_RCVBUF (the measured link's receive_buffer).
 
 # shellcheck source=scripts/mosquitto-lib.sh
@@ -85,6 +86,7 @@ $xbee_link
 servers = ["tcp://127.0.0.1:$4"]
 client_id = "mqttsn-gw-bench"
 presence_topic = ""
+${BENCH_UPSTREAM_EXTRA:-}
 
 [upstream.offline_queue]
 max_messages = 100000

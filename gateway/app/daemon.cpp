@@ -145,6 +145,9 @@ int Daemon::run() {
   // After the shared connection, which initialises Paho: nodes are refused when this fails.
   if (per_node_ && !per_node_->start())
     MQTTSN_LOG(error, "upstream: the per-node connections cannot start; every node will be refused");
+  else if (per_node_)
+    if (const std::size_t reopened = core_->reopen_node_upstreams(); reopened > 0)
+      MQTTSN_LOG(notice, "upstream: %zu restored node connection(s) being made again", reopened);
   if (node_topics_) {
     // Retained availability from before this start: nodes whose sessions did not survive it.
     durable_->subscribe(node_topics_->availability_filter(), 1);

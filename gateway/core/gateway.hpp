@@ -50,6 +50,9 @@ class Gateway {
   // the MQTT-SN code the refusal maps to), to node_subscribe(), and a message on a node's own
   // connection, which is for that node alone.
   void on_node_connack(std::string_view client_id, ReturnCode rc, Millis now);
+  // After restored sessions, once the upstream can take them: the node connections of sessions whose
+  // nodes are awake or asleep are made again (with their wills and subscriptions). Returns how many.
+  std::size_t reopen_node_upstreams();
   void on_node_suback(std::string_view client_id, std::string_view filter, std::optional<QoS> granted,
                       Millis now);
   DownlinkReceipt on_node_message(std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,

@@ -1,7 +1,9 @@
 // Per-node upstream (the transparent gateway, GatewayOptions::upstream_per_node): each node has its own
 // broker connection. The node's CONNACK waits for the broker's answer on it, the node's subscriptions
 // are made on it one by one, and what arrives on it is for that node alone. The connection closes when
-// the node leaves or is lost; a lost node's will has gone up on it just before.
+// the node leaves or is lost; a lost node's will has gone up on it just before. After a restart the
+// connections of restored sessions whose nodes are awake or asleep are made again at once, so their
+// wills are armed and the broker delivers to them before the nodes are heard from.
 #include <algorithm>
 
 #include "gateway.hpp"
@@ -20,6 +22,20 @@ void Gateway::close_node_upstream(Session& s) {
   out_.node_close(s.client_id);
 }
 
+std::size_t Gateway::reopen_node_upstreams() {
+  std::size_t opened = 0;
+  for (Session& s : sessions_) {
+    if (!s.per_node || s.upstream_open || (s.state != ClientState::active && s.state != ClientState::asleep))
+      continue;
+    open_node_upstream(s);
+    // A clean broker session has none of them; a kept one simply confirms them.
+    for (const auto& sub : s.subscriptions)
+      out_.node_subscribe(s.client_id, tree_.filter_of(sub.filter), sub.qos);
+    ++opened;
+  }
+  return opened;
+}
+
 void Gateway::on_node_connack(std::string_view client_id, ReturnCode rc, Millis now) {
   Session* s = sessions_.find_by_client_id(client_id);
   if (s && s->will_update != WillUpdate::none && s->upstream_open && s->state != ClientState::connecting) {
@@ -30,6 +46,17 @@ void Gateway::on_node_connack(std::string_view client_id, ReturnCode rc, Millis 
       MQTTSN_LOG(notice, "client %s disconnected: its broker connection with the new will was refused",
                  s->client_id.c_str());
       handle_disconnect(*s, Disconnect{}, now);
+    }
+    return;
+  }
+  if (s && s->upstream_open && s->state != ClientState::connecting) {
+    // A connection reopened for a restored session: nobody waits for its answer.
+    if (rc != ReturnCode::accepted) {
+      MQTTSN_LOG(
+          notice,
+          "client %s: its broker connection was refused after the restart; made again at its next CONNECT",
+          s->client_id.c_str());
+      s->upstream_open = false;
     }
     return;
   }
@@ -65,7 +92,10 @@ void Gateway::on_node_suback(std::string_view client_id, std::string_view filter
     return x.session == s->slot && x.serial == s->serial;
   });
   if (w == node->waiters.end()) {
-    counters_.inc(Counter::stale_upstream_ack);
+    // The broker's answer to a restored subscription made again on a reopened connection.
+    const bool restored = std::any_of(s->subscriptions.begin(), s->subscriptions.end(),
+                                      [&](const SessionSubscription& sub) { return sub.filter == node; });
+    if (!restored) counters_.inc(Counter::stale_upstream_ack);
     return;
   }
   const SubscribeWaiter waiter = *w;

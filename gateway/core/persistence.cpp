@@ -74,7 +74,7 @@ void Gateway::restore_subscription(Session& s, const SessionSnapshot::Subscripti
   s.subscriptions.push_back(SessionSubscription{node, sub.qos, sub.kind});
   // The upstream session may be gone (the broker restarted too): subscribe again. An upstream
   // subscription that exists already is simply confirmed by the broker. A node's own connection
-  // keeps its subscriptions at the broker.
+  // has them made on it (reopen_node_upstreams, or the broker kept them).
   if (!s.per_node) request_upstream(*node, sub.filter, sub.qos);
 }
 
