@@ -81,3 +81,28 @@ TEST_CASE("per-node restore: a shared gateway reopens nothing") {
   CHECK(h.gw.reopen_node_upstreams() == 0);
   CHECK(h.take().empty());
 }
+
+TEST_CASE("mixed restore: a node marked per_node gets its connection back, a shared one its filter") {
+  Harness h;
+  h.policy.per_node = {"marked"};
+  REQUIRE(h.gw.restore(kept("marked", 1, ClientState::asleep), h.now));
+  REQUIRE(h.gw.restore(kept("plain", 2, ClientState::asleep), h.now));
+  // Only the shared node's filter goes to the shared connection.
+  CHECK(h.take() == Events{"subscribe cmd/plain/# q1"});
+  CHECK(h.gw.reopen_node_upstreams() == 1);
+  CHECK(h.take() == Events{"node_connect marked c1 k30 will state/marked q1 r1",
+                           "node_subscribe marked cmd/marked/# q1"});
+  h.gw.on_upstream_suback("cmd/plain/#", QoS{1}, h.now);
+  h.check_invariants();
+  // What the shared connection brings is for the shared node; the marked one's own connection
+  // brings its own.
+  h.upstream("cmd/marked/x", "m", 1);
+  CHECK(h.gw.clients()[0].buffered + h.gw.clients()[1].buffered == 0);
+  h.gw.on_node_message("marked", "cmd/marked/x", Bytes(reinterpret_cast<const std::uint8_t*>("m"), 1), 1,
+                       false, h.now);
+  std::size_t buffered = 0;
+  for (const auto& c : h.gw.clients())
+    if (c.client_id == "marked") buffered = c.buffered;
+  CHECK(buffered == 1);
+  h.check_invariants();
+}
