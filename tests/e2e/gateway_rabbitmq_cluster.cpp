@@ -12,6 +12,7 @@
 #include <future>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,13 @@ TEST_CASE(
   CHECK_MESSAGE(now_node != victim, now_server);
   CHECK_MESSAGE(gw.log().find("connected to " + now_server) != std::string::npos, tail(gw.log(), 4000));
   CHECK(gw.status("stats")["upstream"]["counters"]["connects"].get<std::uint64_t>() >= 2);
+  // The gateway's side of the failover (loss, reconnection), with its log's timestamps.
+  {
+    std::istringstream log(gw.log());
+    for (std::string line; std::getline(log, line);)
+      if (line.find("upstream: connect") != std::string::npos || line.find("lost (") != std::string::npos)
+        std::printf("  gateway: %s\n", line.c_str());
+  }
 
   // Downlink through a survivor: what was published during the outage, then a command to each.
   for (std::size_t i = 0; i < kNodes; ++i)
