@@ -218,8 +218,8 @@ void Bridge::connect_now() {
   o.connectTimeout = std::max(1, static_cast<int>((options_.connect_timeout.count() + 999) / 1000));
   o.MQTTVersion = MQTTVERSION_3_1_1;
   o.automaticReconnect = 0;
-  o.serverURIs = server_ptrs_.data();
-  o.serverURIcount = static_cast<int>(server_ptrs_.size());
+  o.serverURIs = &server_ptrs_[server_index_];
+  o.serverURIcount = 1;
   o.onSuccess = detail::paho_connect_ok;
   o.onFailure = detail::paho_connect_failed;
   o.context = mailbox_.get();
@@ -337,13 +337,14 @@ void Bridge::handle(detail::TlsError& e) {
   if (tls_error_.empty()) tls_error_ = e.text;
 }
 
-void Bridge::handle(detail::ConnectOk& e) {
+void Bridge::handle(detail::ConnectOk&) {
   connect_in_progress_ = false;
   if (phase_ != Phase::running) return;
   connected_ = true;
   qos0_in_client_ = 0;  // a new connection: what Paho held for the old one is gone
   backoff_ = options_.reconnect_min;
-  server_ = e.server.empty() ? servers_.front() : e.server;
+  server_ = servers_[server_index_];
+  server_index_ = 0;  // after a loss, the list is tried from its start again
   ++counters_.connects;
   set_state(UpstreamState::connected, "");
   if (options_.presence) publish_presence(options_.presence_online);
@@ -373,6 +374,15 @@ void Bridge::handle(detail::ConnectFailed& e) {
   connect_in_progress_ = false;
   ++counters_.connect_failures;
   if (phase_ != Phase::running) return;
+  if (server_index_ + 1 < servers_.size()) {
+    // The next server at once; the back-off is for when every one has failed.
+    MQTTSN_LOG(debug, "upstream: %s: %s (%d); trying %s", servers_[server_index_].c_str(), e.message.c_str(),
+               e.code, servers_[server_index_ + 1].c_str());
+    ++server_index_;
+    connect_now();
+    return;
+  }
+  server_index_ = 0;
   UpstreamState s = UpstreamState::unreachable;
   std::string reason;
   const std::string& server =

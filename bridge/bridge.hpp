@@ -176,6 +176,9 @@ class Bridge final : public Upstream {
   std::optional<std::string> password_;
   std::vector<std::string> servers_;
   std::vector<char*> server_ptrs_;
+  // The server of the current connection attempt. One server per MQTTAsync_connect: given the whole
+  // list, Paho names the first server in its success callback whichever one it reached.
+  std::size_t server_index_ = 0;
 
   std::unique_ptr<detail::Mailbox> mailbox_;
   KeptFilters kept_filters_;

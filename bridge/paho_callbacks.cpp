@@ -88,7 +88,6 @@ int paho_message_arrived(void* context, char* topic, int topic_len, MQTTAsync_me
 void paho_connect_ok(void* context, MQTTAsync_successData* data) {
   ConnectOk e;
   if (data != nullptr) {
-    if (data->alt.connect.serverURI != nullptr) e.server = data->alt.connect.serverURI;
     e.session_present = data->alt.connect.sessionPresent != 0;
   }
   box(context).post(std::move(e));

@@ -13,7 +13,6 @@
 namespace mqttsn::bridge::detail {
 
 struct ConnectOk {
-  std::string server;
   bool session_present = false;
 };
 struct ConnectFailed {

@@ -210,3 +210,21 @@ TEST_CASE("presence: the will publishes offline when the connection dies") {
       },
       5s));
 }
+
+// With several servers, the status (and the log's "connected to") names the one connected to, not
+// the first of the list: a server down at the start, and the connected one stopped later.
+TEST_CASE("with several servers, the status names the server actually connected to") {
+  MosquittoBroker a;
+  MosquittoBroker b;
+  const std::string nobody = "tcp://127.0.0.1:1";  // nobody listens: refused
+  auto o = options_for(nobody);
+  o.servers.push_back(b.uri());
+  o.servers.push_back(a.uri());
+  BridgeHarness h(o);
+  REQUIRE(h.start_and_connect());
+  CHECK(h.bridge->status().server == b.uri());
+  b.stop();
+  REQUIRE(h.run([&] { return h.bridge->status().state != UpstreamState::connected; }));
+  REQUIRE(h.run([&] { return h.bridge->status().state == UpstreamState::connected; }, 10s));
+  CHECK(h.bridge->status().server == a.uri());
+}

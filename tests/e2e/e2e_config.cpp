@@ -10,7 +10,7 @@ std::string quoted(const std::string& s) {
 
 std::string GatewayToml::to_toml() const {
   std::string t;
-  t += "[gateway]\nid = 7\nadvertise_interval = \"0s\"\n";
+  t += "[gateway]\nid = " + std::to_string(gateway_id) + "\nadvertise_interval = \"0s\"\n";
   t += "retry_interval = " + quoted(retry_interval) + "\n";
   t += "retry_count = " + std::to_string(retry_count) + "\n";
   t += "keepalive_factor = 1.5\n";
@@ -26,7 +26,9 @@ std::string GatewayToml::to_toml() const {
     t += "\n[[link]]\nkind = \"udp\"\nname = \"udp\"\nbind_address = \"127.0.0.1\"\n";
     t += "port = " + std::to_string(udp_port) + "\nbroadcast_address = \"\"\n";
   }
-  t += "\n[upstream]\nservers = [" + quoted(broker_uri) + "]\n";
+  t += "\n[upstream]\nservers = [" + quoted(broker_uri);
+  for (const auto& s : more_servers) t += ", " + quoted(s);
+  t += "]\n";
   t += "client_id = " + quoted(upstream_client_id) + "\n";
   t += "presence_topic = " + quoted(presence_topic) + "\n";
   t += "shutdown_grace = " + quoted(shutdown_grace) + "\n";

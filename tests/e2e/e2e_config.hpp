@@ -3,13 +3,16 @@
 // short timers so a lost node or a broker restart shows up in seconds, not minutes.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "support/paho_test_client.hpp"
 
 namespace mqttsn::e2e {
 
 struct GatewayToml {
-  std::string broker_uri{};              // required
+  std::string broker_uri{};                 // required
+  std::vector<std::string> more_servers{};  // [upstream] servers after broker_uri (a cluster)
+  int gateway_id = 7;
   std::uint16_t udp_port = 0;            // 0: no UDP link
   std::string xbee_device{};             // "": no XBee link
   int xbee_api_mode = 2;                 // 1 or 2
