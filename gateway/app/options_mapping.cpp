@@ -47,6 +47,19 @@ radio::SerialOptions serial_options(const conf::SerialPortSettings& p) {
   return o;
 }
 
+bridge::TlsOptions tls_options(const conf::TlsSettings& t) {
+  bridge::TlsOptions o;
+  o.ca_file = t.ca_file.string();
+  o.ca_dir = t.ca_dir.string();
+  o.cert_file = t.cert_file.string();
+  o.key_file = t.key_file.string();
+  o.verify_host_name = t.verify_hostname;
+  // OpenSSL 3 negotiates the highest version both sides have; the floor is the system's (see
+  // bridge_options.hpp). "1.3" cannot be enforced through Paho 1.3, so it is logged by the bridge.
+  o.min_version = bridge::TlsVersion::v1_2;
+  return o;
+}
+
 }  // namespace
 
 GatewayOptions core_options(const conf::GatewayConfig& config) {
@@ -86,14 +99,7 @@ bridge::BridgeOptions bridge_options(const conf::GatewayConfig& config) {
   o.username = u.username;
   o.password_file = u.password_file.string();
   o.password_env = u.password_env;
-  o.tls.ca_file = u.tls.ca_file.string();
-  o.tls.ca_dir = u.tls.ca_dir.string();
-  o.tls.cert_file = u.tls.cert_file.string();
-  o.tls.key_file = u.tls.key_file.string();
-  o.tls.verify_host_name = u.tls.verify_hostname;
-  // OpenSSL 3 negotiates the highest version both sides have; the floor is the system's (see
-  // bridge_options.hpp). "1.3" cannot be enforced through Paho 1.3, so it is logged by the bridge.
-  o.tls.min_version = bridge::TlsVersion::v1_2;
+  o.tls = tls_options(u.tls);
   o.topic_prefix = u.topic_prefix;
   o.presence = !u.presence_topic.empty();
   o.presence_topic = u.presence_topic;  // expanded by the loader, like the client id
@@ -116,7 +122,7 @@ bridge::PerNodeOptions per_node_options(const conf::GatewayConfig& config) {
   o.servers = u.servers;
   o.client_id_prefix = u.node_client_id_prefix;
   o.topic_prefix = u.topic_prefix;
-  o.tls = bridge_options(config).tls;
+  o.tls = tls_options(u.tls);
   o.tls.cert_file.clear();  // the gateway's own: a node uses its own or none
   o.tls.key_file.clear();
   o.qos.minus1_as = u.qos_minus1;
