@@ -129,8 +129,13 @@ class RandomTrafficDriver {
         const auto before = downlink_of(false, id_storage_);
         const auto mine = downlink_of(true);
         static const char* t[] = {"a/b", "a/c", "ab", "b/x/y", "p/one", "a"};
-        h_.gw.on_node_message(id_storage_, t[pick(6)], Bytes(reinterpret_cast<const std::uint8_t*>("x"), 1),
-                              qos(), coin(), h_.now);
+        // One draw per statement: the order of a call's arguments differs between compilers and
+        // targets, and the walk must be the same on every machine for the seeds to mean anything.
+        const char* topic_name = t[pick(6)];
+        const QoS q = qos();
+        const bool retain = coin();
+        h_.gw.on_node_message(id_storage_, topic_name, Bytes(reinterpret_cast<const std::uint8_t*>("x"), 1),
+                              q, retain, h_.now);
         h_.answer_publishes();
         CHECK(downlink_of(false, id_storage_) == before);  // nothing for anyone else
         if (downlink_of(true) != mine) ++own_deliveries_;
@@ -315,7 +320,10 @@ class RandomTrafficDriver {
   }
   void upstream() {
     static const char* t[] = {"a/b", "a/c", "ab", "b/x/y", "$SYS/x", "p/one", "a", "a/b/c/d/e/f/g/h"};
-    h_.upstream(t[pick(8)], "payload", qos(), coin());
+    const char* topic_name = t[pick(8)];  // one draw per statement, as in step()
+    const QoS q = qos();
+    const bool retain = coin();
+    h_.upstream(topic_name, "payload", q, retain);
   }
   PublishId take_outstanding() {
     const std::size_t i = pick(static_cast<std::uint32_t>(outstanding_.size()));
@@ -456,6 +464,10 @@ TEST_CASE("randomized datagram sequences keep every invariant") {
 }
 
 TEST_CASE("randomized: mixed mode, some nodes on their own connections, keeps every invariant") {
+  // A walk reaches a delivery on a node's own connection only after that node's CONNECT, the
+  // broker's CONNACK and a granted SUBSCRIBE came in the right order, so one seed may reach none:
+  // the seeds together must.
+  std::uint64_t own_deliveries = 0;
   for (std::uint32_t seed : {11u, 12u, 13u, 14u}) {
     CAPTURE(seed);
     RandomTrafficDriver f(seed, true);
@@ -463,7 +475,7 @@ TEST_CASE("randomized: mixed mode, some nodes on their own connections, keeps ev
     auto& h = f.harness();
     CHECK(h.gw.counter(Counter::publishes_up) > 20);
     CHECK(h.gw.counter(Counter::publishes_down) > 5);
-    CHECK(f.own_deliveries() > 0);
+    own_deliveries += f.own_deliveries();
     MESSAGE("mixed seed " << seed << ": up " << h.gw.counter(Counter::publishes_up) << " down "
                           << h.gw.counter(Counter::publishes_down) << " on own connections "
                           << f.own_deliveries() << " sessions " << h.gw.session_count());
@@ -471,4 +483,5 @@ TEST_CASE("randomized: mixed mode, some nodes on their own connections, keeps ev
     for (int i = 0; i < 300; ++i) h.advance(Millis{30000});
     CHECK(h.gw.invariant_violations().empty());
   }
+  CHECK(own_deliveries > 5);
 }
