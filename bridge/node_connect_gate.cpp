@@ -48,6 +48,16 @@ std::vector<NodeConnectRequest> NodeConnectGate::take_due(Millis now) {
   return due;
 }
 
+bool NodeConnectGate::take_background(std::size_t open, bool new_connection, Millis now) {
+  if (!queue_.empty()) return false;
+  if (new_connection && options_.max_connections != 0 && open >= options_.max_connections) return false;
+  if (options_.rate <= 0) return true;
+  refill(now);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
 std::optional<Millis> NodeConnectGate::next_due() const {
   if (queue_.empty()) return std::nullopt;
   if (tokens_ >= 1) return last_;

@@ -30,6 +30,10 @@ class NodeConnectGate {
   std::vector<NodeConnectRequest> take_due(Millis now);
   // When the next waiting request's turn comes; nullopt when none waits.
   std::optional<Millis> next_due() const;
+  // A connection the gateway opens by itself: one the broker dropped, made again, or one opened to
+  // deliver what an absent node left (`new_connection`, counted against the limit). Only when no
+  // node's CONNECT waits (nodes come first), and within the rate: true takes the turn.
+  bool take_background(std::size_t open, bool new_connection, Millis now);
   // The node left (DISCONNECT, lost) before its turn: true when it was waiting.
   bool cancel(std::string_view client_id);
   std::size_t waiting() const { return queue_.size(); }

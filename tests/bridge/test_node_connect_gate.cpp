@@ -83,3 +83,22 @@ TEST_CASE("node connect gate: a later node does not pass one that waits") {
   CHECK(ids(g.take_due(Millis{1500})) == std::vector<std::string>{"b"});
   CHECK(ids(g.take_due(Millis{2600})) == std::vector<std::string>{"c"});
 }
+
+TEST_CASE("node connect gate: the gateway's own connections share the rate and come after nodes") {
+  NodeConnectGate g({.max_connections = 3, .rate = 2});
+  // 300 connections the broker dropped: two a second, the burst first.
+  int taken = 0;
+  for (int i = 0; i < 300; ++i) taken += g.take_background(3, false, Millis{0}) ? 1 : 0;
+  CHECK(taken == 2);
+  CHECK_FALSE(g.take_background(3, false, Millis{400}));
+  CHECK(g.take_background(3, false, Millis{500}));
+  // A node's CONNECT that waits is served before any of them.
+  CHECK(g.offer(req("a"), 1, Millis{500}) == Verdict::queued);
+  CHECK_FALSE(g.take_background(1, false, Millis{5000}));
+  CHECK(ids(g.take_due(Millis{5000})) == std::vector<std::string>{"a"});
+  CHECK(g.take_background(2, false, Millis{5000}));
+  // A new connection counts against the limit; one made again does not.
+  CHECK_FALSE(g.take_background(3, true, Millis{9000}));
+  CHECK(g.take_background(2, true, Millis{9000}));
+  CHECK(g.take_background(3, false, Millis{9000}));
+}
