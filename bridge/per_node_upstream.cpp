@@ -42,7 +42,8 @@ struct PerNodeUpstream::Connection {
   MQTTAsync client = nullptr;
   std::unique_ptr<detail::Mailbox> mailbox;
   detail::ReceiveContext receive;
-  std::map<int, PublishId> publishes;                   // Paho token -> the core's id
+  bool delivery = false;  // opened by the gateway for an absent node's outbox: no will, no CONNACK to tell
+  std::map<int, InFlight> publishes;                    // Paho token -> what was sent
   std::map<int, std::string> subscribes;                // Paho token -> the filter as the node named it
   std::vector<std::pair<std::string, int>> subscribed;  // renewed after a reconnect (clean sessions)
   std::vector<std::pair<std::string, QoS>> waiting_subscribes;  // asked for before the first CONNACK
@@ -106,7 +107,8 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
   std::vector<std::pair<std::string, int>> kept;
   if (Connection* old = live(request.client_id)) {
     if (request.keep_subscriptions) kept = old->subscribed;
-    if (old->request == request && old->client != nullptr && old->state != NodeConnectionState::closing) {
+    if (!old->delivery && old->request == request && old->client != nullptr &&
+        old->state != NodeConnectionState::closing) {
       // The answer comes when the broker's does, or on the next turn when it came already.
       if (old->told && old->state == NodeConnectionState::connected) {
         old->told = false;
@@ -116,10 +118,18 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
     }
     begin_close(*old);
   }
+  if (auto box = outboxes_.find(request.client_id); box != outboxes_.end())
+    box->second.clean_session = request.clean_session;
+  open_with(request, std::move(kept), false);
+}
+
+void PerNodeUpstream::open_with(const NodeConnectRequest& request,
+                                std::vector<std::pair<std::string, int>> kept, bool delivery) {
   auto c = std::make_unique<Connection>();
   c->owner = this;
   c->serial = next_serial_++;
   c->request = request;
+  c->delivery = delivery;
   c->subscribed = std::move(kept);
   c->mqtt_client_id = options_.client_id_prefix + request.client_id;
   Connection& conn = *c;
@@ -130,15 +140,17 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
       started_ && options_.identity ? options_.identity(request.client_id, error) : std::nullopt;
   if (!started_) error = "the per-node upstream did not start";
   if (!identity) {
-    MQTTSN_LOG(warning, "upstream: node %s refused: %s", request.client_id.c_str(),
-               error.empty() ? "no broker identity for it in the credentials file" : error.c_str());
+    if (error.empty()) error = "no broker identity for it in the credentials file";
+    MQTTSN_LOG(warning, "upstream: node %s refused: %s", request.client_id.c_str(), error.c_str());
     finish_close(conn);
+    if (delivery) return give_up_outbox(request.client_id, error);
     return refuse_later(request.client_id, ReturnCode::not_supported);
   }
   if (!identity->cert_file.empty() && !paho::is_tls_uri(options_.servers.front())) {
-    MQTTSN_LOG(warning, "upstream: node %s refused: its client certificate needs an ssl:// server, not %s",
-               request.client_id.c_str(), options_.servers.front().c_str());
+    error = "its client certificate needs an ssl:// server, not " + options_.servers.front();
+    MQTTSN_LOG(warning, "upstream: node %s refused: %s", request.client_id.c_str(), error.c_str());
     finish_close(conn);
+    if (delivery) return give_up_outbox(request.client_id, error);
     return refuse_later(request.client_id, ReturnCode::not_supported);
   }
   conn.identity = std::move(*identity);
@@ -156,6 +168,7 @@ void PerNodeUpstream::connect(const NodeConnectRequest& request) {
     MQTTSN_LOG(error, "upstream: node %s: cannot create its MQTT client (Paho %d)", request.client_id.c_str(),
                rc);
     finish_close(conn);
+    if (delivery) return retry_delivery_later(request.client_id);
     return refuse_later(request.client_id, ReturnCode::congestion);
   }
   paho::api().setCallbacks(conn.client, &conn.receive, detail::paho_connection_lost,
@@ -173,6 +186,13 @@ void PerNodeUpstream::open(Connection& c) {
   o.onSuccess = detail::paho_connect_ok;
   o.onFailure = detail::paho_connect_failed;
   o.context = c.mailbox.get();
+  // Every attempt tries the servers in their order; Paho copies the strings during connect().
+  std::vector<char*> uris;
+  if (options_.servers.size() > 1) {
+    for (const auto& uri : options_.servers) uris.push_back(const_cast<char*>(uri.c_str()));
+    o.serverURIs = uris.data();
+    o.serverURIcount = static_cast<int>(uris.size());
+  }
   MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
   if (c.request.will) {
     will.topicName = c.will_topic.c_str();
@@ -240,8 +260,9 @@ void PerNodeUpstream::take_events(Connection& c) {
               if (current)
                 for (auto& [filter, qos] : std::exchange(c.waiting_subscribes, {}))
                   subscribe(id, filter, qos);
-              if (current) events_.on_node_connack(id, ReturnCode::accepted);
+              if (current && !c.delivery) events_.on_node_connack(id, ReturnCode::accepted);
             }
+            if (current) send_outbox(c);
           } else if constexpr (std::is_same_v<E, detail::TlsError>) {
             MQTTSN_LOG(debug, "upstream: node %s: OpenSSL: %s", id.c_str(), e.text.c_str());
             if (c.tls_error.empty()) c.tls_error = e.text;
@@ -267,8 +288,7 @@ void PerNodeUpstream::take_events(Connection& c) {
             c.last_error = e.cause;
             c.state = NodeConnectionState::reconnecting;
             c.reconnect_at_ms = uv_now(loop_) + static_cast<std::uint64_t>(options_.reconnect_delay.count());
-            for (const auto& [token, pid] : c.publishes) answer_later(pid, PublishResult::congested);
-            c.publishes.clear();
+            take_back(c);
           } else if constexpr (std::is_same_v<E, detail::MessageArrived>) {
             if (!current || c.state == NodeConnectionState::closing) return;
             const auto topic = mount_.downstream(e.topic);
@@ -278,9 +298,17 @@ void PerNodeUpstream::take_events(Connection& c) {
           } else if constexpr (std::is_same_v<E, detail::PublishDone>) {
             auto it = c.publishes.find(e.token);
             if (it == c.publishes.end()) return;
-            const PublishId pid = it->second;
+            InFlight f = std::move(it->second);
             c.publishes.erase(it);
-            events_.on_node_publish_result(pid, e.ok ? PublishResult::delivered : PublishResult::congested);
+            if (!e.ok && f.kept) {
+              // Not taken: it waits in the outbox for this connection's next turn (or the next one).
+              Outbox& box = outboxes_[id];
+              box.clean_session = c.request.clean_session;
+              box.queued.push_front(std::move(*f.kept));
+              return;
+            }
+            events_.on_node_publish_result(f.id, e.ok ? PublishResult::delivered : PublishResult::congested);
+            if (c.delivery && c.publishes.empty() && !outboxes_.contains(id)) begin_close(c);
           } else if constexpr (std::is_same_v<E, detail::SubscribeDone>) {
             auto it = c.subscribes.find(e.token);
             if (it == c.subscribes.end()) return;
@@ -308,8 +336,13 @@ void PerNodeUpstream::refuse(Connection& c, const std::string& why, ReturnCode r
   // Gone before the node hears it: the core's close on the refusal then finds nothing.
   const std::string client = c.request.client_id;
   const bool current = live(client) == &c;
+  const bool delivery = c.delivery;
   finish_close(c);
-  if (current) events_.on_node_connack(client, rc);
+  if (!current) return;
+  if (!delivery) return events_.on_node_connack(client, rc);
+  // A broker that cannot be reached now may be later; one that refuses the identity will not.
+  if (rc == ReturnCode::congestion) return retry_delivery_later(client);
+  give_up_outbox(client, why);
 }
 
 void PerNodeUpstream::refuse_unless_tls(Connection& c, const ConnackMapping& m) {
@@ -338,6 +371,15 @@ void PerNodeUpstream::refuse_unless_tls(Connection& c, const ConnackMapping& m) 
 
 void PerNodeUpstream::publish(const PublishRequest& r) {
   Connection* c = live(r.client_id);
+  if (r.kept_above) {
+    Outbox& box = outboxes_[std::string(r.client_id)];
+    if (c != nullptr) box.clean_session = c->request.clean_session;
+    box.queued.push_back(Pending{r.id, mount_.upstream(r.topic),
+                                 std::vector<std::uint8_t>(r.payload.begin(), r.payload.end()),
+                                 options_.qos.publish(r.qos), r.retain});
+    if (c != nullptr && c->state == NodeConnectionState::connected) send_outbox(*c);
+    return;
+  }
   if (c == nullptr || c->state != NodeConnectionState::connected) {
     MQTTSN_LOG(debug, "upstream: node %.*s has no broker connection: publish on %.*s dropped",
                static_cast<int>(r.client_id.size()), r.client_id.data(), static_cast<int>(r.topic.size()),
@@ -361,7 +403,91 @@ void PerNodeUpstream::publish(const PublishRequest& r) {
   if (m.qos == 0)
     answer_later(r.id, PublishResult::delivered);
   else if (r.id != 0)
-    c->publishes[ro.token] = r.id;
+    c->publishes[ro.token] = InFlight{r.id, std::nullopt};
+}
+
+void PerNodeUpstream::send_outbox(Connection& c) {
+  auto box = outboxes_.find(c.request.client_id);
+  if (box == outboxes_.end()) {
+    if (c.delivery && c.publishes.empty()) begin_close(c);  // its work is done
+    return;
+  }
+  auto& queued = box->second.queued;
+  while (!queued.empty()) {
+    Pending& p = queued.front();
+    MQTTAsync_message m = MQTTAsync_message_initializer;
+    m.payload = p.payload.data();
+    m.payloadlen = static_cast<int>(p.payload.size());
+    m.qos = p.qos;
+    m.retained = p.retain ? 1 : 0;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    if (m.qos > 0) {
+      ro.onSuccess = detail::paho_publish_ok;
+      ro.onFailure = detail::paho_publish_failed;
+      ro.context = c.mailbox.get();
+    }
+    // Paho copies the message during the call. Refused (its queue is full): the next tick tries again.
+    if (paho::api().sendMessage(c.client, p.topic.c_str(), &m, &ro) != MQTTASYNC_SUCCESS) return;
+    if (m.qos == 0)
+      answer_later(p.id, PublishResult::delivered);
+    else
+      c.publishes[ro.token] = InFlight{p.id, std::move(p)};
+    queued.pop_front();
+  }
+  outboxes_.erase(box);
+  if (c.delivery && c.publishes.empty()) begin_close(c);
+}
+
+void PerNodeUpstream::take_back(Connection& c) {
+  std::vector<Pending> back;
+  for (auto& [token, f] : c.publishes) {
+    if (!f.kept)
+      answer_later(f.id, PublishResult::congested);
+    else if (!shutting_down_)
+      back.push_back(std::move(*f.kept));
+  }
+  c.publishes.clear();
+  if (back.empty()) return;
+  Outbox& box = outboxes_[c.request.client_id];
+  box.clean_session = c.request.clean_session;
+  for (auto it = back.rbegin(); it != back.rend(); ++it) box.queued.push_front(std::move(*it));
+}
+
+void PerNodeUpstream::give_up_outbox(const std::string& client_id, const std::string& why) {
+  auto box = outboxes_.find(client_id);
+  if (box == outboxes_.end()) return;
+  MQTTSN_LOG(error, "upstream: %zu message(s) of node %s cannot reach the broker under its identity (%s)",
+             box->second.queued.size(), client_id.c_str(), why.c_str());
+  if (!shutting_down_)
+    for (const auto& p : box->second.queued) answer_later(p.id, PublishResult::congested);
+  outboxes_.erase(box);
+}
+
+void PerNodeUpstream::retry_delivery_later(const std::string& client_id) {
+  if (auto box = outboxes_.find(client_id); box != outboxes_.end())
+    box->second.retry_at_ms = uv_now(loop_) + static_cast<std::uint64_t>(options_.reconnect_delay.count());
+}
+
+void PerNodeUpstream::open_delivery(const std::string& client_id, Outbox& box) {
+  box.retry_at_ms.reset();
+  MQTTSN_LOG(info, "upstream: node %s is away with %zu message(s) for the broker: delivering them as its own",
+             client_id.c_str(), box.queued.size());
+  NodeConnectRequest r;
+  r.client_id = client_id;
+  r.clean_session = box.clean_session;
+  open_with(r, {}, true);
+}
+
+bool PerNodeUpstream::has_any_connection(std::string_view client_id) const {
+  for (const auto& [serial, c] : by_serial_)
+    if (c->request.client_id == client_id) return true;
+  return false;
+}
+
+std::size_t PerNodeUpstream::outbox_messages() const {
+  std::size_t n = 0;
+  for (const auto& [id, box] : outboxes_) n += box.queued.size();
+  return n;
 }
 
 void PerNodeUpstream::subscribe(std::string_view client_id, std::string_view filter, QoS qos) {
@@ -421,7 +547,7 @@ void PerNodeUpstream::begin_close(Connection& c) {
 
 void PerNodeUpstream::finish_close(Connection& c) {
   if (live(c.request.client_id) == &c) live_.erase(c.request.client_id);
-  for (const auto& [token, pid] : c.publishes) answer_later(pid, PublishResult::congested);
+  take_back(c);
   if (c.client != nullptr) paho::api().destroy(&c.client);  // no callback runs after it returns
   c.client = nullptr;
   by_serial_.erase(c.serial);  // closes its mailbox
@@ -452,16 +578,33 @@ void PerNodeUpstream::later(std::function<void()> call) {
 }
 
 void PerNodeUpstream::on_tick() {
+  if (shutting_down_) return;
   const std::uint64_t now = uv_now(loop_);
   for (auto& [serial, c] : by_serial_) {
+    if (c->state == NodeConnectionState::connected && live(c->request.client_id) == c.get()) {
+      send_outbox(*c);  // what Paho refused to queue before
+      continue;
+    }
     if (c->state != NodeConnectionState::reconnecting || !c->reconnect_at_ms || *c->reconnect_at_ms > now)
       continue;
+    if (options_.may_open && !options_.may_open(false)) continue;  // paced: a later tick
     c->reconnect_at_ms.reset();
     open(*c);
+  }
+  // Outboxes of nodes without a connection, once any old one of theirs has finished closing.
+  std::vector<std::string> absent;
+  for (const auto& [id, box] : outboxes_)
+    if (!box.queued.empty() && (!box.retry_at_ms || *box.retry_at_ms <= now) && !has_any_connection(id))
+      absent.push_back(id);
+  for (const auto& id : absent) {
+    if (options_.may_open && !options_.may_open(true)) break;
+    auto box = outboxes_.find(id);
+    if (box != outboxes_.end()) open_delivery(id, box->second);
   }
 }
 
 void PerNodeUpstream::shutdown(Millis grace, std::function<void()> done) {
+  shutting_down_ = true;
   if (by_serial_.empty()) {
     if (done) done();
     return;
@@ -482,8 +625,11 @@ void PerNodeUpstream::shutdown(Millis grace, std::function<void()> done) {
 std::optional<NodeConnectionStatus> PerNodeUpstream::status_of(std::string_view client_id) const {
   const Connection* c = live(client_id);
   if (c == nullptr) return std::nullopt;
-  return NodeConnectionStatus{c->request.client_id,  c->mqtt_client_id, c->identity.username,
-                              c->identity.cert_file, c->state,          c->last_error};
+  NodeConnectionStatus s{c->request.client_id,  c->mqtt_client_id, c->identity.username,
+                         c->identity.cert_file, c->state,          c->last_error};
+  if (auto box = outboxes_.find(client_id); box != outboxes_.end()) s.outbox = box->second.queued.size();
+  s.delivery = c->delivery;
+  return s;
 }
 
 }  // namespace mqttsn::bridge

@@ -6,12 +6,26 @@
 // the broker does not publish the will: a lost node's will is published on it first (by the core).
 // When the gateway dies the connections drop without DISCONNECT and the broker publishes the wills.
 //
+// A publish the stage above keeps (PublishRequest::kept_above: the durable stage, which holds its
+// row) is never given up for a connection that is down: it waits in the node's outbox, goes out
+// when the node's connection is up, and goes back to the outbox when a connection ends before the
+// broker acknowledged it (at least once). What an absent node left (its node gone before the broker
+// came back, or rows from before a restart) goes on a delivery connection: the node's broker
+// identity, no will, its last CleanSession (kept, when not known: a clean one would discard the
+// node's broker session), closed once the outbox is empty. Only a node with no broker identity any
+// more, or one the broker refuses, has its outbox given up (`congested`: dropped above, logged).
+//
+// Connections the gateway makes by itself (made again after the broker dropped them, delivery
+// connections) are paced by PerNodeOptions::may_open, so a broker restart is not answered with a
+// flood of reconnects. Every attempt tries the servers in their order (Paho's serverURIs).
+//
 // Paho's clients share its send and receive threads; their callbacks only post events, which the
 // loop takes (as for the shared connection, bridge/paho_mailbox.hpp). Answers always come on a later
 // loop turn, never from inside a request.
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,7 +56,7 @@ using IdentityLookup =
     std::function<std::optional<NodeIdentity>(std::string_view client_id, std::string& error)>;
 
 struct PerNodeOptions {
-  std::vector<std::string> servers;  // the first is used
+  std::vector<std::string> servers;  // tried in this order at every attempt (one scheme for all)
   std::string client_id_prefix;
   std::string topic_prefix;
   // For an ssl:// server: how the broker's certificate is checked (the gateway's own CA settings).
@@ -54,6 +68,9 @@ struct PerNodeOptions {
   Millis close_timeout{2'000};            // what DISCONNECT waits for messages in flight (a will)
   Millis reconnect_delay{2'000};          // after the broker dropped a node's connection
   IdentityLookup identity;
+  // May a connection the gateway makes by itself open now? `new_connection`: a delivery connection
+  // (counted against the limit), else one the broker dropped. Unset: always.
+  std::function<bool(bool new_connection)> may_open;
 };
 
 struct NodeWill {
@@ -95,6 +112,8 @@ struct NodeConnectionStatus {
   std::string cert_file;  // its client certificate; empty: none
   NodeConnectionState state = NodeConnectionState::connecting;
   std::string last_error;
+  std::size_t outbox = 0;  // kept publishes waiting for the connection (not yet sent)
+  bool delivery = false;   // opened by the gateway to deliver the outbox of an absent node
 };
 
 class PerNodeUpstream {
@@ -120,11 +139,39 @@ class PerNodeUpstream {
 
   std::optional<NodeConnectionStatus> status_of(std::string_view client_id) const;
   std::size_t connections() const { return by_serial_.size(); }
+  // Kept publishes waiting in outboxes, of every node.
+  std::size_t outbox_messages() const;
   bool has(std::string_view client_id) const { return live(client_id) != nullptr; }
 
   struct Connection;  // per_node_upstream.cpp
 
  private:
+  struct Pending {  // a kept publish, ready for Paho
+    PublishId id = 0;
+    std::string topic;  // as the broker sees it
+    std::vector<std::uint8_t> payload;
+    int qos = 1;  // MQTT
+    bool retain = false;
+  };
+  struct Outbox {
+    std::deque<Pending> queued;
+    bool clean_session = false;                // of the node's last connection (kept when not known)
+    std::optional<std::uint64_t> retry_at_ms;  // a refused delivery connection: when to try again
+  };
+  struct InFlight {
+    PublishId id = 0;
+    std::optional<Pending> kept;  // goes back to the outbox when the connection ends first
+  };
+  // Makes a connection for `request` (a delivery one: no will, nobody told of its CONNACK).
+  void open_with(const NodeConnectRequest& request, std::vector<std::pair<std::string, int>> kept,
+                 bool delivery);
+  void send_outbox(Connection& c);
+  // A connection ended with publishes in flight: the kept ones wait for the next, in their order.
+  void take_back(Connection& c);
+  void give_up_outbox(const std::string& client_id, const std::string& why);
+  void retry_delivery_later(const std::string& client_id);
+  void open_delivery(const std::string& client_id, Outbox& box);
+  bool has_any_connection(std::string_view client_id) const;
   static void on_mailbox(uv_async_t* handle);
   void take_events(Connection& c);
   void open(Connection& c);
@@ -151,7 +198,9 @@ class PerNodeUpstream {
   std::map<std::uint64_t, std::unique_ptr<Connection>> by_serial_;  // every client, closing ones too
   std::map<std::string, std::uint64_t, std::less<>> live_;          // client id -> its current connection
   std::vector<std::function<void()>> deferred_;
+  std::map<std::string, Outbox, std::less<>> outboxes_;
   std::function<void()> shutdown_done_;
+  bool shutting_down_ = false;  // nothing is answered or taken back: the stage above keeps it
   bool started_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // probes in flight check it
 };

@@ -41,7 +41,8 @@ Daemon::Daemon(conf::GatewayConfig config, conf::ReloadableParts parts)
   auto bridge_opts = bridge_options(config_);
   bridge_opts.durable_records = durable_->durable_records();
   bridge_ = std::make_unique<bridge::Bridge>(&loop_, std::move(bridge_opts), *durable_);
-  durable_->connect_below(*bridge_);
+  router_ = std::make_unique<UplinkRouter>(*bridge_);
+  durable_->connect_below(*router_);
   start_per_node();
   GatewayOptions core_opts = core_options(config_);
   for (const auto& link : links_) core_opts.limits.link_max_datagram.push_back(link->max_payload());
@@ -91,6 +92,7 @@ Daemon::~Daemon() {
   // What still waits for the broker, and what changed, is written before the connection goes.
   if (durable_ && core_) durable_->close();
   per_node_.reset();
+  router_.reset();
   bridge_.reset();
   links_.clear();
   systemd_.reset();
@@ -242,11 +244,7 @@ void Daemon::publish(PublishId id, std::string_view client_id, std::string_view 
   r.payload = payload;
   r.qos = qos;
   r.retain = retain;
-  // A node's own publishes (its will included) go on its own connection in per-node mode, and in
-  // mixed mode for a node that has one.
-  if (per_node_ && !client_id.empty() &&
-      (config_.upstream.mode == conf::UpstreamMode::per_node || per_node_->has(client_id)))
-    return per_node_->publish(r);
+  // Through the store's stage whichever connection it goes on (router_ chooses).
   durable_->publish(r);
 }
 

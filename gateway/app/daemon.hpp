@@ -21,6 +21,7 @@
 #include "gateway/app/session_saver.hpp"
 #include "gateway/app/status_server.hpp"
 #include "gateway/app/systemd_notify.hpp"
+#include "gateway/app/uplink_router.hpp"
 #include "gateway/core/gateway.hpp"
 #include "radio/link.hpp"
 
@@ -49,6 +50,7 @@ class Daemon final : public Outputs,
   struct NodeConnectionCounts {
     std::size_t open = 0, waiting = 0;
     std::uint64_t refused_at_limit = 0;
+    std::size_t outbox_messages = 0;
   };
   std::optional<NodeConnectionCounts> node_connection_counts() const;
   const std::vector<std::unique_ptr<radio::Link>>& links() const { return links_; }
@@ -142,6 +144,7 @@ class Daemon final : public Outputs,
   std::vector<std::string> link_names_;
   std::unique_ptr<DurableStage> durable_;  // the pipeline's first stage: the core publishes into it
   std::unique_ptr<bridge::Bridge> bridge_;
+  std::unique_ptr<UplinkRouter> router_;  // below the durable stage: shared or the node's own connection
   std::unique_ptr<bridge::PerNodeUpstream> per_node_;   // per-node mode: the nodes' own connections
   std::unique_ptr<bridge::NodeConnectGate> node_gate_;  // their limit and connect rate
   std::vector<std::string> node_refusals_;              // refused at the limit, answered on a later turn

@@ -43,16 +43,27 @@ void Daemon::start_per_node() {
     id.key_file = c->key_file.string();
     return id;
   };
+  // The connections the gateway makes by itself wait behind the nodes' CONNECTs, at the same rate.
+  o.may_open = [this](bool new_connection) {
+    return node_gate_->take_background(per_node_->connections(), new_connection, now());
+  };
   per_node_ = std::make_unique<bridge::PerNodeUpstream>(&loop_, std::move(o), *this);
   node_gate_ = std::make_unique<bridge::NodeConnectGate>(bridge::NodeConnectGate::Options{
       config_.upstream.max_node_connections, static_cast<double>(config_.upstream.node_connect_rate)});
+  // A node's publishes go on its own connection in per-node mode; in mixed mode for a node the
+  // admission list marks (its rows from before a restart too, while it is away), or that has one.
+  router_->route_own(*per_node_, [this](std::string_view client_id) {
+    return config_.upstream.mode == conf::UpstreamMode::per_node ||
+           reloadable_.policy().upstream_per_node(client_id) || per_node_->has(client_id);
+  });
   uv_timer_init(&loop_, &node_gate_timer_);
   node_gate_timer_.data = this;
 }
 
 std::optional<Daemon::NodeConnectionCounts> Daemon::node_connection_counts() const {
   if (!per_node_) return std::nullopt;
-  return NodeConnectionCounts{per_node_->connections(), node_gate_->waiting(), node_refused_at_limit_};
+  return NodeConnectionCounts{per_node_->connections(), node_gate_->waiting(), node_refused_at_limit_,
+                              per_node_->outbox_messages()};
 }
 
 void Daemon::arm_node_gate() {
@@ -145,7 +156,7 @@ void Daemon::on_node_message(std::string_view client_id, std::string_view topic,
 }
 
 void Daemon::on_node_publish_result(PublishId id, PublishResult result) {
-  on_publish_result(id, result);
+  durable_->on_publish_result(id, result);  // the stage that handed it down hears it
 }
 
 }  // namespace mqttsn::app

@@ -55,11 +55,14 @@ json clients(const Daemon& d) {
         row["broker_client_id"] = u->mqtt_client_id;
         row["broker_user"] = u->username;
         row["broker_cert"] = u->cert_file.empty() ? json(nullptr) : json(u->cert_file);
+        // Its publishes the broker has not taken yet because the connection is down (the store keeps them).
+        row["upstream_outbox"] = u->outbox;
       } else {
         row["upstream"] = "none";
         row["broker_client_id"] = nullptr;
         row["broker_user"] = nullptr;
         row["broker_cert"] = nullptr;
+        row["upstream_outbox"] = 0;
       }
     }
   }
@@ -144,7 +147,11 @@ json stats(const Daemon& d) {
   json node_connections = nullptr;  // null: no node has its own connection
   if (const auto nc = d.node_connection_counts())
     node_connections = {
-        {"open", nc->open}, {"waiting", nc->waiting}, {"refused_at_limit", nc->refused_at_limit}};
+        {"open", nc->open},
+        {"waiting", nc->waiting},
+        {"refused_at_limit", nc->refused_at_limit},
+        // Publishes waiting for a node's connection, delivery connections for absent nodes included.
+        {"outbox_messages", nc->outbox_messages}};
   return {{"uptime_s", static_cast<std::uint64_t>(d.uptime_seconds())},
           {"version", kVersion},
           {"sessions", d.core().session_count()},
