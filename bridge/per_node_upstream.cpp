@@ -37,7 +37,9 @@ struct PerNodeUpstream::Connection {
   NodeConnectionState state = NodeConnectionState::connecting;
   bool told = false;  // the node's CONNACK was answered
   std::string last_error;
-  std::string tls_error;                         // OpenSSL's first complaint during the current attempt
+  std::string tls_error;          // OpenSSL's first complaint during the current attempt
+  std::size_t server = 0;         // index in PerNodeOptions::servers of the current (or last good) one
+  std::size_t tried_servers = 0;  // not reached in a row, this round
   std::optional<std::uint64_t> reconnect_at_ms;  // uv_now() when the next attempt is due
   MQTTAsync client = nullptr;
   std::unique_ptr<detail::Mailbox> mailbox;
@@ -92,7 +94,9 @@ bool PerNodeUpstream::start() {
   started_ = true;
   uv_timer_start(
       tick_, [](uv_timer_t* t) { static_cast<PerNodeUpstream*>(t->data)->on_tick(); }, 200, 200);
-  MQTTSN_LOG(notice, "upstream: one connection per node to %s", options_.servers.front().c_str());
+  std::string servers;
+  for (const auto& uri : options_.servers) servers += (servers.empty() ? "" : ", ") + uri;
+  MQTTSN_LOG(notice, "upstream: one connection per node to %s", servers.c_str());
   return true;
 }
 
@@ -186,13 +190,11 @@ void PerNodeUpstream::open(Connection& c) {
   o.onSuccess = detail::paho_connect_ok;
   o.onFailure = detail::paho_connect_failed;
   o.context = c.mailbox.get();
-  // Every attempt tries the servers in their order; Paho copies the strings during connect().
-  std::vector<char*> uris;
-  if (options_.servers.size() > 1) {
-    for (const auto& uri : options_.servers) uris.push_back(const_cast<char*>(uri.c_str()));
-    o.serverURIs = uris.data();
-    o.serverURIcount = static_cast<int>(uris.size());
-  }
+  // One server per attempt, the connection's current one (Paho copies the string during connect()):
+  // Paho's own walk through several gives no word of which one failed or answered.
+  char* uri = const_cast<char*>(options_.servers[c.server].c_str());
+  o.serverURIs = &uri;
+  o.serverURIcount = 1;
   MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
   if (c.request.will) {
     will.topicName = c.will_topic.c_str();
@@ -206,7 +208,7 @@ void PerNodeUpstream::open(Connection& c) {
   if (!c.identity.username.empty()) o.username = c.identity.username.c_str();
   if (c.identity.password) o.password = c.identity.password->c_str();
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  if (paho::is_tls_uri(options_.servers.front())) {
+  if (paho::is_tls_uri(options_.servers[c.server])) {
     const TlsOptions& t = options_.tls;
     ssl.trustStore = t.ca_file.empty() ? nullptr : t.ca_file.c_str();
     ssl.CApath = t.ca_dir.empty() ? nullptr : t.ca_dir.c_str();
@@ -246,9 +248,11 @@ void PerNodeUpstream::take_events(Connection& c) {
             const NodeConnectionState was = c.state;
             c.state = NodeConnectionState::connected;
             c.last_error.clear();
+            c.tried_servers = 0;
             if (was != NodeConnectionState::connected)
-              MQTTSN_LOG(info, "upstream: node %s connected to the broker as '%s' (user '%s')", id.c_str(),
-                         c.mqtt_client_id.c_str(), c.identity.username.c_str());
+              MQTTSN_LOG(info, "upstream: node %s connected to the broker as '%s' (user '%s') at %s",
+                         id.c_str(), c.mqtt_client_id.c_str(), c.identity.username.c_str(),
+                         options_.servers[c.server].c_str());
             // After a reconnect, or on a connection that replaced one for a new will.
             if (was != NodeConnectionState::connected)
               for (const auto& [filter, qos] : c.subscribed) {
@@ -269,11 +273,30 @@ void PerNodeUpstream::take_events(Connection& c) {
           } else if constexpr (std::is_same_v<E, detail::ConnectFailed>) {
             const ConnackMapping m = map_connect_failure(e.code);
             c.last_error = m.reason + (e.message.empty() ? "" : " (" + e.message + ")");
+            // A server not reached (no CONNACK, no TLS complaint): the next one in `servers` is tried
+            // at once; a round of all of them failed waits reconnect_delay (or refuses a new node).
+            // A server that answered "no" is not asked around: the others share its users.
+            const std::size_t servers = options_.servers.size();
+            if (servers > 1 && e.code <= 0 && c.tls_error.empty()) {
+              const std::string failed = options_.servers[c.server];
+              c.server = (c.server + 1) % servers;
+              if (++c.tried_servers < servers) {
+                MQTTSN_LOG(debug, "upstream: node %s: %s not reached (%s); trying %s", id.c_str(),
+                           failed.c_str(), c.last_error.c_str(), options_.servers[c.server].c_str());
+                if (!c.told) return open(c);
+                c.state = NodeConnectionState::reconnecting;
+                c.reconnect_at_ms = uv_now(loop_);
+                return;
+              }
+            }
+            c.tried_servers = 0;
             if (c.told) {
+              MQTTSN_LOG(debug, "upstream: node %s: connection attempt failed: %s", id.c_str(),
+                         c.last_error.c_str());
               c.state = NodeConnectionState::reconnecting;
               c.reconnect_at_ms =
                   uv_now(loop_) + static_cast<std::uint64_t>(options_.reconnect_delay.count());
-            } else if (e.code > 0 || !paho::is_tls_uri(options_.servers.front())) {
+            } else if (e.code > 0 || !paho::is_tls_uri(options_.servers[c.server])) {
               refuse(c, "the broker said " + c.last_error, m.code);
             } else if (!c.tls_error.empty()) {
               // The handshake failed: trying again later would fail the same way.
@@ -352,7 +375,7 @@ void PerNodeUpstream::refuse_unless_tls(Connection& c, const ConnackMapping& m) 
   // retrying the same certificate would be refused for ever: "not supported", not "congestion".
   const std::uint64_t serial = c.serial;
   std::weak_ptr<int> life = alive_;
-  probe_tcp(loop_, options_.servers.front(), [this, life, serial, m](bool tcp_ok) {
+  probe_tcp(loop_, options_.servers[c.server], [this, life, serial, m](bool tcp_ok) {
     if (life.expired()) return;
     auto it = by_serial_.find(serial);
     if (it == by_serial_.end()) return;
@@ -589,6 +612,7 @@ void PerNodeUpstream::on_tick() {
       continue;
     if (options_.may_open && !options_.may_open(false)) continue;  // paced: a later tick
     c->reconnect_at_ms.reset();
+    MQTTSN_LOG(debug, "upstream: node %s: connecting again", c->request.client_id.c_str());
     open(*c);
   }
   // Outboxes of nodes without a connection, once any old one of theirs has finished closing.

@@ -294,3 +294,39 @@ TEST_CASE("per-node: a will update makes the connection again, and the new will 
   CHECK(got[1].topic == "e2e/a/will2");
   CHECK(got[1].payload == message);
 }
+
+TEST_CASE("per-node: when the first server dies, node connections fail over to the next in servers") {
+  MosquittoBroker first, second;
+  PahoTestClient watcher(paho_options(second.uri(), "e2e-pernode-failover-watcher"));
+  REQUIRE(watcher.connect());
+  REQUIRE(watcher.subscribe("e2e/#", 1));
+  const std::uint16_t port = free_udp_port();
+  GatewayProcess gw(
+      GatewayToml{.broker_uri = first.uri(),
+                  .more_servers = {second.uri()},
+                  .udp_port = port,
+                  .store = false,
+                  .upstream_extra = "mode = \"per_node\"\ncredentials_file = \"node-credentials\"\n"}
+          .to_toml(),
+      "e2e-pernode-failover");
+  gw.dir().write("node-credentials", "%c\n");
+  NodeHarness nodes({node_config("node-a"), node_config("node-b")});
+  nodes.open_udp(port);
+  REQUIRE_MESSAGE(gw.start(), gw.log());
+  REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
+  REQUIRE_MESSAGE(nodes.connect(0), nodes.describe(0) << "\n" << gw.log());
+  CHECK(nodes.publish(0, TopicRef::named("e2e/a/r"), "on-first", 1));
+  const auto log_at = gw.log().size();
+  first.stop();
+  // The node's connection is made again by the gateway, on the second server; the node never knew.
+  REQUIRE_MESSAGE(gw.wait_log("lost its broker connection", log_at, 10s), gw.log());
+  REQUIRE_MESSAGE(gw.wait_log("node node-a connected to the broker", log_at, 15s), gw.log());
+  CHECK(nodes.publish(0, TopicRef::named("e2e/a/r"), "on-second", 1));
+  REQUIRE_MESSAGE(watcher.wait_for(1, 5s), gw.log());
+  CHECK(watcher.messages().front().payload == "on-second");
+  CHECK(nodes.count(0, EventKind::connected) == 1);
+  // A node that connects now is not refused for the dead first server: its attempt goes on to the next.
+  REQUIRE_MESSAGE(nodes.connect(1), nodes.describe(1) << "\n" << gw.log());
+  CHECK(nodes.publish(1, TopicRef::named("e2e/b/r"), "b-on-second", 1));
+  REQUIRE_MESSAGE(watcher.wait_for(2, 5s), gw.log());
+}

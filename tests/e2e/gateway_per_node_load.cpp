@@ -160,6 +160,35 @@ TEST_CASE("per-node: 500 nodes connect after a gateway restart, paced at node_co
   MESSAGE("broker: $SYS/broker/clients/connected " << last);
   CHECK(last == expected);
   MESSAGE("gateway RSS " << idle_rss << " before the nodes, " << rss_of(gw.pid()) << " with them");
+
+  // The broker restarts: the gateway makes the 500 connections again by itself, at the same rate
+  // (a broker just back is the one most likely to refuse a flood), and the nodes notice nothing.
+  broker.stop();
+  REQUIRE_MESSAGE(gw.wait_status(
+                      "clients",
+                      [](const nlohmann::json& j) {
+                        for (const auto& c : j["clients"])
+                          if (c["upstream"] == "connected") return false;
+                        return true;
+                      },
+                      15s),
+                  tail(gw.log(), 3000));
+  const auto back_at = std::chrono::steady_clock::now();
+  broker.start();
+  const bool all_back = gw.wait_status(
+      "clients",
+      [](const nlohmann::json& j) {
+        for (const auto& c : j["clients"])
+          if (c["upstream"] != "connected") return false;
+        return j["clients"].size() == kNodes;
+      },
+      30s);
+  const double reconnected =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - back_at).count();
+  REQUIRE_MESSAGE(all_back, tail(gw.log(), 3000));
+  MESSAGE("after a broker restart, " << kNodes << " node connections made again in " << reconnected << " s");
+  if (rate == 100) CHECK(reconnected >= 3.9);
+  CHECK(connected_count(nodes, 3) == 0);  // no node had to CONNECT again
 }
 
 TEST_CASE("per-node: a node past max_node_connections is refused with congestion") {
