@@ -12,6 +12,9 @@
 #                  store's VFS: every sync takes 20 ms longer; ignored by a gateway without it)
 #   broker-outage  store on, mosquitto stopped (SIGTERM) for a third of the run in its middle (20 s of
 #                  60 s) and started again on the same port; the subscriber keeps its session
+#   per-node       store on, [upstream] mode = "per_node": each node its own broker connection
+#                  (anonymous identities, one `%c` line in a credentials file)
+#   per-node-outage  per-node with the broker outage of broker-outage
 #
 #   scripts/field-bench.sh                      # 60 s per variant -> tools/bench/results/field-<date>.md (+ .jsonl)
 #   scripts/field-bench.sh --duration 10        # 10 s per variant (the outage is then 3.3 s)
@@ -32,7 +35,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-release}
 RESULTS_DIR=${RESULTS_DIR:-tools/bench/results}
 FIELD_DIR=${FIELD_DIR:-/var/tmp}
-ALL=(store-on store-off qos0 slow-disk broker-outage)
+ALL=(store-on store-off qos0 slow-disk broker-outage per-node per-node-outage)
 
 duration=60
 smoke=0
@@ -46,7 +49,7 @@ while [ $# -gt 0 ]; do
     --strace-syncs) strace_syncs=1 ;;
     --out) out=$2; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
-    store-on|store-off|qos0|slow-disk|broker-outage) variants+=("$1") ;;
+    store-on|store-off|qos0|slow-disk|broker-outage|per-node|per-node-outage) variants+=("$1") ;;
     *) echo "field-bench.sh: unknown argument '$1' (variants: ${ALL[*]})" >&2; exit 2 ;;
   esac
   shift
@@ -104,12 +107,19 @@ status=0
 for v in "${variants[@]}"; do
   mkdir -p "$run/$v"
   extra=()
+  BENCH_UPSTREAM_EXTRA=""
   case "$v" in
     store-off) BENCH_STORE=0 ;;
     qos0) BENCH_STORE=1; extra=(--qos 0) ;;
     slow-disk) BENCH_STORE=1; extra=(--gateway-env MQTTSN_STORE_SYNC_DELAY_MS=20) ;;
-    broker-outage) BENCH_STORE=1; extra=(--broker-outage "$outage") ;;
+    broker-outage|per-node-outage) BENCH_STORE=1; extra=(--broker-outage "$outage") ;;
     *) BENCH_STORE=1 ;;
+  esac
+  case "$v" in
+    per-node*)
+      echo '%c' > "$run/$v/node-credentials"
+      BENCH_UPSTREAM_EXTRA="mode = \"per_node\"
+credentials_file = \"$run/$v/node-credentials\"" ;;
   esac
   [ "$strace_syncs" = 1 ] && extra+=(--strace-syncs)
   write_gateway_config "$run/$v/gateway.toml" "$udp_port" "$udp_port2" "$mqtt_port" "$run/$v"

@@ -374,6 +374,14 @@ bool NodeHarness::connect(std::size_t i, Ms timeout) {
   return connected && count(i, EventKind::failure) == failures;
 }
 
+std::optional<ReturnCode> NodeHarness::connect_refused(std::size_t i, Ms timeout) {
+  const std::size_t before = count(i, EventKind::failure);
+  if (connect(i, timeout)) return std::nullopt;
+  const auto failures = events(i, EventKind::failure);
+  if (failures.size() <= before || failures[before].request != MsgType::connect) return std::nullopt;
+  return failures[before].rc;
+}
+
 bool NodeHarness::publish(std::size_t i, TopicRef topic, std::string_view payload, QoS qos, bool retain,
                           Ms timeout) {
   // Only this publish's outcome counts: let earlier requests (from act()) finish first, and do not

@@ -131,6 +131,9 @@ class NodeHarness {
   // then for its own outcome, and returns whether it succeeded.
   // Connects and waits for the next `connected` event (true) or a new failure (false).
   bool connect(std::size_t i, Ms timeout = Ms(5000));
+  // CONNECTs and expects a refusal: the CONNACK's return code, or nullopt when the node connected or
+  // no CONNACK came.
+  std::optional<ReturnCode> connect_refused(std::size_t i, Ms timeout = Ms(5000));
   // Publishes and waits for the next `published` event (true) or a new failure (false).
   bool publish(std::size_t i, TopicRef topic, std::string_view payload, QoS qos, bool retain = false,
                Ms timeout = Ms(5000));

@@ -158,21 +158,14 @@ TEST_CASE("per-node: each node subscribes on its own connection and gets each me
 
 TEST_CASE("per-node: a wrong password is refused at CONNECT with the broker's reason in the log") {
   PerNodeSetup s({node_config("node-bad")});
-  CHECK_FALSE(s.nodes.connect(0));
-  const auto failures = s.nodes.events(0, EventKind::failure);
-  REQUIRE_MESSAGE(!failures.empty(), s.nodes.describe(0));
-  CHECK(failures.front().request == mqttsn::MsgType::connect);
-  CHECK(failures.front().rc == ReturnCode::not_supported);
+  CHECK_MESSAGE(s.nodes.connect_refused(0) == ReturnCode::not_supported, s.nodes.describe(0));
   CHECK_MESSAGE(s.gw.wait_log("node node-bad refused: the broker said CONNACK"), s.gw.log());
   CHECK(s.gw.status("clients")["clients"].empty());
 }
 
 TEST_CASE("per-node: a node without credentials is refused with a clear log line") {
   PerNodeSetup s({node_config("stranger")});
-  CHECK_FALSE(s.nodes.connect(0));
-  const auto failures = s.nodes.events(0, EventKind::failure);
-  REQUIRE_MESSAGE(!failures.empty(), s.nodes.describe(0));
-  CHECK(failures.front().rc == ReturnCode::not_supported);
+  CHECK_MESSAGE(s.nodes.connect_refused(0) == ReturnCode::not_supported, s.nodes.describe(0));
   CHECK_MESSAGE(s.gw.wait_log("node stranger refused: no broker identity for it in"), s.gw.log());
 }
 

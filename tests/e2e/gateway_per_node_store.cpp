@@ -27,7 +27,7 @@ namespace {
 MosquittoOptions secured_persistent_broker() {
   MosquittoOptions o;
   o.allow_anonymous = false;
-  o.persistence = true;  // the watcher's queue survives the broker's restart
+  o.persistence = true;  // the watcher's session and queue survive the broker's restart
   o.users = {{"gw", "gw-secret"}, {"watcher", "w-secret"}, {"node-a", "a-secret"}};
   o.acl =
       "user gw\ntopic readwrite mqttsn-gw/#\n"
@@ -49,7 +49,6 @@ struct StoreSetup {
           auto o = paho_options(broker.uri(), "e2e-pernode-store-watcher", false);
           o.username = "watcher";
           o.password = "w-secret";
-          o.auto_reconnect = true;
           return o;
         }()),
         gw(GatewayToml{.broker_uri = broker.uri(),
@@ -66,8 +65,11 @@ struct StoreSetup {
           c.n_retry = 5;
           return c;
         }()}) {
+    // The watcher keeps a session at the broker and is away until the end: the broker queues what
+    // arrives for it, through its own restart, and hands it all over when the watcher is back.
     REQUIRE(watcher.connect());
     REQUIRE(watcher.subscribe("e2e/#", 1));
+    watcher.disconnect();
     gw.dir().write("gw-password", "gw-secret\n");
     gw.dir().write("clients", "node-a per_node\n");
     gw.dir().write("node-credentials", "node-a username=node-a password=a-secret\n");
@@ -98,6 +100,7 @@ struct StoreSetup {
 
   // Every reading in [0, n) reached the watcher (duplicates allowed: at least once).
   void check_all_arrived(int n) {
+    REQUIRE(watcher.connect());
     std::set<std::string> want;
     for (int k = 0; k < n; ++k) want.insert("r" + std::to_string(k));
     std::set<std::string> got;
@@ -107,7 +110,10 @@ struct StoreSetup {
       for (const auto& m : watcher.messages())
         if (m.topic == "e2e/a/r") got.insert(m.payload);
     }
-    CHECK_MESSAGE(got == want, gw.log() << "\n" << broker.log());
+    std::string missing;
+    for (const auto& r : want)
+      if (!got.contains(r)) missing += r + " ";
+    CHECK_MESSAGE(got == want, "missing: " << missing << "\n" << gw.log() << "\n" << broker.log());
   }
 
   void check_outboxes_empty() {
@@ -173,4 +179,22 @@ TEST_CASE("per-node store: rows of a node gone after a gateway crash go on a con
 
 TEST_CASE("per-node store: mixed mode, rows after a crash go as the marked node, not the gateway") {
   readings_kept_across_gateway_crash(true);
+}
+
+TEST_CASE("per-node store: rows of a node that has no broker identity any more are dropped, and said so") {
+  StoreSetup s(false);
+  s.stop_broker();
+  s.publish(0, 4);
+  s.gw.kill_hard();
+  // The operator took the node out of the credentials file meanwhile.
+  s.gw.dir().write("node-credentials", "node-z username=node-a password=a-secret\n");
+  s.broker.start();
+  REQUIRE_MESSAGE(s.gw.start(), s.gw.log());
+  REQUIRE_MESSAGE(s.gw.wait_log("4 message(s) of node node-a cannot reach the broker under its identity"),
+                  s.gw.log());
+  CHECK(s.gw.wait_status("store", [](const nlohmann::json& j) { return j["store"]["uplink_queued"] == 0; }));
+  s.check_outboxes_empty();
+  REQUIRE(s.watcher.connect());
+  s.nodes.run_for(500ms);
+  CHECK(s.watcher.count() == 0);
 }
