@@ -15,6 +15,10 @@
 #   per-node       store on, [upstream] mode = "per_node": each node its own broker connection
 #                  (anonymous identities, one `%c` line in a credentials file)
 #   per-node-outage  per-node with the broker outage of broker-outage
+#   broker-nodelay store on, mosquitto with `set_tcp_nodelay true`: without it mosquitto holds a
+#                  PUBACK back (Nagle) while the gateway has not yet acknowledged its last segment at
+#                  the TCP level, which the gateway does with its next PUBLISH (or Linux's delayed-ACK
+#                  timer): every reading's PUBACK then waits for the next reading
 #
 #   scripts/field-bench.sh                      # 60 s per variant -> tools/bench/results/field-<date>.md (+ .jsonl)
 #   scripts/field-bench.sh --duration 10        # 10 s per variant (the outage is then 3.3 s)
@@ -35,7 +39,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-release}
 RESULTS_DIR=${RESULTS_DIR:-tools/bench/results}
 FIELD_DIR=${FIELD_DIR:-/var/tmp}
-ALL=(store-on store-off qos0 slow-disk broker-outage per-node per-node-outage)
+ALL=(store-on store-off qos0 slow-disk broker-outage per-node per-node-outage broker-nodelay)
 
 duration=60
 smoke=0
@@ -49,7 +53,7 @@ while [ $# -gt 0 ]; do
     --strace-syncs) strace_syncs=1 ;;
     --out) out=$2; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
-    store-on|store-off|qos0|slow-disk|broker-outage|per-node|per-node-outage) variants+=("$1") ;;
+    store-on|store-off|qos0|slow-disk|broker-outage|per-node|per-node-outage|broker-nodelay) variants+=("$1") ;;
     *) echo "field-bench.sh: unknown argument '$1' (variants: ${ALL[*]})" >&2; exit 2 ;;
   esac
   shift
@@ -113,6 +117,7 @@ for v in "${variants[@]}"; do
     qos0) BENCH_STORE=1; extra=(--qos 0) ;;
     slow-disk) BENCH_STORE=1; extra=(--gateway-env MQTTSN_STORE_SYNC_DELAY_MS=20) ;;
     broker-outage|per-node-outage) BENCH_STORE=1; extra=(--broker-outage "$outage") ;;
+    broker-nodelay) BENCH_STORE=1; extra=(--mosquitto-line "set_tcp_nodelay true") ;;
     *) BENCH_STORE=1 ;;
   esac
   case "$v" in

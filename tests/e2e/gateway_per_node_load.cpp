@@ -134,6 +134,7 @@ TEST_CASE("per-node: 500 nodes connect after a gateway restart, paced at node_co
   REQUIRE_MESSAGE(gw.start(), gw.log());
   REQUIRE_MESSAGE(gw.wait_upstream_connected(), gw.log());
   const std::string idle_rss = rss_of(gw.pid());
+  const auto heap_before = gw.status("stats")["memory"]["heap_in_use_bytes"];
   const double again = connect_all(nodes, 2, 60s);
   REQUIRE_MESSAGE(again > 0, connected_count(nodes, 2) << " connected\n" << tail(gw.log(), 3000));
   MESSAGE(kNodes << " nodes at node_connect_rate " << rate << ": connected in " << first
@@ -160,6 +161,11 @@ TEST_CASE("per-node: 500 nodes connect after a gateway restart, paced at node_co
   MESSAGE("broker: $SYS/broker/clients/connected " << last);
   CHECK(last == expected);
   MESSAGE("gateway RSS " << idle_rss << " before the nodes, " << rss_of(gw.pid()) << " with them");
+  // The heap a node connection holds (its session and Paho client), what RSS growth only bounds.
+  const auto heap_after = stats["memory"]["heap_in_use_bytes"];
+  if (heap_before.is_number() && heap_after.is_number())
+    MESSAGE("heap in use per node connection: "
+            << (heap_after.get<double>() - heap_before.get<double>()) / kNodes << " bytes");
 
   // The broker restarts: the gateway makes the 500 connections again by itself, at the same rate
   // (a broker just back is the one most likely to refuse a flood), and the nodes notice nothing.

@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
                  "speaks no DTLS)");
   app.add_option("--broker", o.broker, "MQTT broker host:port (default: start a mosquitto on a free port)");
   app.add_option("--mosquitto", o.mosquitto_bin, "mosquitto binary")->capture_default_str();
+  app.add_option(
+      "--mosquitto-line", o.mosquitto_lines,
+      "a line for the started mosquitto's configuration (repeatable), e.g. \"set_tcp_nodelay true\"");
   app.add_option("--gateway-cmd", o.gateway_cmd, "start the gateway with this command line");
   app.add_option("--gateway-config", o.gateway_config, "append --config FILE to --gateway-cmd");
   app.add_option("--gateway-pid", o.gateway_pid, "a running gateway, for /proc readings");

@@ -21,10 +21,11 @@ struct Options {
   std::string probe_gateway;  // a plain UDP link of the same gateway for the readiness probe; "": --gateway
   std::string broker;         // host:port; empty: start our own mosquitto
   std::string mosquitto_bin = "/usr/sbin/mosquitto";
-  std::string gateway_cmd;     // started by the bench when set
-  std::string gateway_config;  // appended to gateway_cmd as --config FILE
-  int gateway_pid = 0;         // attach to a running gateway for /proc readings
-  double gateway_wait_s = 10;  // how long to wait for a first CONNACK
+  std::vector<std::string> mosquitto_lines;  // more lines for the started mosquitto's configuration
+  std::string gateway_cmd;                   // started by the bench when set
+  std::string gateway_config;                // appended to gateway_cmd as --config FILE
+  int gateway_pid = 0;                       // attach to a running gateway for /proc readings
+  double gateway_wait_s = 10;                // how long to wait for a first CONNACK
   // Non-empty: the publishing clients are nodes behind a simulated XBee coordinator on a pty, linked
   // at this path (the gateway's xbee link device); --gateway still names a UDP link for the probe.
   std::string xbee_pty;

@@ -106,7 +106,8 @@ std::string spawn_mosquitto(Child& child, const std::string& binary, const std::
 }  // namespace
 
 std::string start_mosquitto(Child& child, const std::string& binary, const std::string& dir,
-                            std::string& host_port, int port, bool persistence) {
+                            std::string& host_port, int port, bool persistence,
+                            const std::vector<std::string>& lines) {
   if (port == 0) port = free_loopback_port();
   if (port <= 0) return "no free TCP port";
   const std::string conf = dir + "/mosquitto.conf";
@@ -129,6 +130,7 @@ std::string start_mosquitto(Child& child, const std::string& binary, const std::
       if (geteuid() == 0) f << "user root\n";
     } else
       f << "persistence false\n";
+    for (const auto& line : lines) f << line << "\n";
     if (!f) return "cannot write " + conf;
   }
   host_port = "127.0.0.1:" + std::to_string(port);

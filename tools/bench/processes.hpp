@@ -37,7 +37,9 @@ bool wait_tcp_port(int port, double timeout_s);
 // busy subscriber) on `port` (0: a free one). Fills host_port. `dir` holds its config file and, with
 // `persistence`, the database it saves when stopped and reads back when started again (sessions and
 // their queued messages survive a restart: start `binary -c dir/mosquitto.conf` again).
+// `lines` are appended to its configuration.
 std::string start_mosquitto(Child& child, const std::string& binary, const std::string& dir,
-                            std::string& host_port, int port = 0, bool persistence = false);
+                            std::string& host_port, int port = 0, bool persistence = false,
+                            const std::vector<std::string>& lines = {});
 
 }  // namespace mqttsn::bench

@@ -552,7 +552,7 @@ std::string prepare_environment(const Options& o, Environment& env) {
   if (env.broker.empty()) {
     // Persistence only when the broker is restarted: the subscriber's session must survive it.
     if (auto err = start_mosquitto(env.mosquitto, o.mosquitto_bin, env.dir, env.broker, o.mosquitto_port,
-                                   o.broker_outage_s > 0);
+                                   o.broker_outage_s > 0, o.mosquitto_lines);
         !err.empty())
       return err;
   }
