@@ -3,6 +3,7 @@
 #include <MQTTAsync.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "bridge/paho_callbacks.hpp"
@@ -501,12 +502,6 @@ void PerNodeUpstream::open_delivery(const std::string& client_id, Outbox& box) {
   open_with(r, {}, true);
 }
 
-bool PerNodeUpstream::has_any_connection(std::string_view client_id) const {
-  for (const auto& [serial, c] : by_serial_)
-    if (c->request.client_id == client_id) return true;
-  return false;
-}
-
 std::size_t PerNodeUpstream::outbox_messages() const {
   std::size_t n = 0;
   for (const auto& [id, box] : outboxes_) n += box.queued.size();
@@ -603,9 +598,14 @@ void PerNodeUpstream::later(std::function<void()> call) {
 void PerNodeUpstream::on_tick() {
   if (shutting_down_) return;
   const std::uint64_t now = uv_now(loop_);
+  // Serials first: sending may end a delivery connection, which erases it from by_serial_.
+  std::vector<std::uint64_t> sending;
+  std::set<std::string_view> with_connection;  // closing ones too: a new one would take over theirs
   for (auto& [serial, c] : by_serial_) {
-    if (c->state == NodeConnectionState::connected && live(c->request.client_id) == c.get()) {
-      send_outbox(*c);  // what Paho refused to queue before
+    with_connection.insert(c->request.client_id);
+    if (c->state == NodeConnectionState::connected && live(c->request.client_id) == c.get() &&
+        outboxes_.contains(c->request.client_id)) {
+      sending.push_back(serial);  // what Paho refused to queue before
       continue;
     }
     if (c->state != NodeConnectionState::reconnecting || !c->reconnect_at_ms || *c->reconnect_at_ms > now)
@@ -618,8 +618,10 @@ void PerNodeUpstream::on_tick() {
   // Outboxes of nodes without a connection, once any old one of theirs has finished closing.
   std::vector<std::string> absent;
   for (const auto& [id, box] : outboxes_)
-    if (!box.queued.empty() && (!box.retry_at_ms || *box.retry_at_ms <= now) && !has_any_connection(id))
+    if (!box.queued.empty() && (!box.retry_at_ms || *box.retry_at_ms <= now) && !with_connection.contains(id))
       absent.push_back(id);
+  for (std::uint64_t serial : sending)
+    if (auto it = by_serial_.find(serial); it != by_serial_.end()) send_outbox(*it->second);
   for (const auto& id : absent) {
     if (options_.may_open && !options_.may_open(true)) break;
     auto box = outboxes_.find(id);

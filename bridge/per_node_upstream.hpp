@@ -171,7 +171,6 @@ class PerNodeUpstream {
   void give_up_outbox(const std::string& client_id, const std::string& why);
   void retry_delivery_later(const std::string& client_id);
   void open_delivery(const std::string& client_id, Outbox& box);
-  bool has_any_connection(std::string_view client_id) const;
   static void on_mailbox(uv_async_t* handle);
   void take_events(Connection& c);
   void open(Connection& c);
