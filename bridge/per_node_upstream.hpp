@@ -17,7 +17,8 @@
 //
 // Connections the gateway makes by itself (made again after the broker dropped them, delivery
 // connections) are paced by PerNodeOptions::may_open, so a broker restart is not answered with a
-// flood of reconnects. Every attempt tries the servers in their order (Paho's serverURIs).
+// flood of reconnects. A connection tries one server per attempt: one not reached passes the
+// attempt to the next in `servers`, a round of all of them waits reconnect_delay.
 //
 // Paho's clients share its send and receive threads; their callbacks only post events, which the
 // loop takes (as for the shared connection, bridge/paho_mailbox.hpp). Answers always come on a later
@@ -56,7 +57,7 @@ using IdentityLookup =
     std::function<std::optional<NodeIdentity>(std::string_view client_id, std::string& error)>;
 
 struct PerNodeOptions {
-  std::vector<std::string> servers;  // tried in this order at every attempt (one scheme for all)
+  std::vector<std::string> servers;  // failed over in this order (one scheme for all)
   std::string client_id_prefix;
   std::string topic_prefix;
   // For an ssl:// server: how the broker's certificate is checked (the gateway's own CA settings).
