@@ -50,11 +50,13 @@ void Daemon::start_per_node() {
   per_node_ = std::make_unique<bridge::PerNodeUpstream>(&loop_, std::move(o), *this);
   node_gate_ = std::make_unique<bridge::NodeConnectGate>(bridge::NodeConnectGate::Options{
       config_.upstream.max_node_connections, static_cast<double>(config_.upstream.node_connect_rate)});
-  // A node's publishes go on its own connection in per-node mode; in mixed mode for a node the
-  // admission list marks (its rows from before a restart too, while it is away), or that has one.
+  // A node's publishes go on its own connection in per-node mode. In mixed mode they go where its
+  // session is (a kept session stays on the connection it began on, whatever the list says now);
+  // rows of a node without a session (from before a restart) go where the admission list marks it.
   router_->route_own(*per_node_, [this](std::string_view client_id) {
-    return config_.upstream.mode == conf::UpstreamMode::per_node ||
-           reloadable_.policy().upstream_per_node(client_id) || per_node_->has(client_id);
+    if (config_.upstream.mode == conf::UpstreamMode::per_node) return true;
+    if (const auto own = core_ ? core_->on_own_connection(client_id) : std::nullopt) return *own;
+    return reloadable_.policy().upstream_per_node(client_id);
   });
   uv_timer_init(&loop_, &node_gate_timer_);
   node_gate_timer_.data = this;

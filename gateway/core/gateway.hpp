@@ -53,6 +53,8 @@ class Gateway {
   // After restored sessions, once the upstream can take them: the node connections of sessions whose
   // nodes are awake or asleep are made again (with their wills and subscriptions). Returns how many.
   std::size_t reopen_node_upstreams();
+  // Whether the node's session is on its own broker connection; nullopt when it has no session.
+  std::optional<bool> on_own_connection(std::string_view client_id) const;
   void on_node_suback(std::string_view client_id, std::string_view filter, std::optional<QoS> granted,
                       Millis now);
   DownlinkReceipt on_node_message(std::string_view client_id, std::string_view topic, Bytes payload, QoS qos,

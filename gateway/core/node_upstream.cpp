@@ -22,6 +22,12 @@ void Gateway::close_node_upstream(Session& s) {
   out_.node_close(s.client_id);
 }
 
+std::optional<bool> Gateway::on_own_connection(std::string_view client_id) const {
+  const Session* s = sessions_.find_by_client_id(client_id);
+  if (s == nullptr) return std::nullopt;
+  return s->per_node;
+}
+
 std::size_t Gateway::reopen_node_upstreams() {
   std::size_t opened = 0;
   for (Session& s : sessions_) {

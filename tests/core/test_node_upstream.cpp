@@ -229,6 +229,21 @@ TEST_CASE("mixed: a clean CONNECT after the mark was removed moves the node to t
   h.check_invariants();
 }
 
+TEST_CASE("mixed: which connection a node's session is on, whatever the list says now") {
+  Harness h;
+  h.policy.per_node = {"own"};
+  h.recv_msg(1, Connect{false, true, 1, 60, "shared1"});
+  h.take();
+  connect_per_node(h, 2, "own");
+  CHECK(h.gw.on_own_connection("own") == true);
+  CHECK(h.gw.on_own_connection("shared1") == false);
+  CHECK_FALSE(h.gw.on_own_connection("nobody").has_value());
+  // A session keeps the connection it began on: the mark is read when a session starts.
+  h.policy.per_node = {"shared1"};
+  CHECK(h.gw.on_own_connection("own") == true);
+  CHECK(h.gw.on_own_connection("shared1") == false);
+}
+
 TEST_CASE("per-node: a will update makes the connection again, answered when the broker accepts it") {
   Harness h(per_node_options());
   h.recv(1, kConnectWillClean);
