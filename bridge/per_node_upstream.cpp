@@ -326,10 +326,9 @@ void PerNodeUpstream::take_events(Connection& c) {
             c.publishes.erase(it);
             if (!e.ok && f.kept) {
               // Not taken: it waits in the outbox for this connection's next turn (or the next one).
-              Outbox& box = outboxes_[id];
-              box.clean_session = c.request.clean_session;
-              box.queued.push_front(std::move(*f.kept));
-              return;
+              std::vector<Pending> one;
+              one.push_back(std::move(*f.kept));
+              return back_to_outbox(c, std::move(one));
             }
             events_.on_node_publish_result(f.id, e.ok ? PublishResult::delivered : PublishResult::congested);
             if (c.delivery && c.publishes.empty() && !outboxes_.contains(id)) begin_close(c);
@@ -411,23 +410,38 @@ void PerNodeUpstream::publish(const PublishRequest& r) {
     return answer_later(r.id, PublishResult::congested);
   }
   const std::string topic = mount_.upstream(r.topic);
-  MQTTAsync_message m = MQTTAsync_message_initializer;
-  m.payload = const_cast<std::uint8_t*>(r.payload.data());
-  m.payloadlen = static_cast<int>(r.payload.size());
-  m.qos = options_.qos.publish(r.qos);
-  m.retained = r.retain ? 1 : 0;
-  MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-  if (m.qos > 0) {
-    ro.onSuccess = detail::paho_publish_ok;
-    ro.onFailure = detail::paho_publish_failed;
-    ro.context = c->mailbox.get();
-  }
-  const int rc = paho::api().sendMessage(c->client, topic.c_str(), &m, &ro);
-  if (rc != MQTTASYNC_SUCCESS) return answer_later(r.id, PublishResult::congested);
-  if (m.qos == 0)
+  const int qos = options_.qos.publish(r.qos);
+  const auto token = send(*c, topic, r.payload, qos, r.retain);
+  if (!token) return answer_later(r.id, PublishResult::congested);
+  if (qos == 0)
     answer_later(r.id, PublishResult::delivered);
   else if (r.id != 0)
-    c->publishes[ro.token] = InFlight{r.id, std::nullopt};
+    c->publishes[*token] = InFlight{r.id, std::nullopt};
+}
+
+std::optional<int> PerNodeUpstream::send(Connection& c, const std::string& topic, Bytes payload, int qos,
+                                         bool retain) {
+  MQTTAsync_message m = MQTTAsync_message_initializer;
+  m.payload = const_cast<std::uint8_t*>(payload.data());
+  m.payloadlen = static_cast<int>(payload.size());
+  m.qos = qos;
+  m.retained = retain ? 1 : 0;
+  MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+  if (qos > 0) {
+    ro.onSuccess = detail::paho_publish_ok;
+    ro.onFailure = detail::paho_publish_failed;
+    ro.context = c.mailbox.get();
+  }
+  // Paho copies the message during the call.
+  if (paho::api().sendMessage(c.client, topic.c_str(), &m, &ro) != MQTTASYNC_SUCCESS) return std::nullopt;
+  return ro.token;
+}
+
+void PerNodeUpstream::back_to_outbox(const Connection& c, std::vector<Pending>&& in_order) {
+  if (in_order.empty()) return;
+  Outbox& box = outboxes_[c.request.client_id];
+  box.clean_session = c.request.clean_session;
+  for (auto it = in_order.rbegin(); it != in_order.rend(); ++it) box.queued.push_front(std::move(*it));
 }
 
 void PerNodeUpstream::send_outbox(Connection& c) {
@@ -439,23 +453,12 @@ void PerNodeUpstream::send_outbox(Connection& c) {
   auto& queued = box->second.queued;
   while (!queued.empty()) {
     Pending& p = queued.front();
-    MQTTAsync_message m = MQTTAsync_message_initializer;
-    m.payload = p.payload.data();
-    m.payloadlen = static_cast<int>(p.payload.size());
-    m.qos = p.qos;
-    m.retained = p.retain ? 1 : 0;
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    if (m.qos > 0) {
-      ro.onSuccess = detail::paho_publish_ok;
-      ro.onFailure = detail::paho_publish_failed;
-      ro.context = c.mailbox.get();
-    }
-    // Paho copies the message during the call. Refused (its queue is full): the next tick tries again.
-    if (paho::api().sendMessage(c.client, p.topic.c_str(), &m, &ro) != MQTTASYNC_SUCCESS) return;
-    if (m.qos == 0)
+    const auto token = send(c, p.topic, Bytes(p.payload.data(), p.payload.size()), p.qos, p.retain);
+    if (!token) return;  // refused (Paho's queue is full): the next tick tries again
+    if (p.qos == 0)
       answer_later(p.id, PublishResult::delivered);
     else
-      c.publishes[ro.token] = InFlight{p.id, std::move(p)};
+      c.publishes[*token] = InFlight{p.id, std::move(p)};
     queued.pop_front();
   }
   outboxes_.erase(box);
@@ -471,10 +474,7 @@ void PerNodeUpstream::take_back(Connection& c) {
       back.push_back(std::move(*f.kept));
   }
   c.publishes.clear();
-  if (back.empty()) return;
-  Outbox& box = outboxes_[c.request.client_id];
-  box.clean_session = c.request.clean_session;
-  for (auto it = back.rbegin(); it != back.rend(); ++it) box.queued.push_front(std::move(*it));
+  back_to_outbox(c, std::move(back));
 }
 
 void PerNodeUpstream::give_up_outbox(const std::string& client_id, const std::string& why) {

@@ -167,6 +167,10 @@ class PerNodeUpstream {
   void open_with(const NodeConnectRequest& request, std::vector<std::pair<std::string, int>> kept,
                  bool delivery);
   void send_outbox(Connection& c);
+  // Hands one message to Paho on `c`: its token, or nullopt when Paho refused it.
+  std::optional<int> send(Connection& c, const std::string& topic, Bytes payload, int qos, bool retain);
+  // Publishes that left `c` unacknowledged go back to the front of the node's outbox, in their order.
+  void back_to_outbox(const Connection& c, std::vector<Pending>&& in_order);
   // A connection ended with publishes in flight: the kept ones wait for the next, in their order.
   void take_back(Connection& c);
   void give_up_outbox(const std::string& client_id, const std::string& why);
