@@ -307,15 +307,25 @@ TEST_CASE("dtls link: a node that handshakes again resumes its session with a ti
   REQUIRE(h.link.start(h.loop.get()) == 0);
   auto ctx = psk_context("node-a", kKeyA);
   SSL_SESSION* session = nullptr;
+  std::vector<ByteVec> first_records;
   {
     DtlsNode first(h.link.local_port(), ctx);
     REQUIRE(h.handshake(first));
     session = first.client.session();
+    REQUIRE(h.round_trip(first, kPingreq));
+    first_records = first.records;
     first.client.close_notify();
     REQUIRE(run_until(h.loop.get(), [&] { return h.link.associations() == 0; }));
   }
   REQUIRE(session != nullptr);
   DtlsNode again(h.link.local_port(), ctx);  // another source port: a node whose address changed
+  // Its records from the old address, sent from the new one, belong to no association: dropped.
+  const auto received_before = h.received.size();
+  const auto stray_before = h.link.stats().dtls_stray_records;
+  again.socket.send_to(h.link.local_port(), first_records.back());
+  REQUIRE(run_until(h.loop.get(), [&] { return h.link.stats().dtls_stray_records > stray_before; }));
+  CHECK(h.received.size() == received_before);
+  CHECK(h.link.associations() == 0);
   again.client.connect(session);
   REQUIRE(run_until(h.loop.get(), [&] {
     again.pump();
@@ -372,6 +382,35 @@ TEST_CASE("dtls link: bounds on handshakes in progress and on associations") {
   CHECK(h.link.associations() == 2);
   CHECK(h.link.stats().dtls_evicted == 1);
   CHECK(h.round_trip(*nodes[2], kPingreq));
+}
+
+TEST_CASE("dtls link: a handshake past max_handshakes is refused until one in progress ends") {
+  auto o = psk_options();
+  o.max_handshakes = 1;
+  Harness h(std::move(o));
+  REQUIRE(h.link.start(h.loop.get()) == 0);
+  // A node that got past the cookie exchange and then went quiet holds the one handshake slot.
+  DtlsNode stalled(h.link.local_port(), psk_context("node-a", kKeyA));
+  stalled.client.connect();
+  REQUIRE(run_until(h.loop.get(), [&] {
+    if (h.link.handshakes_in_progress() == 1) return true;  // before the node reads the link's flight
+    stalled.pump();
+    return false;
+  }));
+  DtlsNode refused(h.link.local_port(), psk_context("node-b", kKeyB));
+  CHECK_FALSE(h.handshake(refused, 1500ms));
+  CHECK(h.link.stats().dtls_refused_busy >= 1);
+  CHECK(h.link.handshakes_in_progress() == 1);
+  CHECK(h.link.associations() == 0);
+  // The stalled one finishes; the slot is free for the next node.
+  REQUIRE(run_until(h.loop.get(), [&] {
+    stalled.pump();
+    return stalled.client.established();
+  }));
+  CHECK(h.link.handshakes_in_progress() == 0);
+  DtlsNode next(h.link.local_port(), psk_context("node-b", kKeyB));
+  CHECK(h.handshake(next));
+  CHECK(h.round_trip(next, kPingreq));
 }
 
 TEST_CASE("dtls link: discovery in clear, or not at all") {
