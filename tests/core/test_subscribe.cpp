@@ -87,6 +87,19 @@ TEST_CASE("a client asking a higher QoS re-subscribes upstream at the max, grant
                            "send " + addr(2) + " 08 0C 20 00 01 00 01 6D"});
 }
 
+TEST_CASE("a broker granting less than asked (no QoS 2 there) is passed on in the node's SUBACK") {
+  Harness h;  // no configured cap: the grant is the broker's word alone
+  h.connect(1, "c1");
+  h.recv(1, "06 12 40 00 0B 79");  // QoS 2 "y"
+  CHECK(h.take() == Events{"subscribe y q2"});
+  h.gw.on_upstream_suback("y", QoS{1}, h.now);
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 13 20 00 01 00 0B 00"});
+  // What the broker sends at QoS 1 goes down at QoS 1.
+  h.upstream("y", "m", 1);
+  CHECK(h.take() == Events{"send " + addr(1) + " 08 0C 20 00 01 00 01 6D"});
+  h.check_invariants();
+}
+
 TEST_CASE("a refused upstream subscription becomes SUBACK not supported") {
   Harness h;
   h.connect(1, "c1");
