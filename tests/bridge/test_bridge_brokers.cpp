@@ -37,11 +37,12 @@ constexpr const char* kPassword = "mqttsn-test";
 struct Mosquitto {
   static constexpr int max_qos = 2;
   static mqttsn::test::MosquittoBroker& broker() {
-    // Anonymous clients and one user with a password, as the RabbitMQ node below.
+    // Anonymous clients and one user with a password, plain and TLS listeners, as the RabbitMQ node below.
     static mqttsn::test::MosquittoBroker b([] {
       mqttsn::test::MosquittoOptions o;
       o.persistence = true;
       o.users = {{kUser, kPassword}};
+      o.tls = true;
       return o;
     }());
     return b;
@@ -60,6 +61,7 @@ struct RabbitMq {
       mqttsn::test::RabbitMqOptions o;
       o.user = kUser;
       o.password = kPassword;
+      o.tls = true;
       return o;
     }());
     return b;
@@ -349,4 +351,41 @@ TEST_CASE_TEMPLATE("brokers: password auth, the right one connects and a wrong o
   h.bridge->start();
   CHECK(h.run([&] { return h.events.saw_state(UpstreamState::auth_refused); }, 15s));
   CHECK_FALSE(h.events.saw_state(UpstreamState::connected));
+}
+
+TEST_CASE_TEMPLATE("brokers: TLS with the broker's CA carries both ways, another CA is refused", B, BROKERS) {
+  const std::string topic = unique("tls");
+  PahoTestClient sub(client_for(B::uri(), unique("sub")));
+  REQUIRE(sub.connect());
+  REQUIRE(sub.subscribe(topic + "/up", 1));
+  {
+    auto o = options_on(B::broker().tls_uri(), B::max_qos);
+    o.tls.ca_file = B::broker().pki().ca_cert;
+    o.username = kUser;
+    o.password = std::string(kPassword);
+    BridgeHarness h(o);
+    REQUIRE(h.start_and_connect(30s));
+    CHECK(h.bridge->status().server == B::broker().tls_uri());
+    const auto id = h.publish(topic + "/up", "up-over-tls", 1);
+    REQUIRE(h.run([&] { return h.events.results.count(id) == 1; }, 10s));
+    CHECK(h.events.results[id] == PublishResult::delivered);
+    REQUIRE(sub.wait_for(1, 10s));
+    CHECK(sub.messages()[0].payload == "up-over-tls");
+
+    h.bridge->subscribe(topic + "/down", 1);
+    REQUIRE(h.run([&] { return h.events.subacks.size() == 1; }, 10s));
+    PahoTestClient pub(client_for(B::uri(), unique("pub")));
+    REQUIRE(pub.connect());
+    REQUIRE(pub.publish(topic + "/down", "down-over-tls", 1, false));
+    REQUIRE(h.run([&] { return !h.events.messages.empty(); }, 10s));
+    CHECK(h.events.messages[0].payload == "down-over-tls");
+  }
+  auto o = options_on(B::broker().tls_uri(), B::max_qos);
+  o.tls.ca_file = B::broker().pki().other_ca_cert;
+  BridgeHarness h(o);
+  h.bridge->start();
+  REQUIRE(h.run([&] { return h.bridge->status().state == UpstreamState::tls_failed; }, 15s));
+  MESSAGE("reason: " << h.bridge->status().last_error);
+  CHECK(h.bridge->status().last_error.find("certificate verify failed") != std::string::npos);
+  CHECK(h.bridge->status().counters.connects == 0);
 }

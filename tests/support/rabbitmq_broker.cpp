@@ -47,6 +47,7 @@ RabbitMqBroker::RabbitMqBroker(RabbitMqOptions options)
   // minimal root without /etc/hosts (no "localhost") runs the broker too.
   node_name_ = "mqttsn-test-" + std::to_string(getpid()) + "-" + std::to_string(g_nodes++) + "@127.0.0.1";
   for (const char* sub : {"mnesia", "log", "home"}) std::filesystem::create_directories(dir_->path() / sub);
+  if (options_.tls) pki_ = make_test_pki(*dir_);
   dir_->write("enabled_plugins", "[rabbitmq_mqtt].\n");
   start();
 }
@@ -59,6 +60,13 @@ void RabbitMqBroker::write_config() {
   std::ostringstream c;
   c << "listeners.tcp.default = 127.0.0.1:" << amqp_port_ << "\n";
   c << "mqtt.listeners.tcp.default = 127.0.0.1:" << mqtt_port_ << "\n";
+  if (options_.tls) {
+    c << "mqtt.listeners.ssl.default = 127.0.0.1:" << mqtt_tls_port_ << "\n";
+    c << "ssl_options.cacertfile = " << pki_.ca_cert << "\n";
+    c << "ssl_options.certfile = " << pki_.server_cert << "\n";
+    c << "ssl_options.keyfile = " << pki_.server_key << "\n";
+    c << "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n";
+  }
   c << "default_user = " << options_.user << "\n";
   c << "default_pass = " << options_.password << "\n";
   c << "loopback_users = none\n";
@@ -94,6 +102,9 @@ bool RabbitMqBroker::launch_and_wait() {
     setenv("RABBITMQ_CONFIG_FILE", dir_->file("rabbitmq.conf").c_str(), 1);
     setenv("RABBITMQ_ENABLED_PLUGINS_FILE", dir_->file("enabled_plugins").c_str(), 1);
     setenv("RABBITMQ_LOGS", "-", 1);
+    epmd_.export_to_environment();
+    // Erlang's distribution listens on every interface unless told otherwise.
+    setenv("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}", 1);
     execl(kServer, kServer, static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -107,7 +118,8 @@ bool RabbitMqBroker::launch_and_wait() {
       pid_ = -1;
       return false;
     }
-    if (loopback_port_accepts(mqtt_port_) && this->log().find("Server startup complete") != std::string::npos)
+    if (loopback_port_accepts(mqtt_port_) && (!options_.tls || loopback_port_accepts(mqtt_tls_port_)) &&
+        this->log().find("Server startup complete") != std::string::npos)
       return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -121,6 +133,7 @@ void RabbitMqBroker::start() {
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (first) {
       mqtt_port_ = free_port();
+      if (options_.tls) mqtt_tls_port_ = free_port();
       amqp_port_ = free_port();
       dist_port_ = free_port();
     }

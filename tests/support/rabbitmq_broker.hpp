@@ -5,7 +5,8 @@
 // started per test.
 //
 //   mqttsn::test::RabbitMqBroker& broker = mqttsn::test::shared_rabbitmq();
-//   broker.uri()  -> "tcp://127.0.0.1:<MQTT port>"
+//   broker.uri()      -> "tcp://127.0.0.1:<MQTT port>"
+//   broker.tls_uri()  -> "ssl://127.0.0.1:<MQTT TLS port>" (with RabbitMqOptions::tls), pki().ca_cert its CA
 //
 // What RabbitMQ does differently from mosquitto: no QoS 2 (a QoS 2 PUBLISH is answered with PUBACK,
 // a QoS 2 SUBSCRIBE granted QoS 1), retained messages kept per node and not sent for wildcard
@@ -16,7 +17,9 @@
 #include <memory>
 #include <string>
 
+#include "support/erlang_port_mapper.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
 
 namespace mqttsn::test {
 
@@ -26,6 +29,9 @@ struct RabbitMqOptions {
   // The node's one user (created at its first start), which anonymous MQTT clients become.
   std::string user = "mqttsn";
   std::string password = "mqttsn-test";
+  // Adds an MQTT listener over TLS, with a server certificate (SAN localhost, 127.0.0.1) from a test CA.
+  // Clients are not asked for a certificate.
+  bool tls = false;
 };
 
 class RabbitMqBroker {
@@ -45,6 +51,11 @@ class RabbitMqBroker {
 
   std::uint16_t port() const { return mqtt_port_; }
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(mqtt_port_); }
+  std::uint16_t tls_port() const { return mqtt_tls_port_; }
+  std::string tls_uri(const std::string& host = "127.0.0.1") const {
+    return "ssl://" + host + ":" + std::to_string(mqtt_tls_port_);
+  }
+  const TestPki& pki() const { return pki_; }
   const RabbitMqOptions& options() const { return options_; }
   std::string log() const;  // the node's output so far (for failure messages)
 
@@ -55,8 +66,11 @@ class RabbitMqBroker {
 
   RabbitMqOptions options_;
   std::unique_ptr<TempDir> dir_;
+  ErlangPortMapper epmd_;
+  TestPki pki_;
   std::string node_name_;
   std::uint16_t mqtt_port_ = 0;
+  std::uint16_t mqtt_tls_port_ = 0;
   std::uint16_t amqp_port_ = 0;
   std::uint16_t dist_port_ = 0;
   pid_t pid_ = -1;  // also the process group of the node's processes

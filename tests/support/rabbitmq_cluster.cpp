@@ -121,6 +121,9 @@ void RabbitMqCluster::launch(std::size_t i) {
     setenv("RABBITMQ_CONFIG_FILE", dir_->file("rabbitmq" + index + ".conf").c_str(), 1);
     setenv("RABBITMQ_ENABLED_PLUGINS_FILE", dir_->file("enabled_plugins").c_str(), 1);
     setenv("RABBITMQ_LOGS", "-", 1);
+    epmd_.export_to_environment();
+    // Erlang's distribution listens on every interface unless told otherwise.
+    setenv("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}", 1);
     execl(kServer, kServer, static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -146,8 +149,9 @@ bool RabbitMqCluster::wait_started(std::size_t i, int seconds) {
 
 int RabbitMqCluster::ctl(std::size_t i, const std::string& args, std::string* out) const {
   const std::string outfile = dir_->file("ctl.out");
-  std::string command = "HOME='" + dir_->file("home") + "' RABBITMQ_USE_LONGNAME=true " + kCtl + " -n '" +
-                        nodes_.at(i).name + "' " + args + " >'" + outfile + "' 2>&1";
+  std::string command = "HOME='" + dir_->file("home") + "' RABBITMQ_USE_LONGNAME=true " +
+                        epmd_.shell_environment() + kCtl + " -n '" + nodes_.at(i).name + "' " + args + " >'" +
+                        outfile + "' 2>&1";
   const int rc = std::system(command.c_str());
   if (out != nullptr) *out = read_file(outfile);
   return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "support/erlang_port_mapper.hpp"
 #include "support/temp_dir.hpp"
 
 namespace mqttsn::test {
@@ -57,6 +58,7 @@ class RabbitMqCluster {
   void end(std::size_t i);
 
   std::unique_ptr<TempDir> dir_;
+  ErlangPortMapper epmd_;  // one for the three nodes and rabbitmqctl: they find each other through it
   std::array<Node, kNodes> nodes_{};
 };
 
