@@ -1,8 +1,10 @@
 #include "support/erlang_port_mapper.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <stdexcept>
@@ -28,7 +30,12 @@ ErlangPortMapper::ErlangPortMapper() {
     spec.argv = {kEpmd, "-address", "127.0.0.1", "-port", std::to_string(port)};
     spec.search_path = true;
     spec.close_other_fds = true;
+    // Quiet: it complains on stderr about every probe below (a connect without a request).
+    const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    spec.stdout_fd = null_fd;
+    spec.stderr_fd = null_fd;
     const pid_t pid = spawn_child(spec);
+    if (null_fd >= 0) ::close(null_fd);
     if (pid < 0) throw std::runtime_error("fork failed");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     int status = 0;
