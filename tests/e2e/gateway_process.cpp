@@ -164,6 +164,18 @@ bool GatewayProcess::wait_upstream_connected(std::chrono::milliseconds timeout) 
       timeout);
 }
 
+bool GatewayProcess::wait_subscribed_upstream(const std::string& filter,
+                                              std::chrono::milliseconds timeout) const {
+  return wait_status(
+      "subscriptions",
+      [&](const nlohmann::json& j) {
+        for (const auto& s : j["subscriptions"])
+          if (s["filter"] == filter && s["upstream"] != "pending") return true;
+        return false;
+      },
+      timeout);
+}
+
 GatewayProcess::CommandOutput GatewayProcess::gwctl(const std::vector<std::string>& args) const {
   CommandOutput result;
   int out[2];

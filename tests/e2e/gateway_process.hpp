@@ -45,6 +45,9 @@ class GatewayProcess {
 
   // Waits until `stats` says the upstream connection is up (QoS 0/-1 sent before that is dropped).
   bool wait_upstream_connected(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
+  // Waits until `subscriptions` lists `filter` as subscribed at the broker (no longer "pending").
+  bool wait_subscribed_upstream(const std::string& filter,
+                                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
 
   // Runs the real mqttsn-gwctl against this gateway's socket: `mqttsn-gwctl --socket S args...`.
   struct CommandOutput {

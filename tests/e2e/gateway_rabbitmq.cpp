@@ -179,11 +179,7 @@ TEST_CASE("rabbitmq: a kept session survives a SIGKILL of the gateway: old topic
   REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::registered), nodes.describe(0));
   nodes.act(0, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("e2e/rmq/kept/cmd"), 1, t); });
   REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
-  REQUIRE(gw.wait_status("subscriptions", [](const nlohmann::json& j) {
-    for (const auto& s : j["subscriptions"])
-      if (s["filter"] == "e2e/rmq/kept/cmd" && s["upstream"] != "pending") return true;
-    return false;
-  }));
+  REQUIRE(gw.wait_subscribed_upstream("e2e/rmq/kept/cmd"));
   REQUIRE(gw.wait_status("store", [](const nlohmann::json& j) { return j["store"]["sessions_kept"] == 1; }));
   const auto id_before = nodes.node(0).topic_id(topic);
   const std::size_t registered_before = nodes.count(0, EventKind::registered);
@@ -258,19 +254,10 @@ TEST_CASE("rabbitmq: a broker restart mid-stream loses nothing a node was acknow
   for (int k = kBefore + kDuring; k < kBefore + kDuring + kAfter; ++k) publish(k);
   CHECK(acked.size() == static_cast<std::size_t>(kBefore + kDuring + kAfter));
 
-  const bool all = sub.wait_until(
-      [&](const auto& got) {
-        std::set<std::string> seen;
-        for (const auto& m : got) seen.insert(m.payload);
-        for (const auto& a : acked)
-          if (!seen.count(a)) return false;
-        return true;
-      },
-      60s);
   std::string missing;
-  for (const auto& a : acked)
-    if (!payloads(sub).count(a)) missing += " " + a;
-  CHECK_MESSAGE(all, "acknowledged but never delivered:" << missing << "\n" << tail(gw.log(), 4000));
+  for (const auto& m : sub.wait_for_payloads(acked, 60s)) missing += " " + m;
+  CHECK_MESSAGE(missing.empty(), "acknowledged but never delivered:" << missing << "\n"
+                                                                     << tail(gw.log(), 4000));
   MESSAGE("received " << sub.count() << " (" << payloads(sub).size() << " distinct) of " << acked.size());
   CHECK(gw.running());
 }

@@ -59,11 +59,7 @@ TEST_CASE(
     CHECK(ev->topic == filter);
     CHECK(ev->qos == qos);
     // The gateway answers SUBACK once the broker granted the filter upstream.
-    REQUIRE(gw.wait_status("subscriptions", [&](const nlohmann::json& j) {
-      for (const auto& s : j["subscriptions"])
-        if (s["filter"] == filter && s["upstream"] != "pending") return true;
-      return false;
-    }));
+    REQUIRE(gw.wait_subscribed_upstream(filter));
   };
   subscribe("cmd/sub-1/#", 1);
   subscribe("alerts/+", 2);

@@ -343,11 +343,7 @@ void kept_session_across(int signum) {
   }
   nodes.act(0, [](NodeClient& n, Millis t) { n.subscribe(TopicRef::named("e2e/kept/cmd"), 1, t); });
   REQUIRE_MESSAGE(nodes.wait_event(0, EventKind::subscribed), nodes.describe(0));
-  REQUIRE(gw.wait_status("subscriptions", [](const nlohmann::json& j) {
-    for (const auto& s : j["subscriptions"])
-      if (s["filter"] == "e2e/kept/cmd" && s["upstream"] != "pending") return true;
-    return false;
-  }));
+  REQUIRE(gw.wait_subscribed_upstream("e2e/kept/cmd"));
   REQUIRE(gw.wait_status("store", [](const nlohmann::json& j) { return j["store"]["sessions_kept"] == 1; }));
   const auto ids_before = std::vector<std::optional<std::uint16_t>>{nodes.node(0).topic_id(topics[0]),
                                                                     nodes.node(0).topic_id(topics[1])};

@@ -181,6 +181,18 @@ bool PahoTestClient::wait_until(const std::function<bool(const std::vector<Recei
   return cv_.wait_for(lock, timeout, [&] { return pred(messages_); });
 }
 
+std::set<std::string> PahoTestClient::wait_for_payloads(const std::set<std::string>& expected,
+                                                        Millis timeout) {
+  const auto missing = [&] {
+    std::set<std::string> left = expected;
+    for (const auto& m : messages_) left.erase(m.payload);
+    return left;
+  };
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, timeout, [&] { return missing().empty(); });
+  return missing();
+}
+
 std::vector<ReceivedMessage> PahoTestClient::messages() const {
   std::lock_guard lock(mutex_);
   return messages_;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ class PahoTestClient {
   bool wait_for(std::size_t n, Millis timeout);
   // Waits until `pred(messages)` holds.
   bool wait_until(const std::function<bool(const std::vector<ReceivedMessage>&)>& pred, Millis timeout);
+  // Waits until every payload of `expected` arrived (any order, duplicates allowed); returns those
+  // still missing then (empty: all arrived).
+  std::set<std::string> wait_for_payloads(const std::set<std::string>& expected, Millis timeout);
   std::vector<ReceivedMessage> messages() const;
   std::size_t count() const;
   void clear();
