@@ -5,7 +5,8 @@
 // and client ids of its own.
 //
 // What differs is in the broker types: the QoS a broker does (RabbitMQ: 1, so the gateway runs with
-// [upstream] max_qos = 1), and what it grants a QoS 2 subscription.
+// [upstream] max_qos = 1), what it grants a QoS 2 subscription, and whether a wildcard subscription
+// gets retained messages.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -36,6 +37,7 @@ constexpr const char* kPassword = "mqttsn-test";
 
 struct Mosquitto {
   static constexpr int max_qos = 2;
+  static constexpr bool retained_for_wildcards = true;
   static mqttsn::test::MosquittoBroker& broker() {
     // Anonymous clients and one user with a password, plain and TLS listeners, as the RabbitMQ node below.
     static mqttsn::test::MosquittoBroker b([] {
@@ -56,6 +58,8 @@ struct Mosquitto {
 
 struct RabbitMq {
   static constexpr int max_qos = 1;
+  // RabbitMQ's MQTT plugin looks retained messages up by the exact topic of a subscription only.
+  static constexpr bool retained_for_wildcards = false;
   static mqttsn::test::RabbitMqBroker& broker() {
     static mqttsn::test::RabbitMqBroker b([] {
       mqttsn::test::RabbitMqOptions o;
@@ -258,6 +262,35 @@ TEST_CASE_TEMPLATE("brokers: downlink delivers, and the node is told the QoS the
   for (const auto& m : h.events.messages) qos[m.payload] = m.qos;
   CHECK(qos["d1"] == 1);
   CHECK(qos["d0"] == 0);
+}
+
+// What the README tells users of each broker: a node subscribing to a filter gets the retained
+// state on mosquitto, and on RabbitMQ only when it subscribes to the exact topic.
+TEST_CASE_TEMPLATE("brokers: retained messages for exact and wildcard subscriptions", B, BROKERS) {
+  const std::string topic = unique("retained");
+  {
+    PahoTestClient pub(client_for(B::uri(), unique("pub")));
+    REQUIRE(pub.connect());
+    REQUIRE(pub.publish(topic + "/state", "on", 1, true));
+  }
+  BridgeHarness h(options_on(B::uri(), B::max_qos));
+  REQUIRE(h.start_and_connect(30s));
+  h.bridge->subscribe(topic + "/state", 1);
+  REQUIRE(h.run([&] { return h.events.subacks.size() == 1; }, 10s));
+  REQUIRE(h.run([&] { return h.events.messages.size() == 1; }, 10s));
+  CHECK(h.events.messages[0].payload == "on");
+  CHECK(h.events.messages[0].retain);
+
+  h.bridge->subscribe(topic + "/+", 1);
+  REQUIRE(h.run([&] { return h.events.subacks.size() == 2; }, 10s));
+  if (B::retained_for_wildcards) {
+    REQUIRE(h.run([&] { return h.events.messages.size() == 2; }, 10s));
+    CHECK(h.events.messages[1].payload == "on");
+    CHECK(h.events.messages[1].retain);
+  } else {
+    h.run([] { return false; }, 1s);  // it would come right behind the SUBACK
+    CHECK(h.events.messages.size() == 1);
+  }
 }
 
 TEST_CASE_TEMPLATE("brokers: the will publishes offline when the connection dies", B, BROKERS) {
