@@ -13,35 +13,25 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/rabbitmq_node.hpp"
 #include "tools/process/loopback_port.hpp"
 
 namespace mqttsn::test {
 
 namespace {
 
-// The server script itself, not /usr/sbin/rabbitmq-server: that wrapper switches to the user
-// "rabbitmq" when run as root, which could not write our temp directories. This one runs the node
-// as whoever starts it.
-constexpr const char* kServer = "/usr/lib/rabbitmq/bin/rabbitmq-server";
-
-std::uint16_t free_port() {
-  const int port = free_loopback_port();
-  if (port < 0) throw std::runtime_error("cannot bind a loopback port");
-  return static_cast<std::uint16_t>(port);
-}
-
 std::atomic<int> g_nodes{0};
 
 }  // namespace
 
 bool rabbitmq_installed() {
-  return access(kServer, X_OK) == 0;
+  return access(kRabbitMqServer, X_OK) == 0;
 }
 
 RabbitMqBroker::RabbitMqBroker(RabbitMqOptions options)
     : options_(std::move(options)), dir_(std::make_unique<TempDir>("rabbitmq")) {
   if (!rabbitmq_installed())
-    throw std::runtime_error(std::string(kServer) +
+    throw std::runtime_error(std::string(kRabbitMqServer) +
                              " not found: install rabbitmq-server (scripts/install-deps.sh)");
   // A long node name on the loopback address: Erlang's distribution then resolves no host name, so a
   // minimal root without /etc/hosts (no "localhost") runs the broker too.
@@ -79,37 +69,16 @@ void RabbitMqBroker::write_config() {
 
 bool RabbitMqBroker::launch_and_wait() {
   write_config();
-  const std::string log = dir_->file("rabbitmq.log");
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    setpgid(0, 0);  // the script, erl and its helpers: stopped together
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    const std::string home = dir_->file("home");
-    setenv("HOME", home.c_str(), 1);  // its Erlang cookie
-    setenv("RABBITMQ_USE_LONGNAME", "true", 1);
-    setenv("RABBITMQ_NODENAME", node_name_.c_str(), 1);
-    setenv("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1", 1);
-    setenv("RABBITMQ_NODE_PORT", std::to_string(amqp_port_).c_str(), 1);
-    setenv("RABBITMQ_DIST_PORT", std::to_string(dist_port_).c_str(), 1);
-    setenv("RABBITMQ_MNESIA_BASE", dir_->file("mnesia").c_str(), 1);
-    setenv("RABBITMQ_LOG_BASE", dir_->file("log").c_str(), 1);
-    setenv("RABBITMQ_CONFIG_FILE", dir_->file("rabbitmq.conf").c_str(), 1);
-    setenv("RABBITMQ_ENABLED_PLUGINS_FILE", dir_->file("enabled_plugins").c_str(), 1);
-    setenv("RABBITMQ_LOGS", "-", 1);
-    epmd_.export_to_environment();
-    // Erlang's distribution listens on every interface unless told otherwise.
-    setenv("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}", 1);
-    execl(kServer, kServer, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  setpgid(pid, pid);
-  pid_ = pid;
+  pid_ = launch_rabbitmq_node({.name = node_name_,
+                               .amqp_port = amqp_port_,
+                               .dist_port = dist_port_,
+                               .home = dir_->file("home"),
+                               .mnesia_dir = dir_->file("mnesia"),
+                               .log_dir = dir_->file("log"),
+                               .config_file = dir_->file("rabbitmq.conf"),
+                               .enabled_plugins_file = dir_->file("enabled_plugins"),
+                               .output_file = dir_->file("rabbitmq.log")},
+                              epmd_);
   // Startup is seconds of Erlang boot: generous for a loaded 2-core CI machine.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -132,10 +101,10 @@ void RabbitMqBroker::start() {
   const bool first = mqtt_port_ == 0;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (first) {
-      mqtt_port_ = free_port();
-      if (options_.tls) mqtt_tls_port_ = free_port();
-      amqp_port_ = free_port();
-      dist_port_ = free_port();
+      mqtt_port_ = free_rabbitmq_port();
+      if (options_.tls) mqtt_tls_port_ = free_rabbitmq_port();
+      amqp_port_ = free_rabbitmq_port();
+      dist_port_ = free_rabbitmq_port();
     }
     if (launch_and_wait()) return;
     if (!first) std::this_thread::sleep_for(std::chrono::milliseconds(500));

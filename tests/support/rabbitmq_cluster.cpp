@@ -15,21 +15,14 @@
 #include <vector>
 
 #include "support/rabbitmq_broker.hpp"
+#include "support/rabbitmq_node.hpp"
 #include "tools/process/loopback_port.hpp"
 
 namespace mqttsn::test {
 
 namespace {
 
-// As in rabbitmq_broker.cpp: the server script itself runs the node as whoever starts it.
-constexpr const char* kServer = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 constexpr const char* kCtl = "/usr/lib/rabbitmq/bin/rabbitmqctl";
-
-std::uint16_t free_port() {
-  const int port = free_loopback_port();
-  if (port < 0) throw std::runtime_error("cannot bind a loopback port");
-  return static_cast<std::uint16_t>(port);
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -42,7 +35,7 @@ std::string read_file(const std::string& path) {
 
 RabbitMqCluster::RabbitMqCluster() : dir_(std::make_unique<TempDir>("rabbitmq-cluster")) {
   if (!rabbitmq_installed())
-    throw std::runtime_error(std::string(kServer) +
+    throw std::runtime_error(std::string(kRabbitMqServer) +
                              " not found: install rabbitmq-server (scripts/install-deps.sh)");
   // One cookie for the three nodes and rabbitmqctl: the same HOME for all.
   std::filesystem::create_directories(dir_->path() / "home");
@@ -54,9 +47,9 @@ RabbitMqCluster::RabbitMqCluster() : dir_(std::make_unique<TempDir>("rabbitmq-cl
     Node& n = nodes_[i];
     // Long names on the loopback address, as for the single node: no host name to resolve.
     n.name = "mqttsn-cluster-" + std::to_string(getpid()) + "-" + std::to_string(i) + "@127.0.0.1";
-    n.mqtt_port = free_port();
-    n.amqp_port = free_port();
-    n.dist_port = free_port();
+    n.mqtt_port = free_rabbitmq_port();
+    n.amqp_port = free_rabbitmq_port();
+    n.dist_port = free_rabbitmq_port();
     for (const char* sub : {"mnesia", "log"})
       std::filesystem::create_directories(dir_->path() / (sub + std::to_string(i)));
     write_config(i);
@@ -99,36 +92,16 @@ void RabbitMqCluster::write_config(std::size_t i) const {
 void RabbitMqCluster::launch(std::size_t i) {
   Node& n = nodes_[i];
   const std::string index = std::to_string(i);
-  const std::string logfile = dir_->file("rabbitmq" + index + ".log");
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    setpgid(0, 0);  // the script, erl and its helpers: killed together
-    const int fd = open(logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    setenv("HOME", dir_->file("home").c_str(), 1);
-    setenv("RABBITMQ_USE_LONGNAME", "true", 1);
-    setenv("RABBITMQ_NODENAME", n.name.c_str(), 1);
-    setenv("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1", 1);
-    setenv("RABBITMQ_NODE_PORT", std::to_string(n.amqp_port).c_str(), 1);
-    setenv("RABBITMQ_DIST_PORT", std::to_string(n.dist_port).c_str(), 1);
-    setenv("RABBITMQ_MNESIA_BASE", dir_->file("mnesia" + index).c_str(), 1);
-    setenv("RABBITMQ_LOG_BASE", dir_->file("log" + index).c_str(), 1);
-    setenv("RABBITMQ_CONFIG_FILE", dir_->file("rabbitmq" + index + ".conf").c_str(), 1);
-    setenv("RABBITMQ_ENABLED_PLUGINS_FILE", dir_->file("enabled_plugins").c_str(), 1);
-    setenv("RABBITMQ_LOGS", "-", 1);
-    epmd_.export_to_environment();
-    // Erlang's distribution listens on every interface unless told otherwise.
-    setenv("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}", 1);
-    execl(kServer, kServer, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  setpgid(pid, pid);
-  n.pid = pid;
+  n.pid = launch_rabbitmq_node({.name = n.name,
+                                .amqp_port = n.amqp_port,
+                                .dist_port = n.dist_port,
+                                .home = dir_->file("home"),
+                                .mnesia_dir = dir_->file("mnesia" + index),
+                                .log_dir = dir_->file("log" + index),
+                                .config_file = dir_->file("rabbitmq" + index + ".conf"),
+                                .enabled_plugins_file = dir_->file("enabled_plugins"),
+                                .output_file = dir_->file("rabbitmq" + index + ".log")},
+                               epmd_);
 }
 
 bool RabbitMqCluster::wait_started(std::size_t i, int seconds) {
