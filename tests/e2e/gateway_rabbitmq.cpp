@@ -96,9 +96,7 @@ TEST_CASE("rabbitmq: with max_qos = 1, QoS 0, 1 and 2 readings arrive and a QoS 
   REQUIRE(watcher.connect());
   REQUIRE(watcher.subscribe("e2e/rmq/max1/#", 1));
   const std::uint16_t port = free_udp_port();
-  GatewayProcess gw(
-      GatewayToml{.broker_uri = broker.uri(), .udp_port = port, .upstream_extra = "max_qos = 1\n"}.to_toml(),
-      "e2e-rmq-max1");
+  GatewayProcess gw(on_rabbitmq(port).to_toml(), "e2e-rmq-max1");
   NodeHarness nodes({node_config("rmq-max1")});
   nodes.open_udp(port);
   REQUIRE_MESSAGE(gw.start(), tail(gw.log(), 4000));
